@@ -1,0 +1,45 @@
+# vsmml: `make help` lists the targets. `make demo` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export UV_PYTHON := $(PYTHON)
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets with what they do
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv in the repo root with the locked dependencies (uv)
+
+demo: install ## Generate the synthetic organisation, ingest it, print the tour
+	$(BIN)/vsmml demo
+
+lint: install ## ruff (lint + format check), mypy --strict on src/, import-linter layer contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint ## Lint, then pytest with the 85 % coverage floor on src/vsmml
+	$(BIN)/pytest -q -n 2 --dist loadfile --cov=vsmml --cov-report=term --cov-fail-under=85
+
+bench: install ## Run the benchmarks under bench/ and print their tables
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+format: install ## Apply ruff's formatting and autofixes
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean: ## Remove the virtualenv, caches and the local store
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .vsmml
+
+.PHONY: help install demo lint test bench format clean

@@ -1,0 +1,13 @@
+"""The Typer application every `vsmml` sub-command registers on."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="vsmml",
+    help="Value-stream management with ML: ingest delivery events, measure flow, score risk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)

@@ -1,0 +1,35 @@
+"""One error hierarchy: every vsmml error is a `VsmmlError` and also the builtin it refines."""
+
+from __future__ import annotations
+
+
+class VsmmlError(Exception):
+    """Root of every error vsmml raises on purpose."""
+
+
+class ConfigError(VsmmlError, ValueError):
+    """A setting is missing or has a value vsmml cannot use."""
+
+
+class SchemaError(VsmmlError, ValueError):
+    """Input does not fit the canonical event contract (or a source's documented shape)."""
+
+
+class ConversionError(SchemaError):
+    """A connector could not convert a raw payload into canonical events."""
+
+
+class StoreError(VsmmlError, RuntimeError):
+    """The event store could not be opened, migrated, read or written."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the DuckDB file (DuckDB allows one writing process per file)."""
+
+
+class NotFittedError(VsmmlError, ValueError):
+    """An estimator was used before `fit`."""
+
+
+class DataError(VsmmlError, ValueError):
+    """A frame handed to the core lacks a column or holds values it cannot use."""

@@ -1,0 +1,1 @@
+"""Canonical delivery events and the connectors that produce them."""

@@ -1,0 +1,1 @@
+"""Pure converters from each source's raw payloads to canonical events (one module per source)."""
