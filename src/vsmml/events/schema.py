@@ -80,15 +80,15 @@ STR_DTYPE: Final = pd.StringDtype(na_value=np.nan)
 
 ENVIRONMENTS: Final = ("production", "staging", "test", "other")
 _ENV_ALIASES: Final[dict[str, str]] = {
-    **{k: "production" for k in ("production", "prod", "prd", "live", "main")},
-    **{k: "staging" for k in ("staging", "stage", "stg", "preprod", "pre-production", "uat")},
-    **{k: "test" for k in ("test", "testing", "qa", "ci", "dev", "development", "sandbox")},
+    **dict.fromkeys(("production", "prod", "prd", "live", "main"), "production"),
+    **dict.fromkeys(("staging", "stage", "stg", "preprod", "pre-production", "uat"), "staging"),
+    **dict.fromkeys(("test", "testing", "qa", "ci", "dev", "development", "sandbox"), "test"),
 }
 _STATUS_ALIASES: Final[dict[str, str]] = {
-    **{k: "success" for k in ("success", "succeeded", "successful", "passed", "pass", "ok")},
-    **{k: "failure" for k in ("failure", "failed", "fail", "error", "errored", "broken")},
-    **{k: "cancelled" for k in ("cancelled", "canceled", "aborted", "skipped_by_user")},
-    **{k: "started" for k in ("started", "running", "in_progress", "pending", "queued")},
+    **dict.fromkeys(("success", "succeeded", "successful", "passed", "pass", "ok"), "success"),
+    **dict.fromkeys(("failure", "failed", "fail", "error", "errored", "broken"), "failure"),
+    **dict.fromkeys(("cancelled", "canceled", "aborted", "skipped_by_user"), "cancelled"),
+    **dict.fromkeys(("started", "running", "in_progress", "pending", "queued"), "started"),
 }
 MIN_TS: Final = pd.Timestamp("2000-01-01", tz="UTC")
 DEFAULT_FUTURE_TOLERANCE: Final = pd.Timedelta(days=1)
@@ -224,51 +224,47 @@ def _categorical_map(values: pd.Series, fn: Any) -> pd.Series:
     return result
 
 
-def parse_timestamps(
-    values: pd.Series, *, tz: str | None = None
-) -> tuple[pd.Series, pd.Series, str | None]:
+def parse_timestamps(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Parse a column to UTC microseconds.
 
-    Returns the parsed series (NaT where invalid), a boolean mask of invalid non-null values and
-    the reason shared by those values (None when all parsed). Naive values need `tz`.
+    Returns the parsed series (NaT where invalid or null) and, aligned with it, the reason each
+    invalid non-null value was refused (null where the value parsed). Naive values need `tz`.
     """
-    n = len(values)
+    no_reason = pd.Series(np.nan, index=values.index, dtype=STR_DTYPE)
+    nat = pd.Series(pd.NaT, index=values.index, dtype=TS_DTYPE)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.as_unit("us"), pd.Series(False, index=values.index), None
+        return values.dt.tz_convert("UTC").dt.as_unit("us"), no_reason
     if pd.api.types.is_datetime64_dtype(values.dtype):
         if tz is None:
-            bad = values.notna()
-            nat = pd.Series(pd.NaT, index=values.index, dtype=TS_DTYPE)
-            return nat, bad, "has no UTC offset (naive timestamp) and the source names no time zone"
-        local = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        out = local.dt.tz_convert("UTC").dt.as_unit("us")
-        return out, values.notna() & out.isna(), f"does not exist in time zone {tz}"
-    if n == 0:
-        return pd.Series([], dtype=TS_DTYPE, index=values.index), pd.Series([], dtype=bool), None
+            return nat, no_reason.mask(values.notna(), _NAIVE)
+        out = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        out = out.dt.tz_convert("UTC").dt.as_unit("us")
+        return out, no_reason.mask(values.notna() & out.isna(), f"does not exist in {tz}")
+    if len(values) == 0:
+        return nat, no_reason
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        bad = values.notna()
-        nat = pd.Series(pd.NaT, index=values.index, dtype=TS_DTYPE)
-        return nat, bad, "must be an ISO-8601 timestamp with offset, got a number"
+        return nat, no_reason.mask(values.notna(), _NOT_ISO)
     text = values.map(lambda v: v if v is None or isinstance(v, str) else _stringify_time(v))
     text = text.astype(STR_DTYPE)
     present = text.notna() & (text.str.strip() != "")
     has_offset = text.str.contains(_OFFSET_RE, regex=True, na=False)
-    if tz is None:
-        parsed = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
-    else:
-        naive = pd.to_datetime(
-            text.where(~has_offset), format="ISO8601", errors="coerce"
-        ).dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        aware = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
-        parsed = aware.where(has_offset, naive.dt.tz_convert("UTC"))
-    parsed = pd.Series(parsed, index=values.index).dt.as_unit("us")
+    aware = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
+    parsed = pd.Series(aware, index=values.index)
+    if tz is not None:
+        naive = pd.to_datetime(text.where(~has_offset), format="ISO8601", errors="coerce")
+        local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        parsed = parsed.where(has_offset, local)
+    parsed = parsed.dt.as_unit("us")
     bad = present & parsed.isna()
-    if not bad.any():
-        return parsed, bad, None
-    reason = "must be an ISO-8601 timestamp with UTC offset"
-    if tz is None and (present & ~has_offset).any():
-        reason += " (naive timestamps are rejected unless the source names a time zone)"
-    return parsed, bad, reason
+    reasons = no_reason.mask(bad, _NOT_ISO)
+    if tz is None:
+        iso_like = text.str.match(r"^\s*\d{4}-\d{2}-\d{2}", na=False)
+        reasons = reasons.mask(bad & ~has_offset & iso_like, _NAIVE)
+    return parsed, reasons
+
+
+_NAIVE: Final = "has no UTC offset (naive timestamps are refused unless the source names a zone)"
+_NOT_ISO: Final = "must be an ISO-8601 timestamp with a UTC offset"
 
 
 def _stringify_time(v: Any) -> str | None:
@@ -288,7 +284,10 @@ def derive_event_ids(frame: pd.DataFrame) -> pd.Series:
     """Stable ids from (source, kind, natural keys, ts) for sources that have no id of their own."""
     cols = ["source", "kind", "service", "repo", "env", *KEY_COLUMNS, "status", "ts"]
     part = pd.DataFrame(
-        {c: frame[c].astype(STR_DTYPE) if c in frame else pd.Series("", index=frame.index) for c in cols}
+        {
+            c: frame[c].astype(STR_DTYPE) if c in frame else pd.Series("", index=frame.index)
+            for c in cols
+        }
     ).fillna("")
     hashed = pd.util.hash_pandas_object(part, index=False).to_numpy()
     return pd.Series([f"h{h:016x}" for h in hashed], index=frame.index, dtype=STR_DTYPE)
@@ -310,7 +309,7 @@ def validate_events(
     frame = frame.reset_index(drop=True)
     n = len(frame)
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
-    problems: list[tuple[pd.Series, str, str]] = []
+    problems: list[tuple[pd.Series, str, str | pd.Series]] = []
     unknown = set(frame.columns) - set(EVENT_COLUMNS)
     if unknown:
         raise SchemaError(
@@ -319,30 +318,36 @@ def validate_events(
     out: dict[str, pd.Series] = {}
     for col in REQUIRED_COLUMNS:
         if col not in frame:
-            raise SchemaError(f"missing required column {col!r} (required: {list(REQUIRED_COLUMNS)})")
+            raise SchemaError(
+                f"missing required column {col!r} (required: {list(REQUIRED_COLUMNS)})"
+            )
 
     # kind
     kind_raw = frame["kind"]
-    kind = kind_raw.astype(STR_DTYPE) if not isinstance(kind_raw.dtype, pd.CategoricalDtype) else kind_raw
+    kind = (
+        kind_raw.astype(STR_DTYPE)
+        if not isinstance(kind_raw.dtype, pd.CategoricalDtype)
+        else kind_raw
+    )
     kind_ok = kind.isin(KINDS)
     problems.append((kind.isna(), "kind", "is required"))
     problems.append((kind.notna() & ~kind_ok, "kind", "is not a known kind"))
     out["kind"] = kind.where(kind_ok).astype(KIND_DTYPE)
 
     # times
-    ts, ts_bad, ts_reason = parse_timestamps(frame["ts"], tz=tz)
-    problems.append((frame["ts"].isna() & ~ts_bad, "ts", "is required"))
-    if ts_reason:
-        problems.append((ts_bad, "ts", ts_reason))
+    ts, ts_reasons = parse_timestamps(frame["ts"], tz=tz)
+    problems.append((ts.isna() & ts_reasons.isna(), "ts", "is required"))
+    problems.append((ts_reasons.notna(), "ts", ts_reasons))
     in_range = ts.notna()
     problems.append((in_range & (ts < min_ts), "ts", f"is before {min_ts.date()} (absurd)"))
     limit = now + future_tolerance
-    problems.append((in_range & (ts > limit), "ts", f"is in the future (after {limit.isoformat()})"))
+    problems.append(
+        (in_range & (ts > limit), "ts", f"is in the future (after {limit.isoformat()})")
+    )
     out["ts"] = ts
     if "received_at" in frame:
-        rec, rec_bad, rec_reason = parse_timestamps(frame["received_at"], tz=tz)
-        if rec_reason:
-            problems.append((rec_bad, "received_at", rec_reason))
+        rec, rec_reasons = parse_timestamps(frame["received_at"], tz=tz)
+        problems.append((rec_reasons.notna(), "received_at", rec_reasons))
         out["received_at"] = rec
     else:
         out["received_at"] = pd.Series(pd.NaT, index=frame.index, dtype=TS_DTYPE)
@@ -380,11 +385,13 @@ def validate_events(
             continue
         bad_any |= m
         for i in np.flatnonzero(m):
+            why = reason if isinstance(reason, str) else str(reason.iloc[i])
+            got = _show(frame[col].iloc[i]) if col in frame else None
             rejections.append(
                 Rejection(
                     index=int(i),
                     field=col,
-                    reason=f"{reason}, got {_show(frame[col].iloc[i]) if col in frame else 'nothing'}",
+                    reason=f"{why}, got {got}",
                     event_id=_opt_str(ids.iloc[i]),
                     source=_opt_str(frame["source"].iloc[i]),
                 )
@@ -434,16 +441,18 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
                 series = _categorical_map(series, normalise_env)
             elif col == "status":
                 series = _categorical_map(series, normalise_status)
-            out[col] = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype(
-                STR_DTYPE
-            ).astype("category")
+            out[col] = (
+                series
+                if isinstance(series.dtype, pd.CategoricalDtype)
+                else series.astype(STR_DTYPE).astype("category")
+            )
         else:
             out[col] = series if series.dtype == STR_DTYPE else series.astype(STR_DTYPE)
     return pd.DataFrame(out).reset_index(drop=True)
 
 
 def events_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Build an unvalidated event frame from dicts (attrs may be a dict); missing columns are null."""
+    """Build an unvalidated event frame from dicts (attrs may be a dict); missing keys are null."""
     rows = [dict(r) for r in records]
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     if "attrs" in frame:
@@ -459,12 +468,11 @@ def validate_record(record: Mapping[str, Any], *, tz: str | None = None) -> dict
     result = validate_events(events_from_records([record]), tz=tz)
     if not result.ok:
         raise SchemaError("; ".join(result.messages()))
-    row: dict[str, Any] = result.events.iloc[0].to_dict()
-    return row
+    return {str(k): v for k, v in result.events.iloc[0].items()}
 
 
 def ensure_events(frame: pd.DataFrame, *, tz: str | None = None) -> pd.DataFrame:
-    """Validate strictly: return the canonical frame or raise `SchemaError` listing every problem."""
+    """Validate strictly: the canonical frame, or `SchemaError` listing every problem."""
     result = validate_events(frame, tz=tz)
     if not result.ok:
         msgs = result.messages()
