@@ -213,15 +213,18 @@ def normalise_status(values: pd.Series) -> pd.Series:
 
 def _categorical_map(values: pd.Series, fn: Any) -> pd.Series:
     """Apply a label normaliser to a categorical's categories only (fast on millions of rows)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        cats = pd.Series(values.cat.categories)
-        new = fn(cats)
-        codes = values.cat.codes.to_numpy()
-        out = pd.Series(new.to_numpy(dtype=object)[codes], index=values.index, dtype=STR_DTYPE)
-        out[codes < 0] = np.nan
-        return out
-    result: pd.Series = fn(values)
-    return result
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        result: pd.Series = fn(values)
+        return result
+    cats = pd.Series(values.cat.categories, dtype=STR_DTYPE)
+    if cats.empty:
+        return pd.Series(np.nan, index=values.index, dtype=STR_DTYPE)
+    new = fn(cats).to_numpy(dtype=str)
+    uniq, inverse = np.unique(new, return_inverse=True)
+    codes = values.cat.codes.to_numpy()
+    mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
+    dtype = pd.CategoricalDtype(list(uniq))
+    return pd.Series(pd.Categorical.from_codes(mapped, dtype=dtype), index=values.index)
 
 
 def parse_timestamps(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Series, pd.Series]:
@@ -300,10 +303,11 @@ def validate_events(
     now: pd.Timestamp | None = None,
     future_tolerance: pd.Timedelta = DEFAULT_FUTURE_TOLERANCE,
     min_ts: pd.Timestamp = MIN_TS,
+    first_index: int = 0,
 ) -> ValidationResult:
     """Check and coerce a frame to the canonical contract, reporting every bad record.
 
-    Rows are identified by their position in `frame` (0-based). Good rows come back with the
+    Rows are identified by `first_index` + their position in `frame`. Good rows come back with the
     canonical columns, dtypes and UTC times; each bad row is listed once per faulty field.
     """
     frame = frame.reset_index(drop=True)
@@ -389,7 +393,7 @@ def validate_events(
             got = _show(frame[col].iloc[i]) if col in frame else None
             rejections.append(
                 Rejection(
-                    index=int(i),
+                    index=first_index + int(i),
                     field=col,
                     reason=f"{why}, got {got}",
                     event_id=_opt_str(ids.iloc[i]),
@@ -401,7 +405,7 @@ def validate_events(
     return ValidationResult(
         events=to_canonical(good),
         rejections=rejections,
-        rejected_records=frame.loc[bad_any],
+        rejected_records=frame.loc[bad_any].set_axis(np.flatnonzero(bad_any) + first_index),
     )
 
 

@@ -1,0 +1,97 @@
+"""Store tables and their migrations: a store records its schema version and upgrades on open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+
+from vsmml.errors import StoreError
+from vsmml.events.schema import EVENT_COLUMNS, TIME_COLUMNS
+
+# Columns whose values define an event's content: re-ingesting the same id with other content
+# is a conflict. `received_at` is ours, not the source's, so it is left out.
+CONTENT_COLUMNS: Final = tuple(c for c in EVENT_COLUMNS if c not in ("event_id", "received_at"))
+
+
+def _events_ddl() -> str:
+    # Times are TIMESTAMP holding UTC (TIMESTAMPTZ needs DuckDB's ICU extension, not shipped
+    # in the wheel and not downloadable offline); the store converts at the boundary.
+    cols = [f"{c} {'TIMESTAMP' if c in TIME_COLUMNS else 'VARCHAR'}" for c in EVENT_COLUMNS]
+    return f"CREATE TABLE events ({', '.join(cols)}, content_hash UBIGINT)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step from `version - 1` to `version`."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "raw_payloads, events (unique event_id enforced by the write path), quarantine",
+        (
+            "CREATE SEQUENCE raw_payload_seq START 1",
+            """CREATE TABLE raw_payloads (
+                 payload_id BIGINT DEFAULT nextval('raw_payload_seq'), source VARCHAR NOT NULL,
+                 location VARCHAR, received_at TIMESTAMP NOT NULL, payload VARCHAR NOT NULL)""",
+            _events_ddl(),
+            "CREATE SEQUENCE quarantine_seq START 1",
+            """CREATE TABLE quarantine (
+                 quarantine_id BIGINT DEFAULT nextval('quarantine_seq'),
+                 received_at TIMESTAMP NOT NULL, source VARCHAR, location VARCHAR,
+                 field VARCHAR, reason VARCHAR NOT NULL, record VARCHAR)""",
+        ),
+    ),
+    Migration(
+        2,
+        "quarantine.resolved_at, so records retried after a rule fix leave the open list",
+        ("ALTER TABLE quarantine ADD COLUMN resolved_at TIMESTAMP",),
+    ),
+)
+SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The store's schema version (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, *, target: int = SCHEMA_VERSION) -> int:
+    """Apply every pending migration up to `target`, each in its own transaction."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, description VARCHAR,
+             applied_at TIMESTAMP DEFAULT current_localtimestamp())"""
+    )
+    version = current_version(con)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"store schema version {version} is newer than this vsmml ({SCHEMA_VERSION}): upgrade"
+        )
+    for step in MIGRATIONS:
+        if version < step.version <= target:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for sql in step.statements:
+                    con.execute(sql)
+                con.execute(
+                    "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                    [step.version, step.description],
+                )
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"migration {step.version} failed: {exc}") from exc
+            con.execute("COMMIT")
+            version = step.version
+    return version
