@@ -218,22 +218,22 @@ class Store:
             )
             source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
             n = distinct
-        messages += self._quarantine_conflicts(
+        stored_conflicts = self._quarantine_conflicts(
             f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
                 WHERE s.content_hash <> e.content_hash""",
             "conflicts with a stored event of the same id",
         )
+        messages += stored_conflicts
         accepted = _scalar(
             con,
             f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash
                 FROM {source} s ANTI JOIN events e USING (event_id)""",
         )
         con.execute("DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts")
-        conflicts = len(messages)
         return {
             "accepted": accepted,
-            "duplicates": duplicates + n - accepted - conflicts,
-            "conflicts": conflicts,
+            "duplicates": duplicates + n - accepted - len(stored_conflicts),
+            "conflicts": len(messages),
             "messages": messages[:_MAX_MESSAGES],
         }
 
