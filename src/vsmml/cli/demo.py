@@ -9,8 +9,13 @@ from vsmml.cli.app import app
 
 @app.command()
 def demo(
-    seed: int = typer.Option(42, help="Seed of the synthetic organisation."),
-    days: int = typer.Option(180, help="Days of history to generate."),
+    seed: int | None = typer.Option(None, help="Seed of the synthetic organisation (VSMML_SEED)."),
+    days: int | None = typer.Option(None, help="Days of history (default 180)."),
+    services: int | None = typer.Option(None, help="Number of services (default 12)."),
 ) -> None:
     """Generate the default organisation into the store under VSMML_HOME and summarise it."""
-    typer.echo(f"demo: seed={seed} days={days} (not built yet)")
+    from vsmml.cli.output import print_demo
+    from vsmml.pipeline import run_demo
+
+    result = run_demo(seed=seed, days=days, services=services)
+    print_demo(result)
