@@ -1,0 +1,1 @@
+"""Metrics: DORA, Flow Framework, per-stage, pipeline and operations metrics as tidy frames."""
