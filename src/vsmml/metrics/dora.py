@@ -1,0 +1,278 @@
+"""The DORA keys per service / team / repo and period, under a named metric profile.
+
+All functions take a `Correlation` (see `vsmml.correlate.correlate`) and return tidy frames
+(`vsmml.metrics.frames`). Definitions (``vsmml`` profile; other profiles switch the parts named
+in `vsmml.metrics.profiles.Profile`):
+
+- deployments: successful production deployments that are not rollbacks, counted in the period
+  the deployment finished; ``deployment_days`` counts days with at least one.
+- lead time for changes: first commit → the first successful production deployment that shipped
+  the change (hours), counted in the period of that deployment.
+- change failure rate: Σ failure weight ÷ deployments, where a deployment's weight is 1 when it
+  was rolled back or an incident names it, else the confidence of the time-window incident link.
+- failed-deployment recovery time: failed deployment finished → restored (the earlier of its
+  rollback and the resolution of its incident).
+- time to restore: incident opened → resolved, for every incident (caused by a deployment or not).
+- deployment rework rate: share of production deployments (rollbacks included) that were
+  unplanned: rollbacks, and deployments finished while an incident of the same service was open.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from vsmml.correlate.links import scope_of
+from vsmml.correlate.records import Correlation
+from vsmml.metrics.frames import (
+    By,
+    combine,
+    count_metric,
+    full_grid,
+    group_columns,
+    hours_between,
+    keyed,
+    positive,
+    quantile_metrics,
+    ratio_metric,
+)
+from vsmml.metrics.profiles import Profile, get_profile
+
+HOUR: Final = 1.0
+DAY_H: Final = 24.0
+WEEK_H: Final = 7 * DAY_H
+MONTH_H: Final = 30 * DAY_H
+
+
+def _profiled(corr: Correlation, profile: Profile) -> Correlation:
+    return corr.relink(profile.incident_linking, profile.window_hours)
+
+
+def production_deployments(corr: Correlation, profile: str | Profile | None = None) -> pd.DataFrame:
+    """Successful production deployments (no rollbacks) that count under the profile."""
+    prof = get_profile(profile)
+    deps = corr.deployments
+    mask = (deps["env"] == "production") & (deps["status"] == "success") & ~deps["is_rollback"]
+    deps = deps.loc[mask.to_numpy(dtype=bool)]
+    if not prof.count_first_deployment:
+        deps = deps.loc[~_first_of_scope(deps)]
+    return deps
+
+
+def _first_of_scope(deps: pd.DataFrame) -> np.ndarray:
+    order = deps.sort_values(["finished_at", "deploy_id"], kind="stable")
+    scope = scope_of(order)
+    first = ~scope.duplicated()
+    ids = set(order.loc[first.to_numpy(), "deploy_id"])
+    return deps["deploy_id"].isin(ids).to_numpy()
+
+
+def deployment_frequency(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """``deployments``, ``deployment_days`` and ``deployment_frequency`` (the profile's unit).
+
+    Periods without a deployment are listed with 0 between the first and last period seen.
+    """
+    prof = get_profile(profile)
+    cols = group_columns(by)
+    deps = production_deployments(corr, prof)
+    keys = keyed(deps, deps["finished_at"], by, freq)
+    if keys.empty:
+        return combine([], cols)
+    grid = full_grid(keys, freq)
+    idx = [*cols, "period"]
+    n = keys.groupby(idx, sort=True, dropna=False).size().reindex(grid, fill_value=0)
+    days = keys.assign(day=deps["finished_at"].dt.floor("D").to_numpy())
+    n_days = days.groupby(idx, sort=True, dropna=False)["day"].nunique().reindex(grid, fill_value=0)
+    chosen = n if prof.frequency_unit == "deployments" else n_days
+    return combine(
+        [
+            count_metric(n, "deployments", cols),
+            count_metric(n_days, "deployment_days", cols),
+            count_metric(chosen, "deployment_frequency", cols),
+        ],
+        cols,
+    )
+
+
+def change_lead_times(corr: Correlation, profile: str | Profile | None = None) -> pd.DataFrame:
+    """Per deployed change: change_id, service, team, repo, start, deployed_at, lead_time_h.
+
+    The start follows the profile (first commit, PR opened, or merge; a trunk commit without a PR
+    starts at its commit for every rule); changes shipped in a deployment the profile does not
+    count are left out.
+    """
+    prof = get_profile(profile)
+    ch = corr.changes
+    shipped = ch["production_deploy_id"].isin(production_deployments(corr, prof)["deploy_id"])
+    ch = ch.loc[shipped.to_numpy()]
+    start_col = {"first_commit": "first_commit_at", "opened": "opened_at", "merged": "merged_at"}
+    start = ch[start_col[prof.lead_time_start]].fillna(ch["first_commit_at"])
+    out = ch[["change_id", "service", "team", "repo", "production_deploy_id"]].copy()
+    out["start"] = start
+    out["deployed_at"] = ch["production_deployed_at"]
+    out["lead_time_h"] = positive(hours_between(start, ch["production_deployed_at"], prof))
+    return out.reset_index(drop=True)
+
+
+def lead_time(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """``lead_time_median`` and ``lead_time_p85`` in hours per group and period of deployment."""
+    prof = get_profile(profile)
+    lt = change_lead_times(corr, prof)
+    keys = keyed(lt, lt["deployed_at"], by, freq)
+    return quantile_metrics(lt["lead_time_h"], keys, prof, "lead_time")
+
+
+def _failure_weight(corr: Correlation, deps: pd.DataFrame, profile: Profile) -> pd.Series:
+    """Per counted deployment, how much of a failure it is under the profile's incident rule."""
+    linked = _profiled(corr, profile)
+    per = linked.deployments.set_index("deploy_id")
+    weight = deps["deploy_id"].map(per["failure_weight"]).fillna(0.0)
+    if profile.incident_linking != "confidence":
+        # compatible profiles count incident-linked deployments only, not bare rollbacks
+        inc = linked.incidents
+        hit = set(inc.loc[inc["deploy_id_linked"].notna(), "deploy_id_linked"])
+        weight = deps["deploy_id"].isin(hit).astype("float64")
+    return weight.astype("float64")
+
+
+def change_failure_rate(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """``change_failure_rate``: failed deployments ÷ deployments (n = deployments).
+
+    Under ``one_to_one`` incident linking (GitLab) the numerator is the number of incidents
+    opened in the group and period, whatever their cause.
+    """
+    prof = get_profile(profile)
+    cols = group_columns(by)
+    deps = production_deployments(corr, prof)
+    keys = keyed(deps, deps["finished_at"], by, freq)
+    idx = [*cols, "period"]
+    den = keys.groupby(idx, sort=True, dropna=False).size()
+    if prof.incident_linking == "one_to_one":
+        inc = corr.incidents
+        ikeys = keyed(inc, inc["opened_at"], by, freq)
+        num = ikeys.groupby(idx, sort=True, dropna=False).size()
+    else:
+        weight = _failure_weight(corr, deps, prof)
+        num = keys.assign(w=weight.to_numpy()).groupby(idx, sort=True, dropna=False)["w"].sum()
+    if den.empty:
+        return combine([], cols)
+    return ratio_metric(num.reindex(den.index), den, "change_failure_rate", cols)
+
+
+def recovery_time(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """``recovery_time_median``/``_p85`` (hours): failed deployment finished → restored."""
+    prof = get_profile(profile)
+    linked = _profiled(corr, prof)
+    deps = production_deployments(linked, prof)
+    is_failed = (_failure_weight(corr, deps, prof) >= 0.5).to_numpy()
+    failed = deps.loc[is_failed & deps["restored_at"].notna().to_numpy()]
+    hours = positive(hours_between(failed["finished_at"], failed["restored_at"], prof))
+    keys = keyed(failed, failed["finished_at"], by, freq)
+    return quantile_metrics(hours, keys, prof, "recovery_time")
+
+
+def time_to_restore(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """``time_to_restore_median``/``_p85`` (hours): incident opened → resolved, every incident."""
+    prof = get_profile(profile)
+    inc = corr.incidents.loc[corr.incidents["resolved_at"].notna()]
+    hours = positive(hours_between(inc["opened_at"], inc["resolved_at"], prof))
+    keys = keyed(inc, inc["opened_at"], by, freq)
+    return quantile_metrics(hours, keys, prof, "time_to_restore")
+
+
+def rework_flags(corr: Correlation) -> pd.DataFrame:
+    """Production deployments (rollbacks included) with ``rework``: rollback, or finished while
+    an incident of the same scope was open (a fix-forward)."""
+    deps = corr.deployments
+    mask = (deps["env"] == "production") & (deps["status"] == "success")
+    deps = deps.loc[mask.to_numpy(dtype=bool)].copy()
+    inc = corr.incidents
+    left = pd.DataFrame(
+        {
+            "row": np.arange(len(deps)),
+            "scope": scope_of(deps).to_numpy(),
+            "at": deps["finished_at"].array,
+        }
+    ).sort_values("at", kind="stable")
+    ends = inc["resolved_at"].fillna(pd.Timestamp.max.tz_localize("UTC").floor("D"))
+    right = pd.DataFrame(
+        {"scope": scope_of(inc).to_numpy(), "at": inc["opened_at"].array, "end": ends.array}
+    ).sort_values("at", kind="stable")
+    right["end"] = right.groupby("scope")["end"].cummax()
+    if right.empty or left.empty:
+        deps["rework"] = deps["is_rollback"].to_numpy(dtype=bool)
+        return deps
+    hit = pd.merge_asof(left, right, on="at", by="scope", direction="backward").sort_values("row")
+    during = (hit["end"] >= hit["at"]).fillna(False).to_numpy(dtype=bool)
+    deps["rework"] = deps["is_rollback"].to_numpy(dtype=bool) | during
+    return deps
+
+
+def rework_rate(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """``rework_rate``: unplanned production deployments ÷ all production deployments."""
+    get_profile(profile)
+    cols = group_columns(by)
+    deps = rework_flags(corr)
+    keys = keyed(deps, deps["finished_at"], by, freq)
+    if keys.empty:
+        return combine([], cols)
+    idx = [*cols, "period"]
+    g = keys.assign(r=deps["rework"].astype("float64").to_numpy()).groupby(
+        idx, sort=True, dropna=False
+    )["r"]
+    return ratio_metric(g.sum(), g.size(), "rework_rate", cols)
+
+
+def dora(
+    corr: Correlation,
+    by: By = "service",
+    freq: str | None = "W",
+    profile: str | Profile | None = None,
+) -> pd.DataFrame:
+    """Every DORA key as one tidy frame."""
+    prof = get_profile(profile)
+    cols = group_columns(by)
+    parts = [
+        f(corr, by, freq, prof)
+        for f in (
+            deployment_frequency,
+            lead_time,
+            change_failure_rate,
+            recovery_time,
+            time_to_restore,
+            rework_rate,
+        )
+    ]
+    return combine(parts, cols)
