@@ -107,17 +107,19 @@ def count_metric(counts: pd.Series, name: str, group_cols: Sequence[str]) -> pd.
     return finish(out, group_cols)
 
 
-def full_grid(keys: pd.DataFrame, freq: str | None) -> pd.MultiIndex:
+def full_grid(keys: pd.DataFrame, freq: str | None) -> pd.Index:
     """Every group present in `keys` × every period from the first to the last (zero-filling)."""
     cols = [c for c in keys.columns if c != "period"]
     if freq is None or keys.empty:
         uniq = keys[[*cols, "period"]].drop_duplicates()
+        if not cols:
+            return pd.Index(uniq["period"], name="period")
         return pd.MultiIndex.from_frame(uniq)
     lo, hi = keys["period"].min(), keys["period"].max()
     step = {"D": "D", "W": "W-MON", "M": "MS"}[freq]
-    periods = pd.date_range(lo, hi, freq=step, tz="UTC").as_unit("us")
+    periods = pd.date_range(lo, hi, freq=step).as_unit("us")
     if not cols:
-        return pd.MultiIndex.from_arrays([periods], names=["period"])
+        return pd.Index(periods, name="period")
     groups = keys[cols].drop_duplicates()
     grid = groups.merge(pd.DataFrame({"period": periods}), how="cross")
     return pd.MultiIndex.from_frame(grid)

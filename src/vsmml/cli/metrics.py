@@ -1,0 +1,129 @@
+"""`vsmml metrics`: baseline metrics (DORA, flow, per stage, pipeline, ops) from the event store.
+
+The store-reading glue lives here for now (it belongs in `vsmml.pipeline`, which another part
+owns): read every event read-only, correlate, compute, then keep the periods inside
+[--since, --until). All events are read, not only the window, so a change deployed inside the
+window still finds its first commit from before it.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from vsmml.cli.app import app
+
+
+class Format(enum.StrEnum):
+    """Output formats: a readable table, or data only (csv/json) for scripts."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class By(enum.StrEnum):
+    """Grouping of the metrics."""
+
+    service = "service"
+    team = "team"
+    repo = "repo"
+    all = "all"
+
+
+class Freq(enum.StrEnum):
+    """Period length: day, ISO week (Monday), month, or the whole range."""
+
+    D = "D"
+    W = "W"
+    M = "M"
+    all = "all"
+
+
+def _utc(text: str | None, option: str) -> pd.Timestamp | None:
+    if text is None:
+        return None
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: not a date or timestamp: {text!r}") from exc
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def window(
+    frame: pd.DataFrame, since: pd.Timestamp | None, until: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Rows whose period starts in [since, until) (whole-range rows are always kept)."""
+    keep = pd.Series(True, index=frame.index)
+    period = frame["period"]
+    if since is not None:
+        keep &= period.isna() | (period >= since)
+    if until is not None:
+        keep &= period.isna() | (period < until)
+    return frame.loc[keep.to_numpy()].reset_index(drop=True)
+
+
+def render(frame: pd.DataFrame, fmt: Format) -> str:
+    """Deterministic csv/json text of a tidy frame (ISO UTC periods, 10 significant digits)."""
+    out = frame.copy()
+    out["period"] = out["period"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if fmt is Format.csv:
+        return str(out.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+    return str(out.to_json(orient="records", double_precision=10)) + "\n"
+
+
+@app.command()
+def metrics(
+    by: Annotated[By, typer.Option(help="Group by service, team, repo, or all.")] = By.service,
+    freq: Annotated[Freq, typer.Option(help="Period: D, W, M, or all.")] = Freq.W,
+    profile: Annotated[str, typer.Option(help="vsmml, devlake, fourkeys or gitlab.")] = "vsmml",
+    since: Annotated[str | None, typer.Option(help="First period start kept (UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Periods starting before this (UTC).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
+) -> None:
+    """Compute the baseline metrics from the events in the store."""
+    from vsmml.correlate import correlate, link_coverage
+    from vsmml.errors import VsmmlError
+    from vsmml.metrics.bands import dora_summary
+    from vsmml.metrics.profiles import get_profile
+    from vsmml.metrics.table import all_metrics
+    from vsmml.store import Store
+
+    lo, hi = _utc(since, "--since"), _utc(until, "--until")
+    group = None if by is By.all else by.value
+    period = None if freq is Freq.all else freq.value
+    try:
+        prof = get_profile(profile)
+        with Store.from_settings(read_only=True) as store:
+            events = store.read_events()
+        corr = correlate(
+            events, incident_linking=prof.incident_linking, window_hours=prof.window_hours
+        )
+        tidy = window(all_metrics(events, group, period, prof, corr=corr), lo, hi)
+    except VsmmlError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if fmt is not Format.table:
+        sys.stdout.write(render(tidy, fmt))
+        return
+    from vsmml.cli.output import heading, table
+
+    heading(f"DORA ({prof.name} profile, whole range, with 2021/2023 bands)")
+    table(dora_summary(corr, group, prof).round(3))
+    heading("Link coverage (share of events attached to a change, deployment or incident)")
+    table(link_coverage(events, corr).round(3))
+    heading(f"Metrics per {by.value} and period {freq.value} (latest period)")
+    if tidy.empty:
+        typer.echo("(none)")
+        return
+    last = tidy.loc[tidy["period"].isna() | (tidy["period"] == tidy["period"].max())]
+    cols = [c for c in ("service", "team", "repo") if c in last.columns]
+    if cols:
+        wide = last.pivot_table(index="metric", columns=cols, values="value", aggfunc="first")
+    else:
+        wide = last.set_index("metric")[["value"]]
+    table(wide.map(lambda v: f"{v:.4g}"), index=True)
