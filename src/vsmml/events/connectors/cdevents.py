@@ -1,0 +1,265 @@
+"""CDEvents connector: plain JSON, JSON Lines and CloudEvents (binary or structured) → events.
+
+Every event is validated against the CDEvents v0.5.1 JSON schemas shipped with the package (loaded
+once, cached), mapped to a canonical kind (see `cdevents_map`), and keyed by
+(context.source, context.id, context.type): producers and the spec's own examples reuse ids across
+types. v0.4.x events of the same shape are accepted: their `subject.type` is dropped and their
+type version is checked against the v0.5.1 schema of the same subject and predicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Final
+
+import pandas as pd
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from pydantic import Field
+from referencing import Registry, Resource
+
+from vsmml.events.connectors.base import Conversion
+from vsmml.events.connectors.cdevents_map import TYPE_MAP, kind_for, to_row
+from vsmml.events.connectors.payloads import (
+    Collector,
+    Record,
+    clip,
+    iter_objects,
+    parse_records,
+    stable_id,
+)
+from vsmml.events.connectors.source_rules import SourceRules
+from vsmml.events.schema import validate_events
+
+SOURCE: Final = "cdevents"
+SPEC_VERSION: Final = "0.5.1"
+SUPPORTED_SPECS: Final = ("0.4", "0.5")
+_TYPE_RE: Final = re.compile(
+    r"^dev\.cdevents\.(?P<subject>[a-z]+)\.(?P<predicate>[a-z]+)\.(?P<version>\d+\.\d+\.\d+\S*)$"
+)
+_JSON_TYPES: Final = ("application/json", "text/json", "application/cdevents+json")
+_JSONL_TYPES: Final = ("application/x-ndjson", "application/jsonl", "application/json-lines")
+
+
+class CDEventsRules(SourceRules):
+    """Rules for CDEvents: the shared environment/incident rules plus schema validation."""
+
+    validate_schema: bool = Field(
+        default=True, description="Validate each event against the CDEvents JSON schemas."
+    )
+
+
+@lru_cache(maxsize=1)
+def schemas() -> dict[str, tuple[str, Draft202012Validator]]:
+    """`subject.predicate` → (schema's type string, validator), built once per process."""
+    root = resources.files("vsmml.events.connectors").joinpath("cdevents_schemas")
+    docs: list[dict[str, Any]] = []
+    for folder in (root, root.joinpath("links")):
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                docs.append(json.loads(entry.read_text(encoding="utf-8")))
+    registry: Registry[Any] = Registry().with_resources(
+        (doc["$id"], Resource.from_contents(doc)) for doc in docs
+    )
+    out: dict[str, tuple[str, Draft202012Validator]] = {}
+    for doc in docs:
+        enum = (((doc.get("properties") or {}).get("context") or {}).get("properties") or {}).get(
+            "type", {}
+        )
+        types = enum.get("enum") or []
+        if not types:
+            continue
+        match = _TYPE_RE.match(types[0])
+        if match:
+            key = f"{match['subject']}.{match['predicate']}"
+            out[key] = (types[0], Draft202012Validator(doc, registry=registry))
+    return out
+
+
+def _rules(rules: SourceRules | None) -> CDEventsRules:
+    if rules is None:
+        return CDEventsRules()
+    if isinstance(rules, CDEventsRules):
+        return rules
+    return CDEventsRules(**rules.model_dump())
+
+
+def to_events(
+    raw: str | bytes | Mapping[str, Any] | list[Any],
+    rules: SourceRules | None = None,
+    *,
+    location: str = "payload",
+) -> Conversion:
+    """Convert CDEvents (a JSON text, JSON Lines, a dict or a list of dicts) to canonical rows.
+
+    Structured-mode CloudEvents envelopes (`specversion` + `data`) are unwrapped. Nothing is
+    raised for bad input: each bad event is a `Reject` naming its location and field.
+    """
+    rules = _rules(rules)
+    col = Collector(SOURCE)
+    if isinstance(raw, str | bytes):
+        records, rejects = parse_records(
+            raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
+        )
+        col.extend_rejects(rejects)
+    elif isinstance(raw, list):
+        records = [Record(f"{location}[{i}]", v) for i, v in enumerate(raw)]
+    else:
+        records = [Record(location, raw)]
+    for rec in iter_objects(records, col):
+        _convert_one(rec.value, rec.location, rules, col)
+    return col.result()
+
+
+def from_http(
+    headers: Mapping[str, str],
+    body: str | bytes,
+    rules: SourceRules | None = None,
+    *,
+    location: str = "http",
+) -> Conversion:
+    """Convert one HTTP delivery: CloudEvents binary (`ce-*` headers) or structured mode, or
+    plain CDEvents JSON / JSON Lines. The HTTP service reuses this as is."""
+    rules = _rules(rules)
+    low = {k.lower(): v for k, v in headers.items()}
+    ctype = low.get("content-type", "application/json").split(";")[0].strip().lower()
+    col = Collector(SOURCE)
+    if ctype in ("application/cloudevents+json", "application/cloudevents-batch+json"):
+        return to_events(body, rules, location=location)
+    if ctype not in (*_JSON_TYPES, *_JSONL_TYPES) and not ctype.endswith("+json"):
+        col.reject(
+            location,
+            "content-type",
+            f"{ctype!r} is not supported (send application/json, application/x-ndjson or "
+            "application/cloudevents+json)",
+            body[:2048] if isinstance(body, str) else body[:2048].decode("utf-8", "replace"),
+        )
+        return col.result()
+    if "ce-type" not in low:
+        return to_events(body, rules, location=location)
+    records, rejects = parse_records(
+        body, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
+    )
+    col.extend_rejects(rejects)
+    for rec in iter_objects(records, col):
+        doc = rec.value
+        ce_type = low["ce-type"]
+        ctx_type = (
+            doc.get("context", {}).get("type") if isinstance(doc.get("context"), dict) else None
+        )
+        if ctx_type is not None and ctx_type != ce_type:
+            col.reject(
+                rec.location,
+                "ce-type",
+                f"header {ce_type!r} differs from the CDEvent's context.type {ctx_type!r}",
+                doc,
+            )
+            continue
+        _convert_one(doc, rec.location, rules, col)
+    return col.result()
+
+
+def to_frame(
+    raw: str | bytes | Mapping[str, Any] | list[Any], rules: SourceRules | None = None
+) -> pd.DataFrame:
+    """Notebook helper: the valid canonical events only (see `to_events` for the rejects)."""
+    return validate_events(to_events(raw, rules).events).events
+
+
+def _unwrap(doc: dict[str, Any], location: str, col: Collector) -> dict[str, Any] | None:
+    """Return the CDEvent inside a structured CloudEvent, or the document itself."""
+    if "context" in doc or "specversion" not in doc:
+        return doc
+    if "data_base64" in doc:
+        try:
+            data: Any = json.loads(base64.b64decode(doc["data_base64"], validate=True))
+        except (binascii.Error, ValueError, TypeError) as exc:
+            col.reject(location, "data_base64", f"is not base64-encoded JSON ({exc})", doc)
+            return None
+    else:
+        data = doc.get("data")
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            col.reject(location, "data", f"is not valid JSON ({exc})", doc)
+            return None
+    if not isinstance(data, dict):
+        col.reject(location, "data", "must hold the CDEvent as a JSON object", doc)
+        return None
+    ce_type = doc.get("type")
+    ctx_type = (
+        data.get("context", {}).get("type") if isinstance(data.get("context"), dict) else None
+    )
+    if ce_type is not None and ctx_type is not None and ce_type != ctx_type:
+        col.reject(
+            location,
+            "type",
+            f"{ce_type!r} differs from the CDEvent's context.type {ctx_type!r}",
+            doc,
+        )
+        return None
+    return data
+
+
+def _convert_one(doc: dict[str, Any], location: str, rules: CDEventsRules, col: Collector) -> None:
+    event = _unwrap(doc, location, col)
+    if event is None:
+        return
+    context, subject = event.get("context"), event.get("subject")
+    if not isinstance(context, dict):
+        col.reject(location, "context", "is missing or not an object (not a CDEvent)", event)
+        return
+    if not isinstance(subject, dict):
+        col.reject(location, "subject", "is missing or not an object (not a CDEvent)", event)
+        return
+    ctype = context.get("type")
+    match = _TYPE_RE.match(ctype) if isinstance(ctype, str) else None
+    if match is None:
+        col.reject(
+            location, "context.type", f"{clip(repr(ctype), 120)} is not a CDEvents type", event
+        )
+        return
+    key = f"{match['subject']}.{match['predicate']}"
+    if key not in TYPE_MAP or key not in schemas() or kind_for(key) is None:
+        col.reject(location, "context.type", f"{ctype!r} is an unknown CDEvents event type", event)
+        return
+    spec = str(context.get("specversion", ""))
+    if not spec.startswith(tuple(f"{v}." for v in SUPPORTED_SPECS)):
+        col.reject(
+            location,
+            "context.specversion",
+            f"{spec!r} is not supported (CDEvents 0.4.x and 0.5.x are)",
+            event,
+        )
+        return
+    if rules.validate_schema:
+        problem = _schema_problem(event, key)
+        if problem is not None:
+            col.reject(location, problem[0], problem[1], event)
+            return
+    row = to_row(event, key, rules)
+    row["event_id"] = stable_id(SOURCE, context.get("source"), context.get("id"), ctype)
+    col.add(row, location=location, record=event, check_keys=bool(row["attrs"]["exact_kind"]))
+
+
+def _schema_problem(event: dict[str, Any], key: str) -> tuple[str, str] | None:
+    """The first schema violation as (json path, reason), or None when the event is valid."""
+    schema_type, validator = schemas()[key]
+    doc = event
+    if event["context"].get("type") != schema_type or "type" in event["subject"]:
+        doc = copy.copy(event)
+        doc["context"] = {**event["context"], "type": schema_type}
+        doc["subject"] = {k: v for k, v in event["subject"].items() if k != "type"}
+    error = best_match(validator.iter_errors(doc))
+    if error is None:
+        return None
+    path = ".".join(str(p) for p in error.absolute_path) or "event"
+    return path, f"violates the CDEvents {SPEC_VERSION} schema of {key}: {clip(error.message, 300)}"
