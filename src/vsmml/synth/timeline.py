@@ -1,0 +1,172 @@
+"""Times of every stage of every change of one service, with the planted wait shares enforced.
+
+Wait per stage (what a constraint finder measures, see docs/synthetic-org.md):
+review = opened → first review; each CI stage = the sum of its `queue_s` over all attempts;
+staging = artifact published → staging deploy started; production = staging deploy finished →
+start of the production deploy that shipped the change. A change belongs to the Monday-based
+week of its first commit. Review and CI waits are rescaled per service-week so that their weekly
+totals equal the plan exactly; staging and production waits come out of queues and release
+trains, so the plan is reached by a few rounds of correction (release-train services anchor the
+other stages on the production wait the trains produce).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vsmml.synth.changes import DAY, HOUR, MINUTE, US
+from vsmml.synth.config import PIPELINE_STAGES, WAIT_STAGES, SynthConfig
+from vsmml.synth.deploys import Production, production, train_departures
+from vsmml.synth.org import ServicePlan
+from vsmml.synth.pipeline import Pipelines, PipelineTimes, plan_pipelines, time_pipelines
+
+N_STAGES = len(WAIT_STAGES)
+I_REVIEW, I_STAGING, I_PROD = 0, N_STAGES - 2, N_STAGES - 1
+ROUNDS = 8
+OUTER = 4
+
+
+@dataclass
+class Timeline:
+    """Decided times of one service (changes by index k; deploys in merge order)."""
+
+    first_review: np.ndarray
+    review_times: list[np.ndarray]
+    merged: np.ndarray
+    pipelines: Pipelines
+    ptimes: PipelineTimes
+    run_queue_us: np.ndarray
+    published: np.ndarray
+    staging_start: np.ndarray
+    staging_finish: np.ndarray
+    order: np.ndarray  # change indices in merge order
+    prod: Production
+    prod_group: np.ndarray  # per change (by k): production deploy index
+    waits_us: np.ndarray  # (n_changes, N_STAGES) realised wait per stage
+    planned_h: np.ndarray  # (n_weeks, N_STAGES) planted mean wait per change (hours)
+
+
+def planted_means(svc: ServicePlan, n_weeks: int) -> np.ndarray:
+    """Planted mean wait (hours per change) of every stage in every week."""
+    out = np.zeros((n_weeks, N_STAGES))
+    for r in svc.regimes:
+        out[r.week :] = [r.mean_wait_h[s] for s in WAIT_STAGES]
+    return out
+
+
+def _rescale(values: np.ndarray, group: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Scale `values` so that each group's sum equals `totals[group]`."""
+    sums = np.bincount(group, weights=values, minlength=totals.size)
+    factor = np.divide(totals, sums, out=np.zeros_like(totals), where=sums > 0)
+    return np.asarray(values * factor[group])
+
+
+def daily_congestion(rng: np.random.Generator, n_days: int) -> np.ndarray:
+    """A slowly varying (AR(1), rho 0.7) multiplicative load factor per day, mean about 1.
+
+    Queues are congested for days at a time, so changes that follow each other wait alike
+    (independent draws would let later changes overtake earlier ones far too often).
+    """
+    eps = rng.normal(0.0, 0.35, n_days)
+    ar = np.zeros(n_days)
+    for d in range(n_days):
+        ar[d] = (0.7 * ar[d - 1] if d else 0.0) + eps[d] * np.sqrt(1 - 0.49)
+    return np.asarray(np.exp(ar - 0.35**2 / 2))
+
+
+def _weekly_mean(values: np.ndarray, week: np.ndarray, n_weeks: int) -> np.ndarray:
+    counts = np.bincount(week, minlength=n_weeks)
+    sums = np.bincount(week, weights=values, minlength=n_weeks)
+    return np.divide(sums, counts, out=np.zeros(n_weeks), where=counts > 0)
+
+
+def build_timeline(
+    config: SynthConfig, svc: ServicePlan, changes: pd.DataFrame, rng: np.random.Generator
+) -> Timeline:
+    """Decide review, CI, staging and production times so the planted wait shares hold."""
+    n = len(changes)
+    week = changes["week"].to_numpy()
+    n_weeks = int(week.max()) + 1 if n else 1
+    counts = np.bincount(week, minlength=n_weeks).astype(float)
+    planned = planted_means(svc, max(n_weeks, 1))[:n_weeks]
+    target = planned.copy()
+    opened = changes["opened_us"].to_numpy()
+    load = changes["team_load"].to_numpy()
+    review_noise = rng.lognormal(-0.18, 0.6, n) * (0.4 + 0.6 * load / max(load.mean(), 1e-9))
+    rounds = changes["review_rounds"].to_numpy()
+    gaps = rng.uniform(1.0, 6.0, (n, 3)) * HOUR
+    gaps[:, 0] = 0.0
+    gaps = np.where(np.arange(3)[None, :] < rounds[:, None], gaps, 0.0)
+    offsets = np.cumsum(gaps, axis=1).astype(np.int64)
+    merge_delay = rng.integers(2 * MINUTE, 45 * MINUTE, n)
+    trigger = rng.integers(20 * US, 180 * US, n)
+    day = ((opened - int(config.start.value // 1000)) // DAY).astype(np.int64)
+    congestion = daily_congestion(rng, config.days + 1)[np.clip(day, 0, config.days)]
+    pipes = plan_pipelines(np.full(n, svc.flakiness), rng)
+    pipes.run_queue_noise *= congestion[pipes.run_change]
+    publish_delay = rng.integers(5 * US, 60 * US, n)
+    stg_noise = congestion * rng.lognormal(0.0, 0.2, n)
+    stg_dur = (rng.lognormal(np.log(4.0), 0.3, n) * MINUTE).astype(np.int64)
+    prod_noise = rng.lognormal(-0.08, 0.4, n)
+    prod_dur = (rng.lognormal(np.log(6.0), 0.3, n) * MINUTE).astype(np.int64)
+    trains = train_departures(config, svc) if svc.batches_deploys else None
+    run_week = week[pipes.run_change]
+    run_key = run_week * len(PIPELINE_STAGES) + pipes.run_stage
+    ok = counts > 0
+    for _outer in range(OUTER):
+        review_wait = _rescale(review_noise, week, target[:, I_REVIEW] * HOUR * counts)
+        first_review = opened + review_wait.astype(np.int64)
+        merged = first_review + offsets[:, -1] + merge_delay
+        queue_tot = (target[:, 1 : 1 + len(PIPELINE_STAGES)] * HOUR * counts[:, None]).ravel()
+        run_queue = _rescale(pipes.run_queue_noise, run_key, queue_tot).astype(np.int64)
+        ptimes = time_pipelines(pipes, merged + trigger, run_queue, n)
+        published = ptimes.change_end + publish_delay
+        stg_wait = _rescale(stg_noise, week, target[:, I_STAGING] * HOUR * counts)
+        stg_start = published + stg_wait.astype(np.int64)
+        stg_finish = stg_start + stg_dur
+        order = np.argsort(merged, kind="stable")
+        ready = stg_finish[order]
+        c_prod = np.ones(n_weeks)
+        for _ in range(ROUNDS):
+            want = prod_noise * c_prod[week] * target[week, I_PROD] * HOUR
+            prod = production(ready, want[order].astype(np.int64), trains, prod_dur)
+            group = np.empty(n, dtype=np.int64)
+            group[order] = prod.change_group
+            prod_wait = np.maximum(prod.start[group] - stg_finish, 0).astype(float)
+            prod_real = _weekly_mean(prod_wait, week, n_weeks)
+            ratio = target[ok, I_PROD] * HOUR / np.maximum(prod_real[ok], 1.0)
+            c_prod[ok] = np.clip(c_prod[ok] * ratio, 0.0, 20.0)
+        # Production could not get down to plan (queues, windows): scale the whole week's plan
+        # up so the shares hold, and lay the week out again.
+        excess = np.ones(n_weeks)
+        excess[ok] = prod_real[ok] / (target[ok, I_PROD] * HOUR)
+        if np.all(excess <= 1.01):
+            break
+        target[:, :I_PROD] *= np.maximum(excess, 1.0)[:, None]
+        target[:, I_PROD] = np.maximum(target[:, I_PROD], prod_real / HOUR)
+    waits = np.zeros((n, N_STAGES))
+    waits[:, I_REVIEW] = first_review - opened
+    per_stage = np.zeros((n, len(PIPELINE_STAGES)))
+    np.add.at(per_stage, (pipes.run_change, pipes.run_stage), run_queue)
+    waits[:, 1 : 1 + len(PIPELINE_STAGES)] = per_stage
+    waits[:, I_STAGING] = stg_start - published
+    waits[:, I_PROD] = np.maximum(prod.start[group] - stg_finish, 0)
+    return Timeline(
+        first_review=first_review,
+        review_times=[first_review + offsets[:, j] for j in range(3)],
+        merged=merged,
+        pipelines=pipes,
+        ptimes=ptimes,
+        run_queue_us=run_queue,
+        published=published,
+        staging_start=stg_start,
+        staging_finish=stg_finish,
+        order=order,
+        prod=prod,
+        prod_group=group,
+        waits_us=waits,
+        planned_h=planned,
+    )
