@@ -18,7 +18,7 @@ from vsmml.compat import (
     incident_deployments,
     prev_success_deployments,
 )
-from vsmml.compat.devlake_frames import span_minutes, times
+from vsmml.compat.devlake_frames import format_devlake_times, numbers, span_minutes, times
 from vsmml.errors import DataError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "devlake_dora"
@@ -354,3 +354,31 @@ def test_change_lead_time_needs_project_mapping_and_ignores_unfinished_deploymen
     assert row["pr_cycle_time"] == 60  # no first commit: cycle = merged − created
     with pytest.raises(DataError, match="project_mapping"):
         change_lead_time(prs, commits, comments, deployments, diffs, None)  # type: ignore[arg-type]
+
+
+def test_typed_inputs_pass_through() -> None:
+    """Frames that already hold times and numbers (not DevLake's CSV text) are accepted."""
+    frame = pd.DataFrame(
+        {
+            "aware": pd.to_datetime(["2024-01-01T01:00:00+01:00"], utc=True),
+            "naive": pd.to_datetime(["2024-01-01T00:00:00"]),
+            "n": [4.0],
+        }
+    )
+    want = pd.Timestamp("2024-01-01T00:00:00Z")
+    assert times(frame, "aware", "x").iloc[0] == want
+    assert times(frame, "naive", "x").iloc[0] == want
+    assert times(frame, "absent", "x").isna().all()
+    assert numbers(frame, "n", "x").tolist() == [4.0]
+    assert numbers(frame, "absent", "x").isna().all()
+    rendered = format_devlake_times(frame, ["aware", "absent"])
+    assert rendered["aware"].tolist() == ["2024-01-01T00:00:00.000+00:00"]
+
+
+def test_incident_with_unmapped_scope_and_no_deployments_gives_empty_table() -> None:
+    incidents = _frame("id,created_date,table,scope_id\ni,2024-01-01T00:00:00Z,repos,nowhere\n")
+    deployments = _frame("cicd_deployment_id,cicd_scope_id,result,environment,finished_date\n")
+    mapping = _frame("project_name,table,row_id\nP,repos,r\n")
+    result = incident_deployments(incidents, deployments, mapping)
+    assert list(result.columns) == ["id", "project_name", "deployment_id"]
+    assert result.empty
