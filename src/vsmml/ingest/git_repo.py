@@ -23,7 +23,7 @@ from vsmml.events.connectors.git import GitRules, to_events
 from vsmml.events.connectors.git_kamei import kamei_metrics
 
 SOURCE: Final = "git"
-_FORMAT: Final = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ct%x1f%B%x1f"
+LOG_FORMAT: Final = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ct%x1f%B%x1f"
 _HUNK: Final = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+")
 _BLAME: Final = re.compile(r"^([0-9a-f]{40}) \d+ \d+")
 
@@ -62,7 +62,7 @@ def run_git(repo: Path, *args: str, stdin: str | None = None) -> str:
 
 
 def parse_log(stream: str) -> list[dict[str, Any]]:
-    """Parse `git log -z --numstat --format=<_FORMAT>` output into commit dicts."""
+    """Parse `git log -z --numstat --format=<LOG_FORMAT>` output into commit dicts."""
     commits = []
     for chunk in stream.split("\x1e"):
         if not chunk:
@@ -150,7 +150,7 @@ def mine(path: str | Path, rules: GitRules | None = None) -> GitMining:
         raise DataError(f"path {str(path)!r}: no such repository folder")
     refs = ["--all"] if rules.all_refs else []
     stream = run_git(repo, "log", *refs, "--reverse", "--topo-order", "-z", "--numstat", "-M",
-                     f"--format={_FORMAT}")  # fmt: skip
+                     f"--format={LOG_FORMAT}")  # fmt: skip
     commits = parse_log(stream)
     metrics = kamei_metrics(commits, fix_pattern=rules.fix_pattern)
     history: dict[str, Any] = {
