@@ -12,7 +12,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.extract import attr_number, attr_text, of_kind, require_columns
+from vsmml.correlate.extract import attr_number, attr_text, lookup, of_kind, require_columns
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 
 WHERE: Final = ("service", "team", "repo")
@@ -81,8 +81,9 @@ def change_frame(events: pd.DataFrame) -> pd.DataFrame:
         out["first_commit_at"].fillna(out["opened_at"]).fillna(out["merged_at"]).astype(TS_DTYPE)
     )
     out["work_type"] = _work_type(events).reindex(out.index)
-    out = out.join(_pipeline_by_sha(events), on="sha")
-    out = out.join(_artifact_by_sha(events), on="sha")
+    out["sha"] = _text(out["sha"])
+    for extra in (_pipeline_by_sha(events), _artifact_by_sha(events)):
+        out = out.join(extra.set_axis(extra.index.astype(STR_DTYPE)), on="sha")
     out = out.reset_index()
     for col in ("change_id", "sha", "pipeline_id", "artifact_id", "work_type", "kind"):
         out[col] = _text(out[col])
@@ -194,7 +195,7 @@ def deployment_frame(events: pd.DataFrame) -> pd.DataFrame:
     out["rolled_back"] = out["rolled_back_at"].notna()
     art = of_kind(events, "artifact.published")
     art_sha = _first_by(art, "artifact_id", ["sha"])["sha"]
-    out["sha"] = out["sha"].fillna(out["artifact_id"].map(art_sha))
+    out["sha"] = out["sha"].fillna(lookup(out["artifact_id"], art_sha))
     out = out.reset_index()
     for col in ("deploy_id", "sha", "artifact_id", "env", "status", *WHERE):
         out[col] = _text(out[col])
@@ -228,10 +229,10 @@ def incident_frame(events: pd.DataFrame) -> pd.DataFrame:
     resolved = of_kind(events, "incident.resolved")
     res = resolved.loc[resolved["incident_id"].notna()].groupby("incident_id", observed=True)
     last = res["ts"].max()
-    out["resolved_at"] = out["incident_id"].map(last).astype(TS_DTYPE)
+    out["resolved_at"] = lookup(out["incident_id"], last).astype(TS_DTYPE)
     # a resolution event may carry the deploy link the opening lacked
     res_deploy = _first_by(resolved, "incident_id", ["deploy_id"])["deploy_id"]
-    out["deploy_id"] = _text(out["deploy_id"].fillna(out["incident_id"].map(res_deploy)))
+    out["deploy_id"] = _text(out["deploy_id"].fillna(lookup(out["incident_id"], res_deploy)))
     detected = pd.to_datetime(attr_text(opened, "detected_at"), utc=True, errors="coerce")
     impact = pd.to_datetime(attr_text(opened, "started_at"), utc=True, errors="coerce")
     out["detected_at"] = pd.Series(detected.array, index=out.index).astype(TS_DTYPE)
