@@ -193,3 +193,17 @@ def test_parse_log_and_renames() -> None:
     assert metrics["bbb"]["lt"] == 1
     assert metrics["bbb"]["nuc"] == 1
     assert metrics["bbb"]["la"] == 2
+
+
+def test_git_metrics_command(repo: dict[str, object], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vsmml.cli import app
+
+    out = tmp_path / "metrics.csv"
+    result = CliRunner().invoke(app, ["git-metrics", str(repo["root"]), "--szz", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 bug-inducing commits labelled" in result.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 6
+    assert frame.set_index("sha").loc[str(repo["c2"]), "bug"] == 1
