@@ -195,7 +195,7 @@ class Store:
         source = f"(SELECT {hashed} FROM (SELECT {typed} FROM _batch))"
         n, distinct = con.execute(
             "SELECT count(*), count(DISTINCT event_id) FROM _batch"
-        ).fetchone()  # type: ignore[misc]
+        ).fetchall()[0]
         messages: list[str] = []
         duplicates = 0
         if distinct < n:
@@ -427,8 +427,8 @@ def _from_arrow(table: pa.Table) -> pd.DataFrame:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row is not None and row[0] is not None else 0
+    rows = con.execute(sql).fetchall()  # fetchall: fetchone leaves the result open
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
