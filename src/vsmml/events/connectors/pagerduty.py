@@ -118,7 +118,7 @@ def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]
     occurred = iso_time(event.get("occurred_at"), "event.occurred_at", bounds=rules.bounds)
     base = _base(data, rules, prefix="event.data.")
     incident_id = base["incident_id"]
-    extra = {
+    extra: dict[str, Any] = {
         "webhook_event_id": text(event.get("id")),
         "agent": text(dig(event, "agent", "summary")),
     }
@@ -166,7 +166,8 @@ def _base(incident: Mapping[str, Any], rules: PagerDutyRules, *, prefix: str) ->
         dig(incident, "service", "name")
     )
     service = rules.service_map.get(service_id or "") or rules.service_map.get(service_name or "")
-    teams = incident.get("teams") if isinstance(incident.get("teams"), list) else []
+    raw_teams = incident.get("teams")
+    teams: list[Any] = raw_teams if isinstance(raw_teams, list) else []
     team_names = [t for t in (text(dig(x, "summary")) for x in teams) if t]
     assignees = [
         text(dig(a, "assignee", "summary")) or text(dig(a, "summary"))
