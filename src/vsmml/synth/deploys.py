@@ -16,6 +16,7 @@ import numpy as np
 from vsmml.synth.changes import DAY, HOUR, MINUTE
 from vsmml.synth.config import SynthConfig
 from vsmml.synth.org import ServicePlan
+from vsmml.synth.pipeline import group_ends, group_starts
 
 DEPLOY_GAP_US: Final = MINUTE
 
@@ -65,10 +66,10 @@ def production(
     ships = np.minimum.accumulate((ready + desired_wait)[::-1])[::-1]
     if trains is not None:
         ships = trains[np.minimum(np.searchsorted(trains, ships, side="left"), trains.size - 1)]
-    new_group = np.r_[True, ships[1:] != ships[:-1]]
+    new_group = group_starts(ships)
     change_group = np.cumsum(new_group) - 1
     n_groups = int(change_group[-1]) + 1 if change_group.size else 0
-    head = np.flatnonzero(np.r_[ships[1:] != ships[:-1], True])
+    head = np.flatnonzero(group_ends(ships))
     dur = duration_of[:n_groups]
     start = fifo(ships[new_group], dur)
     return Production(

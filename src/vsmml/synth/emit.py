@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from vsmml.events.schema import EVENT_COLUMNS, KIND_DTYPE, STR_DTYPE, TS_DTYPE
 
@@ -38,13 +39,12 @@ def ts_or_nat(us: np.ndarray) -> pd.Series:
 
 
 class EventBuilder:
-    """Collects events kind by kind for one service; `frame()` returns them canonical and sorted."""
+    """Collects events kind by kind for one service as raw column arrays (see `assemble`)."""
 
     def __init__(self, service: str, team: str, repo: str, categories: dict[str, list[str]]):
-        self.service = service
-        self.team = team
-        self.repo = repo
-        self.categories = categories
+        self.service_code = categories["service"].index(service)
+        self.team_code = categories["team"].index(team)
+        self.repo_code = categories["repo"].index(repo)
         self._parts: list[dict[str, Any]] = []
 
     def add(
@@ -63,89 +63,82 @@ class EventBuilder:
         if n == 0:
             return
         part: dict[str, Any] = {
-            "event_id": [f"synth:{kind}:{i}" for i in ids],
-            "kind": np.full(n, KIND_DTYPE.categories.get_loc(kind), dtype=np.int16),
-            "ts": np.asarray(ts, dtype=np.int64),
-            "env": env,
-            "status": status,
-            "attrs": list(attrs),
             "n": n,
+            "event_id": _obj([f"synth:{kind}:{i}" for i in ids]),
+            "kind": np.full(n, KIND_DTYPE.categories.get_loc(kind), dtype=np.int8),
+            "ts": np.asarray(ts, dtype=np.int64),
+            "env": _codes(env, n, ENVS),
+            "status": _codes(status, n, STATUSES),
+            "attrs": _obj(attrs),
         }
         for k in _KEYS:
-            part[k] = keys.get(k)
+            value = keys.get(k)
+            part[k] = np.full(n, value, dtype=object) if value is None else _obj(value)
         self._parts.append(part)
 
-    def frame(self) -> pd.DataFrame:
-        """All events added so far as one canonical frame, sorted by (ts, insertion order)."""
+    def raw(self) -> dict[str, np.ndarray]:
+        """All events added so far as unsorted column arrays."""
+        n = sum(p["n"] for p in self._parts)
+        out = {c: np.concatenate([p[c] for p in self._parts]) for c in _RAW if self._parts}
         if not self._parts:
-            from vsmml.events.schema import empty_events
-
-            return empty_events()
-        total = sum(p["n"] for p in self._parts)
-        cols: dict[str, Any] = {}
-        cols["event_id"] = pd.array(
-            _cat_lists([p["event_id"] for p in self._parts]), dtype=STR_DTYPE
-        )
-        codes = np.concatenate([p["kind"] for p in self._parts])
-        cols["kind"] = pd.Categorical.from_codes(codes, dtype=KIND_DTYPE)
-        ts = np.concatenate([p["ts"] for p in self._parts])
-        cols["ts"] = ts
-        cols["received_at"] = None
-        cols["source"] = _const_cat("synth", total, ["synth"])
-        cols["service"] = _const_cat(self.service, total, self.categories["service"])
-        cols["team"] = _const_cat(self.team, total, self.categories["team"])
-        cols["repo"] = _const_cat(self.repo, total, self.categories["repo"])
-        cols["env"] = _cat_column([(p["env"], p["n"]) for p in self._parts], list(ENVS))
-        for k in _KEYS:
-            cols[k] = pd.array(_text_column([(p[k], p["n"]) for p in self._parts]), dtype=STR_DTYPE)
-        cols["status"] = _cat_column([(p["status"], p["n"]) for p in self._parts], list(STATUSES))
-        cols["attrs"] = pd.array(_cat_lists([p["attrs"] for p in self._parts]), dtype=STR_DTYPE)
-        order = np.argsort(ts, kind="stable")
-        data: dict[str, Any] = {}
-        for c in EVENT_COLUMNS:
-            v = cols[c]
-            if c == "ts":
-                data[c] = ts_series(ts[order]).array
-            elif c == "received_at":
-                data[c] = ts_or_nat(np.full(total, -1, dtype=np.int64)).array
-            else:
-                data[c] = v.take(order) if hasattr(v, "take") else v[order]
-        return pd.DataFrame(data)
+            out = {c: np.array([], dtype=object) for c in _RAW}
+            out["ts"] = np.array([], dtype=np.int64)
+            for c in ("kind", "env", "status"):
+                out[c] = np.array([], dtype=np.int8)
+        out["service"] = np.full(n, self.service_code, dtype=np.int32)
+        out["team"] = np.full(n, self.team_code, dtype=np.int32)
+        out["repo"] = np.full(n, self.repo_code, dtype=np.int32)
+        return out
 
 
-def _cat_lists(parts: list[list[str]]) -> list[str]:
-    out: list[str] = []
-    for p in parts:
-        out.extend(p)
+_RAW = ("event_id", "kind", "ts", "env", "status", "attrs", *_KEYS)
+
+
+def _obj(values: Any) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values if not isinstance(values, np.ndarray) else values.astype(object)
     return out
 
 
-def _const_cat(value: str, n: int, categories: list[str]) -> Any:
-    code = categories.index(value)
-    dtype = pd.CategoricalDtype(categories)
-    return pd.Categorical.from_codes(np.full(n, code, dtype=np.int32), dtype=dtype)
+def _codes(value: Any, n: int, categories: Sequence[str]) -> np.ndarray:
+    if value is None:
+        return np.full(n, -1, dtype=np.int8)
+    if isinstance(value, str):
+        return np.full(n, categories.index(value), dtype=np.int8)
+    lookup = {c: i for i, c in enumerate(categories)}
+    return np.array([lookup[v] for v in value], dtype=np.int8)
 
 
-def _cat_column(parts: list[tuple[Any, int]], categories: list[str]) -> Any:
-    chunks = []
-    for value, n in parts:
-        if value is None:
-            chunks.append(np.full(n, -1, dtype=np.int32))
-        elif isinstance(value, str):
-            chunks.append(np.full(n, categories.index(value), dtype=np.int32))
+def _text(values: np.ndarray) -> Any:
+    arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return pd.arrays.ArrowStringArray(arr, dtype=STR_DTYPE)  # type: ignore[call-arg]
+
+
+def assemble(raws: list[dict[str, np.ndarray]], categories: dict[str, list[str]]) -> pd.DataFrame:
+    """One canonical frame from several services' raw arrays, sorted by (ts, input order)."""
+    cols = {c: np.concatenate([r[c] for r in raws]) for c in raws[0]}
+    order = np.argsort(cols["ts"], kind="stable")
+    n = order.size
+    cats = {
+        "source": (np.zeros(n, dtype=np.int8), ["synth"]),
+        "service": (cols["service"][order], categories["service"]),
+        "team": (cols["team"][order], categories["team"]),
+        "repo": (cols["repo"][order], categories["repo"]),
+        "env": (cols["env"][order], list(ENVS)),
+        "status": (cols["status"][order], list(STATUSES)),
+    }
+    data: dict[str, Any] = {}
+    for c in EVENT_COLUMNS:
+        if c == "kind":
+            data[c] = pd.Categorical.from_codes(cols["kind"][order], dtype=KIND_DTYPE)
+        elif c == "ts":
+            data[c] = ts_series(cols["ts"][order]).array
+        elif c == "received_at":
+            data[c] = ts_or_nat(np.full(n, -1, dtype=np.int64)).array
+        elif c in cats:
+            codes, categories_ = cats[c]
+            dtype = pd.CategoricalDtype(categories_)
+            data[c] = pd.Categorical.from_codes(codes, dtype=dtype)
         else:
-            lookup = {c: i for i, c in enumerate(categories)}
-            chunks.append(np.array([lookup[v] for v in value], dtype=np.int32))
-    return pd.Categorical.from_codes(np.concatenate(chunks), dtype=pd.CategoricalDtype(categories))
-
-
-def _text_column(parts: list[tuple[Any, int]]) -> list[Any]:
-    out: list[Any] = []
-    for value, n in parts:
-        if value is None:
-            out.extend([None] * n)
-        elif isinstance(value, str):
-            out.extend([value] * n)
-        else:
-            out.extend(value if isinstance(value, list) else list(value))
-    return out
+            data[c] = _text(cols[c][order])
+    return pd.DataFrame(data)

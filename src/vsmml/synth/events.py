@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from vsmml.synth.changes import US
 from vsmml.synth.config import PIPELINE_STAGES
@@ -31,21 +30,20 @@ JIT = (
 _STAGES = np.array(PIPELINE_STAGES)
 
 
+def _literal(values: Sequence[object]) -> list[str]:
+    """JSON literals of one column: strings quoted, booleans lower-case, numbers as they print."""
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return np.where(arr, "true", "false").tolist()  # type: ignore[no-any-return]
+    if arr.dtype.kind in "iuf":
+        return [str(v) for v in arr.tolist()]
+    return [f'"{v}"' for v in values]
+
+
 def _json(keys: Sequence[str], cols: Sequence[Sequence[object]]) -> list[str]:
-    """JSON objects from parallel columns; strings are quoted, bools lower-cased, numbers as is."""
-
-    def fmt(v: object) -> str:
-        if isinstance(v, bool | np.bool_):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return f'"{v}"'
-        return str(v)
-
-    heads = [f'"{k}": ' for k in keys]
-    return [
-        "{" + ", ".join(h + fmt(v) for h, v in zip(heads, row, strict=True)) + "}"
-        for row in zip(*cols, strict=True)
-    ]
+    """JSON objects (one per row) from parallel columns."""
+    parts = [[f'"{k}": {v}' for v in _literal(c)] for k, c in zip(keys, cols, strict=True)]
+    return ["{" + ", ".join(row) + "}" for row in zip(*parts, strict=True)]
 
 
 def _s(us: np.ndarray) -> list[float]:
@@ -53,8 +51,8 @@ def _s(us: np.ndarray) -> list[float]:
     return out
 
 
-def service_events(w: ServiceWorld, categories: dict[str, list[str]]) -> pd.DataFrame:
-    """Every event of one service, sorted by time."""
+def service_events(w: ServiceWorld, categories: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """Every event of one service as raw column arrays (`emit.assemble` makes the frame)."""
     svc, ch, tl = w.svc, w.changes, w.tl
     b = EventBuilder(svc.name, svc.team, svc.repo, categories)
     cid = ch["change_id"].tolist()
@@ -123,7 +121,7 @@ def service_events(w: ServiceWorld, categories: dict[str, list[str]]) -> pd.Data
     _pipelines(b, w, cid, sha)
     _deliveries(b, w, cid, sha)
     _operations(b, w, cid)
-    return b.frame()
+    return b.raw()
 
 
 def _pipelines(b: EventBuilder, w: ServiceWorld, cid: list[str], sha: np.ndarray) -> None:

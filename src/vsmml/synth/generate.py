@@ -10,6 +10,7 @@ import pandas as pd
 
 from vsmml.errors import ConfigError
 from vsmml.synth.config import SynthConfig
+from vsmml.synth.emit import assemble
 from vsmml.synth.events import service_events
 from vsmml.synth.org import OrgPlan, dependencies_frame, plan_org, services_frame
 from vsmml.synth.service import decide_service
@@ -37,16 +38,14 @@ def categories_of(plan: OrgPlan) -> dict[str, list[str]]:
 def _chunk(plan: OrgPlan, indices: list[int]) -> SynthOrg:
     config = plan.config
     cats = categories_of(plan)
-    frames: list[pd.DataFrame] = []
+    raws: list[dict[str, np.ndarray]] = []
     parts: dict[str, list[pd.DataFrame]] = {}
     for i in indices:
         world = decide_service(config, plan, plan.services[i])
-        frames.append(service_events(world, cats))
+        raws.append(service_events(world, cats))
         for name, frame in service_truth(world, config).items():
             parts.setdefault(name, []).append(frame)
-    events = pd.concat(frames, ignore_index=True)
-    order = np.argsort(events["ts"].to_numpy(), kind="stable")
-    events = events.take(order).reset_index(drop=True)
+    events = assemble(raws, cats)
     services = services_frame(plan)
     deps = dependencies_frame(plan)
     chosen = {plan.services[i].name for i in indices}

@@ -101,7 +101,7 @@ class OrgPlan:
 def _regimes(
     rng: np.random.Generator, n_weeks: int, moving: bool, batching: bool
 ) -> tuple[BottleneckRegime, ...]:
-    """Plant the bottleneck: one stage leads the runner-up by 8-22 % of the runner-up's share."""
+    """Plant the bottleneck: one stage leads the runner-up by 8-20 % of the runner-up's share."""
     starts = [0]
     if moving and n_weeks >= 4:
         n_moves = 1 + int(rng.random() < 0.4)
@@ -117,7 +117,7 @@ def _regimes(
         choices = [s for s in WAIT_STAGES if s != previous]
         stage = str(rng.choice(choices))
         runner = str(rng.choice([s for s in WAIT_STAGES if s != stage]))
-        lead = float(rng.uniform(0.08, 0.22))
+        lead = float(rng.uniform(0.08, 0.2))
         others = max(v for k, v in natural.items() if k not in (stage, runner))
         runner_mean = others * float(rng.uniform(1.25, 1.6))
         means = dict(natural)

@@ -83,6 +83,16 @@ def plan_pipelines(flaky_p: np.ndarray, rng: np.random.Generator) -> Pipelines:
     )
 
 
+def group_starts(a: np.ndarray) -> np.ndarray:
+    """True where a run of equal values in `a` begins (empty in, empty out)."""
+    return np.r_[True, a[1:] != a[:-1]][: a.size]
+
+
+def group_ends(a: np.ndarray) -> np.ndarray:
+    """True where a run of equal values in `a` ends (empty in, empty out)."""
+    return np.r_[a[1:] != a[:-1], True][: a.size]
+
+
 @dataclass
 class PipelineTimes:
     """When each stage run and each attempt started and finished (epoch µs)."""
@@ -98,11 +108,11 @@ def time_pipelines(
     p: Pipelines, start_us: np.ndarray, run_queue_us: np.ndarray, n_changes: int
 ) -> PipelineTimes:
     """Lay out every run back to back: start of pipeline, queue, run, next stage, retry gap ..."""
-    first_of_attempt = np.r_[True, p.run_attempt[1:] != p.run_attempt[:-1]]
+    first_of_attempt = group_starts(p.run_attempt)
     gap = np.where(first_of_attempt, p.att_gap_us[p.run_attempt], 0)
     inc = gap + run_queue_us + p.run_dur_us
     cs = np.cumsum(inc)
-    first_of_change = np.r_[True, p.run_change[1:] != p.run_change[:-1]]
+    first_of_change = group_starts(p.run_change)
     base = np.zeros(n_changes, dtype=np.int64)
     base[p.run_change[first_of_change]] = (cs - inc)[first_of_change]
     run_end = start_us[p.run_change] + cs - base[p.run_change]
@@ -111,9 +121,9 @@ def time_pipelines(
     att_start = np.zeros(n_att, dtype=np.int64)
     att_start[p.run_attempt[first_of_attempt]] = (run_start - run_queue_us)[first_of_attempt]
     att_end = np.zeros(n_att, dtype=np.int64)
-    last_of_attempt = np.r_[p.run_attempt[1:] != p.run_attempt[:-1], True]
+    last_of_attempt = group_ends(p.run_attempt)
     att_end[p.run_attempt[last_of_attempt]] = run_end[last_of_attempt]
     change_end = np.zeros(n_changes, dtype=np.int64)
-    last_of_change = np.r_[p.run_change[1:] != p.run_change[:-1], True]
+    last_of_change = group_ends(p.run_change)
     change_end[p.run_change[last_of_change]] = run_end[last_of_change]
     return PipelineTimes(run_start, run_end, att_start, att_end, change_end)

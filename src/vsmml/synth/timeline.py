@@ -95,7 +95,9 @@ def build_timeline(
     target = planned.copy()
     opened = changes["opened_us"].to_numpy()
     load = changes["team_load"].to_numpy()
-    review_noise = rng.lognormal(-0.18, 0.6, n) * (0.4 + 0.6 * load / max(load.mean(), 1e-9))
+    review_noise = rng.lognormal(-0.18, 0.6, n) * (
+        0.4 + 0.6 * load / max(load.mean() if n else 1.0, 1e-9)
+    )
     rounds = changes["review_rounds"].to_numpy()
     gaps = rng.uniform(1.0, 6.0, (n, 3)) * HOUR
     gaps[:, 0] = 0.0

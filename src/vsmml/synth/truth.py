@@ -55,7 +55,7 @@ def change_truth(w: ServiceWorld) -> pd.DataFrame:
     att_count = np.bincount(tl.pipelines.att_change, minlength=n)
     first_att = np.full(n, -1)
     first_att[tl.pipelines.att_change[::-1]] = np.arange(tl.pipelines.att_change.size)[::-1]
-    restored = np.where(inc_of >= 0, inc.resolved[inc_of], -1)
+    restored = np.r_[inc.resolved, -1][inc_of]
     out = {
         "change_id": _str(ch["change_id"]),
         "service": w.svc.name,
