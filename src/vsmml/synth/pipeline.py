@@ -85,12 +85,12 @@ def plan_pipelines(flaky_p: np.ndarray, rng: np.random.Generator) -> Pipelines:
 
 def group_starts(a: np.ndarray) -> np.ndarray:
     """True where a run of equal values in `a` begins (empty in, empty out)."""
-    return np.r_[True, a[1:] != a[:-1]][: a.size]
+    return np.asarray(np.r_[True, a[1:] != a[:-1]][: a.size])
 
 
 def group_ends(a: np.ndarray) -> np.ndarray:
     """True where a run of equal values in `a` ends (empty in, empty out)."""
-    return np.r_[a[1:] != a[:-1], True][: a.size]
+    return np.asarray(np.r_[a[1:] != a[:-1], True][: a.size])
 
 
 @dataclass
