@@ -29,10 +29,10 @@ from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.cdevents_map import TYPE_MAP, kind_for, to_row
 from vsmml.events.connectors.payloads import (
     Collector,
-    Record,
     clip,
     iter_objects,
     parse_records,
+    records_from,
     stable_id,
 )
 from vsmml.events.connectors.source_rules import SourceRules
@@ -104,15 +104,10 @@ def to_events(
     """
     rules = _rules(rules)
     col = Collector(SOURCE)
-    if isinstance(raw, str | bytes):
-        records, rejects = parse_records(
-            raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
-        )
-        col.extend_rejects(rejects)
-    elif isinstance(raw, list):
-        records = [Record(f"{location}[{i}]", v) for i, v in enumerate(raw)]
-    else:
-        records = [Record(location, raw)]
+    records, rejects = records_from(
+        raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
+    )
+    col.extend_rejects(rejects)
     for rec in iter_objects(records, col):
         _convert_one(rec.value, rec.location, rules, col)
     return col.result()

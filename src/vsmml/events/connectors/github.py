@@ -34,10 +34,9 @@ from vsmml.events.connectors.github_objects import (
 from vsmml.events.connectors.github_webhooks import WEBHOOK_EVENTS, add_all
 from vsmml.events.connectors.payloads import (
     Collector,
-    Record,
     dig,
     iter_objects,
-    parse_records,
+    records_from,
     text_of,
 )
 from vsmml.events.connectors.source_rules import SourceRules
@@ -70,15 +69,10 @@ def to_events(
     """
     rules = _rules(rules)
     col = Collector(SOURCE)
-    if isinstance(raw, str | bytes):
-        records, rejects = parse_records(
-            raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
-        )
-        col.extend_rejects(rejects)
-    elif isinstance(raw, list):
-        records = [Record(f"{location}[{i}]", v) for i, v in enumerate(raw)]
-    else:
-        records = [Record(location, raw)]
+    records, rejects = records_from(
+        raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
+    )
+    col.extend_rejects(rejects)
     for rec in iter_objects(records, col):
         _dispatch(rec.value, rec.location, event, rules, col)
     return col.result()

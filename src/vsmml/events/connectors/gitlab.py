@@ -22,13 +22,15 @@ from vsmml.events.connectors.gitlab_objects import (
 )
 from vsmml.events.connectors.payloads import (
     Collector,
-    Record,
     iter_objects,
     parse_records,
+    records_from,
     text_of,
 )
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import validate_events
+
+__all__ = ["REST", "SOURCE", "WEBHOOKS", "GitLabRules", "from_http", "to_events", "to_frame"]
 
 SOURCE: Final = "gitlab"
 Raw = str | bytes | Mapping[str, Any] | list[Any]
@@ -55,15 +57,10 @@ def to_events(
     """Convert GitLab webhook or REST JSON to canonical rows; bad records become rejects."""
     rules = _rules(rules)
     col = Collector(SOURCE)
-    if isinstance(raw, str | bytes):
-        records, rejects = parse_records(
-            raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
-        )
-        col.extend_rejects(rejects)
-    elif isinstance(raw, list):
-        records = [Record(f"{location}[{i}]", v) for i, v in enumerate(raw)]
-    else:
-        records = [Record(location, raw)]
+    records, rejects = records_from(
+        raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
+    )
+    col.extend_rejects(rejects)
     for rec in iter_objects(records, col):
         _dispatch(rec.value, rec.location, None, rules, col)
     return col.result()

@@ -140,6 +140,12 @@ def parse_records(
             if isinstance(value, list):
                 return [Record(f"{location}[{i}]", v) for i, v in enumerate(value)], []
             return [Record(location, value)], []
+        if "\n" not in stripped:
+            try:
+                json.loads(stripped)
+            except ValueError as exc:
+                reason = f"is not valid JSON ({exc})"
+                return [], [Reject(source, location, "payload", reason, clip(text))]
     elif "\n" not in stripped:
         return [], [oversize(source, location, size, max_bytes, text[:2048])]
     records: list[Record] = []
@@ -165,6 +171,37 @@ def parse_records(
 _NOT_JSON: Final = object()
 
 
+def records_from(
+    raw: Any, *, source: str, location: str, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+) -> tuple[list[Record], list[Reject]]:
+    """Located records from any raw input a converter accepts.
+
+    `raw` is payload text (JSON, JSON array or JSON Lines), a parsed JSON value, a list of
+    values (located `location[i]`), or a list of `(location, payload)` tuples as the pipeline
+    passes stored raw payloads (each payload text or an already-parsed value).
+    """
+    if isinstance(raw, str | bytes):
+        return parse_records(raw, source=source, location=location, max_bytes=max_bytes)
+    if not isinstance(raw, list | tuple):
+        return [Record(location, raw)], []
+    records: list[Record] = []
+    rejects: list[Reject] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            where, value = item
+            if isinstance(value, str | bytes):
+                found, bad = parse_records(
+                    value, source=source, location=where, max_bytes=max_bytes
+                )
+                records.extend(found)
+                rejects.extend(bad)
+            else:
+                records.append(Record(where, value))
+        else:
+            records.append(Record(f"{location}[{i}]", item))
+    return records, rejects
+
+
 def oversize(source: str, location: str, size: int, limit: int, head: str | bytes) -> Reject:
     """The reject for a payload above the configured maximum size."""
     if isinstance(head, bytes):
@@ -186,6 +223,7 @@ class Collector:
     source: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
 
     def add(
         self, row: dict[str, Any], *, location: str, record: Any, check_keys: bool = True
@@ -207,6 +245,7 @@ class Collector:
             return False
         row.setdefault("source", self.source)
         self.rows.append(row)
+        self.locations.append(location)
         return True
 
     def reject(self, location: str, field_name: str, reason: str, record: Any) -> None:
@@ -218,10 +257,16 @@ class Collector:
         self.rejects.extend(rejects)
 
     def result(self) -> Conversion:
-        """The rows as an (unvalidated) event frame, with the rejects."""
+        """The rows as an (unvalidated) event frame, with the rejects.
+
+        The frame's `attrs["locations"]` lists each row's input location, so the pipeline can
+        name the file and line when validation later refuses a row.
+        """
         if not self.rows:
             return Conversion(rejects=list(self.rejects))
-        return Conversion(events=events_from_records(self.rows), rejects=list(self.rejects))
+        frame = events_from_records(self.rows)
+        frame.attrs["locations"] = self.locations
+        return Conversion(events=frame, rejects=list(self.rejects))
 
 
 def iter_objects(records: list[Record], collector: Collector) -> Iterator[Record]:

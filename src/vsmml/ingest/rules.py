@@ -1,0 +1,78 @@
+"""Per-source rules from settings: a YAML/JSON rules file plus `VSMML_MAX_PAYLOAD_BYTES`.
+
+The rule classes live beside their converters (`CDEventsRules`, `GitHubRules`, `GitLabRules`,
+`FileRules`, ... all with sensible defaults); this module only builds them from what the user
+configured, so converters never read settings. A rules file maps source names to fields:
+
+```yaml
+github:
+  deployment_pattern: "(?i)deploy|release"
+  production_pattern: "(?i)prod"
+  incident_labels: [incident, outage]
+cdevents:
+  production_env: "(?i)^prod"
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import ValidationError
+
+from vsmml.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vsmml.ingest.registry import Source
+
+MAX_PAYLOAD_ENV = "VSMML_MAX_PAYLOAD_BYTES"
+
+
+def read_rules_file(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The per-source sections of a YAML or JSON rules file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"rules file {path}: cannot be read ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(f"rules file {path}: must map source names to mappings of rules")
+    return {str(k): dict(v) for k, v in data.items()}
+
+
+def build_rules(spec: Source, rules: Any = None) -> Any:
+    """The rule object of `spec` from a rule object (returned as is), a mapping, or None.
+
+    `VSMML_MAX_PAYLOAD_BYTES` sets `max_payload_bytes` when the mapping does not.
+    """
+    if rules is not None and not isinstance(rules, Mapping):
+        return rules
+    values = dict(rules or {})
+    env = os.environ.get(MAX_PAYLOAD_ENV)
+    accepts = "max_payload_bytes" in getattr(spec.rules, "model_fields", {})
+    if env and accepts and "max_payload_bytes" not in values:
+        try:
+            values["max_payload_bytes"] = int(env)
+        except ValueError as exc:
+            raise ConfigError(f"{MAX_PAYLOAD_ENV}={env!r} is not a whole number") from exc
+    if not values:
+        return None
+    try:
+        return spec.rules(**values)
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise ConfigError(f"rules for {spec.name}: {exc}") from exc
+
+
+def rules_for(source: str, path: str | Path | None) -> dict[str, Any]:
+    """The section of a rules file for one source (empty when no file or no section)."""
+    if path is None:
+        return {}
+    return read_rules_file(path).get(source, {})

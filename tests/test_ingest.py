@@ -1,0 +1,224 @@
+"""Ingest pipeline and CLI against a real DuckDB store: raw kept, events, quarantine, replay."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vsmml.cli import app
+from vsmml.errors import ConfigError
+from vsmml.events.connectors.base import Reject
+from vsmml.ingest import IngestReport, ingest_paths, ingest_units
+from vsmml.ingest.readers import expand, split_csv_rows, split_json
+from vsmml.ingest.registry import get_source, known_sources
+from vsmml.ingest.replay import replay, retry_quarantine
+from vsmml.ingest.rules import build_rules, read_rules_file
+from vsmml.store import Store
+
+FIXTURES = Path(__file__).parents[1] / "data/fixtures"
+CONFORMANCE = FIXTURES / "cdevents/conformance"
+
+
+def _event(name: str) -> dict[str, object]:
+    doc: dict[str, object] = json.loads((CONFORMANCE / f"{name}.json").read_text())
+    return doc
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "s.duckdb")
+
+
+def test_known_sources_cover_the_issue() -> None:
+    assert set(known_sources()) >= {
+        "cdevents",
+        "github",
+        "gitlab",
+        "jenkins",
+        "pagerduty",
+        "git",
+        "devlake",
+        "jsonl",
+        "csv",
+    }
+    with pytest.raises(ConfigError, match="unknown source 'svn'"):
+        get_source("svn")
+
+
+def test_bad_lines_are_quarantined_by_file_and_line_while_good_ones_land(
+    store: Store, tmp_path: Path
+) -> None:
+    lines = [
+        json.dumps(_event("change_merged")),
+        '{"context": {"id": "trunc',
+        json.dumps(
+            {
+                **_event("pipelinerun_started"),
+                "context": {
+                    **_event("pipelinerun_started")["context"],
+                    "timestamp": "1999-12-31T00:00:00Z",
+                },
+            }
+        ),  # type: ignore[dict-item]
+        json.dumps(
+            {
+                "context": {
+                    **_event("change_merged")["context"],
+                    "type": "dev.cdevents.foo.bar.0.1.0",
+                },
+                "subject": {},
+            }
+        ),  # type: ignore[dict-item]
+        json.dumps(_event("service_deployed")),
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = ingest_paths(store, "cdevents", [path])
+    assert (report.payloads, report.accepted, report.quarantined) == (5, 2, 3)
+    q = store.read_quarantine()
+    assert sorted(q["location"]) == ["events.jsonl:2", "events.jsonl:3", "events.jsonl:4"]
+    assert set(q["field"]) == {"payload", "ts", "context.type"}
+    raw = store.read_raw(source="cdevents")
+    assert len(raw) == 5  # every payload kept, bad ones too
+
+
+def test_reingest_is_idempotent_and_replay_counts_duplicates(store: Store) -> None:
+    first = ingest_paths(store, "cdevents", [CONFORMANCE])
+    again = ingest_paths(store, "cdevents", [str(CONFORMANCE / "*.json")])
+    assert (first.accepted, again.accepted, again.duplicates) == (45, 0, 45)
+    rep = replay(store, source="cdevents")
+    assert (rep.accepted, rep.duplicates, rep.quarantined) == (0, 90, 0)
+    assert store.counts()["events"] == 45
+
+
+def test_replay_after_a_rule_fix_and_quarantine_retry(store: Store, tmp_path: Path) -> None:
+    event = _event("service_deployed")
+    event["subject"]["content"]["extra"] = 1  # type: ignore[index]
+    (tmp_path / "e.json").write_text(json.dumps(event))
+    assert ingest_paths(store, "cdevents", [tmp_path / "e.json"]).quarantined == 1
+    assert replay(store).quarantined == 0  # the same reject is not stored twice
+    assert len(store.read_quarantine()) == 1
+    fixed = replay(store, rules={"cdevents": {"validate_schema": False}})
+    assert (fixed.accepted, fixed.resolved) == (1, 1)
+    assert store.read_quarantine().empty
+
+
+def test_retry_keeps_what_still_fails_and_resolves_what_lands(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"kind": "commit", "ts": "2024-01-01T00:00:00", "sha": "a"}) + "\n")
+    assert ingest_paths(store, "jsonl", [path]).quarantined == 1
+    assert retry_quarantine(store).resolved == 0  # still naive: stays, not duplicated
+    assert len(store.read_quarantine()) == 1
+    event = _event("service_deployed")
+    event["subject"]["content"]["extra"] = 1  # type: ignore[index]
+    assert ingest_units(store, "cdevents", [("h", json.dumps(event))]).quarantined == 1
+    fixed = retry_quarantine(
+        store, source="cdevents", rules={"cdevents": {"validate_schema": False}}
+    )
+    assert (fixed.accepted, fixed.resolved) == (1, 1)
+
+
+def test_oversize_single_payload_is_refused_before_reading(store: Store, tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"blob": "x" * 3000}))
+    report = ingest_paths(store, "github", [big], rules={"max_payload_bytes": 1000})
+    assert report.quarantined == 1 and report.payloads == 0
+    reason = store.read_quarantine()["reason"].iloc[0]
+    assert "above the maximum payload size of 1,000 bytes" in reason
+    assert report.nothing_read
+
+
+def test_env_variable_sets_the_payload_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VSMML_MAX_PAYLOAD_BYTES", "2048")
+    assert build_rules(get_source("gitlab")).max_payload_bytes == 2048
+    monkeypatch.setenv("VSMML_MAX_PAYLOAD_BYTES", "lots")
+    with pytest.raises(ConfigError):
+        build_rules(get_source("gitlab"))
+    monkeypatch.delenv("VSMML_MAX_PAYLOAD_BYTES")
+    with pytest.raises(ConfigError, match="rules for github"):
+        build_rules(get_source("github"), {"deployment_pattern": "("})
+
+
+def test_stdin_csv_and_github_devlake_csv(store: Store) -> None:
+    csv_text = (
+        "kind,ts,sha,attrs\ncommit,2024-01-01T00:00:00Z,abc,\ncommit,2024-01-02T00:00:00Z,def,{}\n"
+    )
+    report = ingest_paths(store, "csv", ["-"], stdin=io.StringIO(csv_text))
+    assert (report.payloads, report.accepted) == (2, 2)
+    runs = FIXTURES / "devlake_github/_raw_github_api_runs.csv"
+    report = ingest_paths(store, "github", [runs])
+    assert report.payloads == 35 and report.quarantined == 0 and report.accepted > 35
+
+
+def test_readers_split_and_refuse(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text('[{"a": 1}, {"b": 2}]')
+    (tmp_path / "b.jsonl").write_text('{"a": 1}\n\n{"b": 2}\n')
+    (tmp_path / "c.json").write_bytes(b"\xff\xfe")
+    (tmp_path / "d.csv").write_text("x,y\n1,2,3\n4,5\n")
+    found, missing = expand([tmp_path, tmp_path / "nope*.json"], (".json", ".jsonl"))
+    assert [p.name for p in found] == ["a.json", "b.jsonl", "c.json"] and missing
+    assert list(split_json(tmp_path / "a.json", 10_000, source="s")) == [
+        ("a.json", '[{"a": 1}, {"b": 2}]')
+    ]
+    assert [u[0] for u in split_json(tmp_path / "b.jsonl", 10_000, source="s")] == [
+        "b.jsonl:1",
+        "b.jsonl:3",
+    ]
+    (bad,) = split_json(tmp_path / "c.json", 10_000, source="s")
+    assert isinstance(bad, Reject) and "UTF-8" in bad.reason
+    rows = list(split_csv_rows(tmp_path / "d.csv", 10_000, source="s"))
+    assert isinstance(rows[0], Reject) and rows[0].location == "d.csv:2"
+    assert rows[1] == ("d.csv:3", '{"x": "4", "y": "5"}')
+
+
+def test_jsonl_inside_a_json_file_and_units_api(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.json"
+    path.write_text(
+        json.dumps(_event("change_created")) + "\n" + json.dumps(_event("change_merged"))
+    )
+    assert ingest_paths(store, "cdevents", [path]).accepted == 2
+    report = ingest_units(store, "cdevents", [("http", json.dumps(_event("incident_resolved")))])
+    assert isinstance(report, IngestReport) and report.accepted == 1
+
+
+def test_path_sources_go_through_their_reader(store: Store) -> None:
+    report = ingest_paths(store, "devlake", [FIXTURES / "devlake_tables"])
+    assert report.accepted > 0 or report.quarantined > 0
+    assert ingest_paths(store, "git", ["/no/such/repo"]).nothing_read
+
+
+def test_rules_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("github:\n  incident_labels: [outage]\n")
+    assert read_rules_file(path) == {"github": {"incident_labels": ["outage"]}}
+    path.write_text("- 1\n")
+    with pytest.raises(ConfigError):
+        read_rules_file(path)
+
+
+def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = tmp_path / "e.jsonl"
+    path.write_text(json.dumps(_event("change_merged")) + "\n{broken\n")
+    result = runner.invoke(app, ["ingest", "cdevents", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "accepted 1, duplicates 0, quarantined 1" in result.output
+    result = runner.invoke(app, ["ingest", "cdevents", str(tmp_path / "none.json")])
+    assert result.exit_code == 1
+    result = runner.invoke(app, ["ingest", "svn", str(path)])
+    assert result.exit_code == 2
+    listing = runner.invoke(app, ["quarantine", "list"])
+    assert "e.jsonl:2" in listing.output
+    qid = listing.output.split()[0]
+    shown = runner.invoke(app, ["quarantine", "show", qid])
+    assert "{broken" in shown.output
+    assert runner.invoke(app, ["quarantine", "show", "999"]).exit_code == 1
+    assert "resolved 0" in runner.invoke(app, ["quarantine", "retry"]).output
+    rules = tmp_path / "r.yaml"
+    rules.write_text("cdevents:\n  validate_schema: false\n")
+    out = runner.invoke(app, ["replay", "--source", "cdevents", "--rules", str(rules)])
+    assert "duplicates 1" in out.output, out.output
