@@ -1,0 +1,124 @@
+"""Model lookup (champion export, committed default) and lightgbm-free scoring of risk models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_fixtures import JIT, small_risk_model
+from vsmml.config import Settings
+from vsmml.errors import DataError
+from vsmml.model_store import (
+    DEFAULT_MODELS_ENV,
+    ModelNotFoundError,
+    RiskScorer,
+    default_models_dir,
+    load_risk_scorer,
+    locate,
+)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    model, x, _ = small_risk_model()
+    folder = tmp_path_factory.mktemp("risk")
+    model.save(folder)
+    (folder / "metadata.json").write_text(json.dumps({"version": 7, "threshold": 0.3}))
+    return model, x, folder
+
+
+def test_scorer_reproduces_change_risk_model(saved) -> None:  # type: ignore[no-untyped-def]
+    model, x, folder = saved
+    scorer = RiskScorer.from_dir(folder)
+    rows = x.iloc[:80]
+    m = scorer.matrix({c: rows[c].to_numpy() for c in JIT})
+    np.testing.assert_allclose(scorer.predict_proba(m), model.predict_proba(rows)[:, 1], atol=1e-9)
+    np.testing.assert_allclose(scorer.raw(m), model.decision_function(rows), atol=1e-9)
+    np.testing.assert_allclose(
+        scorer.contributions(m), model.contributions(rows).to_numpy(), atol=1e-9
+    )
+    assert scorer.threshold == 0.3
+
+
+def test_score_gives_reasons_in_words(saved) -> None:  # type: ignore[no-untyped-def]
+    _, _, folder = saved
+    scorer = RiskScorer.from_dir(folder)
+    (result,) = scorer.score({"la": 1500.0, "ld": 10.0, "nf": 3.0}, top=3)
+    assert 0.0 < result.probability < 1.0
+    assert len(result.reasons) == 3
+    contribs = [abs(r.contribution) for r in result.reasons]
+    assert contribs == sorted(contribs, reverse=True)
+    assert any(r.text == "adds 1,500 lines (la)" for r in result.reasons)
+    with pytest.raises(DataError, match="differ in length"):
+        scorer.score({"la": [1.0, 2.0], "ld": [1.0]})
+
+
+def test_locate_prefers_home_champion_then_default(saved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, _, folder = saved
+    settings = Settings(home=tmp_path / "home")
+    default = tmp_path / "defaults"
+    with pytest.raises(ModelNotFoundError, match="vsmml train risk"):
+        locate("risk", settings=settings, default_dir=default)
+
+    shutil.copytree(folder, default / "risk")
+    loc = locate("risk", settings=settings, default_dir=default)
+    assert (loc.source, loc.version, loc.path) == ("default", "7", default / "risk")
+    home = settings.models_dir / "risk"
+    shutil.copytree(folder, home / "1")
+    shutil.copytree(folder, home / "2")
+    loc = locate("risk", settings=settings, default_dir=default)
+    assert (loc.source, loc.version) == ("home", "2")  # no pointer: the highest version
+    (home / "champion.json").write_text(json.dumps({"version": 1}))
+    loc = locate("risk", settings=settings, default_dir=default)
+    assert (loc.source, loc.version, loc.path) == ("home", "1", home / "1")
+
+
+def test_default_models_dir_from_env_and_versioned_default(
+    saved, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, folder = saved
+
+    root = tmp_path / "committed"
+    shutil.copytree(folder, root / "risk" / "3")
+    monkeypatch.setenv(DEFAULT_MODELS_ENV, str(root))
+    assert default_models_dir() == root
+    scorer, loc = load_risk_scorer(settings=Settings(home=tmp_path / "empty"))
+    assert (loc.source, loc.version) == ("default", "3")
+    assert scorer.input_columns == list(JIT)
+    _scorer2, loc2 = load_risk_scorer(path=folder)
+    assert (loc2.source, loc2.version) == ("path", "7")
+
+
+def test_bad_model_folders_are_reported(saved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, _, folder = saved
+    with pytest.raises(ModelNotFoundError, match=r"model\.txt"):
+        RiskScorer.from_dir(tmp_path)
+    state = json.loads((folder / "model.json").read_text())
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.txt").write_text((folder / "model.txt").read_text())
+    (broken / "model.json").write_text(json.dumps({**state, "format": "other/9"}))
+    with pytest.raises(DataError, match="not a vsmml-risk/1 model"):
+        RiskScorer.from_dir(broken)
+    (broken / "model.json").write_text(json.dumps({**state, "feature_names": ["la"]}))
+    with pytest.raises(DataError, match=r"model\.json names 1"):
+        RiskScorer.from_dir(broken)
+
+
+def test_model_store_imports_neither_mlflow_nor_lightgbm(saved) -> None:  # type: ignore[no-untyped-def]
+    _, _, folder = saved
+    code = (
+        "import sys\n"
+        "from vsmml.model_store import RiskScorer\n"
+        f"s = RiskScorer.from_dir({str(folder)!r})\n"
+        "s.score({'la': 10.0})\n"
+        "print(sorted(m for m in ('mlflow', 'lightgbm', 'sklearn') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
