@@ -41,7 +41,7 @@ def period_start(ts: pd.Series, freq: str | None) -> pd.Series:
         raise DataError(f"freq: must be one of {list(FREQS)} or None, got {freq!r}")
     day: pd.Series = ts.astype(TS_DTYPE).dt.floor("D")
     if freq == "W":
-        day = day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+        day = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     elif freq == "M":
         day = day - pd.to_timedelta(day.dt.day - 1, unit="D")
     return day
@@ -113,8 +113,10 @@ def full_grid(keys: pd.DataFrame, freq: str | None) -> pd.Index:
     if freq is None or keys.empty:
         uniq = keys[[*cols, "period"]].drop_duplicates()
         if not cols:
-            return pd.Index(uniq["period"], name="period")
-        return pd.MultiIndex.from_frame(uniq)
+            flat: pd.Index = pd.Index(uniq["period"], name="period")
+            return flat
+        multi: pd.Index = pd.MultiIndex.from_frame(uniq)
+        return multi
     lo, hi = keys["period"].min(), keys["period"].max()
     step = {"D": "D", "W": "W-MON", "M": "MS"}[freq]
     periods = pd.date_range(lo, hi, freq=step).as_unit("us")

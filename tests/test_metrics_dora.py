@@ -1,0 +1,209 @@
+"""DORA keys on a small hand-made case with known answers, under each profile switch."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from metrics_events import T0, at, deploy, ev, frame, pr
+from vsmml.correlate import Correlation, correlate
+from vsmml.metrics.bands import band, dora_summary
+from vsmml.metrics.dora import (
+    change_failure_rate,
+    change_lead_times,
+    deployment_frequency,
+    dora,
+    lead_time,
+    recovery_time,
+    rework_flags,
+    rework_rate,
+    time_to_restore,
+)
+
+WEEK = T0.normalize()
+CONF = 0.9 * 0.5 ** (0.5 / 4)  # time-window link 30 min after the deployment
+
+
+def _case() -> Correlation:
+    rows = pr("c1", "a1", 0, 5) + pr("c2", "a2", 1, 6) + deploy("d1", "a2", 8)
+    rows += pr("c3", "a3", 10, 14) + deploy("d2", "a3", 20)
+    rows += [ev("incident.opened", 20.5, incident_id="i1")]
+    rows += [ev("incident.resolved", 21.5, incident_id="i1")]
+    rows += [ev("commit", 30, sha="t1"), *deploy("d4", "t1", 31)]
+    return correlate(frame(rows))
+
+
+@pytest.fixture(scope="module")
+def case() -> Correlation:
+    return _case()
+
+
+def _value(tidy: pd.DataFrame, metric: str) -> float:
+    rows = tidy.loc[tidy["metric"] == metric, "value"]
+    assert len(rows) == 1, (metric, tidy)
+    return float(rows.iloc[0])
+
+
+def test_deployment_frequency_counts_and_days(case: Correlation) -> None:
+    df = deployment_frequency(case, "service", "W")
+    assert list(df.columns) == ["service", "period", "metric", "value", "n"]
+    assert (df["period"] == WEEK).all()
+    assert _value(df, "deployments") == 3
+    assert _value(df, "deployment_days") == 2
+    assert _value(df, "deployment_frequency") == 3
+    daily = deployment_frequency(case, None, "D")
+    per_day = daily.loc[daily["metric"] == "deployments", "value"].tolist()
+    assert per_day == [1.0, 2.0]
+    dl = deployment_frequency(case, "service", "W", "devlake")
+    assert _value(dl, "deployments") == 2  # the scope's first deployment never counts
+    assert _value(dl, "deployment_frequency") == 1  # deployment days
+
+
+def test_zero_deployment_periods_are_listed() -> None:
+    rows = [ev("commit", 0, sha="t1"), *deploy("d1", "t1", 1)]
+    rows += [ev("commit", 24 * 14, sha="t2"), *deploy("d2", "t2", 24 * 14 + 1)]
+    df = deployment_frequency(correlate(frame(rows)), "service", "W")
+    deps = df.loc[df["metric"] == "deployments"]
+    assert deps["value"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_lead_time_per_profile(case: Correlation) -> None:
+    lt = change_lead_times(case).set_index("change_id")["lead_time_h"]
+    assert lt.to_dict() == {"c1": 8.0, "c2": 7.0, "c3": 10.0, "commit:t1": 1.0}
+    vs = lead_time(case, "service", "W")
+    assert _value(vs, "lead_time_median") == 7.5  # interpolated
+    assert _value(vs, "lead_time_p85") == pytest.approx(9.1)
+    assert _value(lead_time(case, None, None, "devlake"), "lead_time_median") == 1.0
+    assert _value(lead_time(case, None, None, "gitlab"), "lead_time_median") == 2.5
+    lower = lead_time(case, None, None, case_profile("vsmml", median="lower"))
+    assert _value(lower, "lead_time_median") == 7.0
+    opened = lead_time(case, None, None, case_profile("vsmml", lead_time_start="opened"))
+    assert _value(opened, "lead_time_median") == 6.5  # trunk commit still starts at its commit
+
+
+def case_profile(name: str, **switches: object) -> object:
+    from vsmml.metrics.profiles import get_profile
+
+    return get_profile(name).with_(**switches)
+
+
+def test_span_rounding_up_to_minutes() -> None:
+    rows = [ev("commit", 0, sha="t1"), *deploy("d1", "t1", 1 + 10 / 3600)]  # 1 h 0 min 10 s
+    corr = correlate(frame(rows))
+    exact = _value(lead_time(corr, None, None), "lead_time_median")
+    rounded = _value(
+        lead_time(corr, None, None, case_profile("vsmml", span_rounding="ceil_minute")),
+        "lead_time_median",
+    )
+    assert exact == pytest.approx(1 + 10 / 3600)
+    assert rounded == pytest.approx(61 / 60)
+
+
+def test_change_failure_rate_per_profile(case: Correlation) -> None:
+    assert _value(
+        change_failure_rate(case, "service", "W"), "change_failure_rate"
+    ) == pytest.approx(CONF / 3)
+    assert _value(change_failure_rate(case, None, None, "devlake"), "change_failure_rate") == 0.5
+    assert _value(
+        change_failure_rate(case, None, None, "gitlab"), "change_failure_rate"
+    ) == pytest.approx(1 / 3)
+    assert _value(change_failure_rate(case, None, None, "fourkeys"), "change_failure_rate") == 0.0
+
+
+def test_rollback_counts_as_failure_only_in_vsmml() -> None:
+    rows = pr("c1", "a1", 0, 5) + deploy("d1", "a1", 6) + pr("c2", "a2", 6, 10)
+    rows += deploy("d2", "a2", 11)
+    rows += [
+        ev(
+            "rollback",
+            12,
+            deploy_id="r1",
+            sha="a1",
+            env="production",
+            attrs={"rolled_back_deploy_id": "d2"},
+        )
+    ]
+    corr = correlate(frame(rows))
+    assert _value(change_failure_rate(corr, None, None), "change_failure_rate") == 0.5
+    assert _value(change_failure_rate(corr, None, None, "fourkeys"), "change_failure_rate") == 0.0
+    assert _value(recovery_time(corr, None, None), "recovery_time_median") == 1.0
+    flags = rework_flags(corr).set_index("deploy_id")["rework"]
+    assert flags.to_dict() == {"d1": False, "d2": False, "r1": True}
+    assert _value(rework_rate(corr, None, None), "rework_rate") == pytest.approx(1 / 3)
+
+
+def test_recovery_and_time_to_restore(case: Correlation) -> None:
+    assert _value(recovery_time(case, "service", "W"), "recovery_time_median") == 1.5
+    assert _value(time_to_restore(case, "service", "W"), "time_to_restore_median") == 1.0
+    assert recovery_time(case, None, None, "fourkeys").empty  # nothing linked by root cause
+
+
+def test_rework_fix_forward_while_incident_open() -> None:
+    rows = pr("c1", "a1", 0, 5) + deploy("d1", "a1", 6)
+    rows += [ev("incident.opened", 6.5, incident_id="i1", deploy_id="d1")]
+    rows += pr("c2", "a2", 6, 10) + deploy("d2", "a2", 11)  # the fix, incident still open
+    rows += [ev("incident.resolved", 12, incident_id="i1")]
+    rows += [ev("commit", 13, sha="t3"), *deploy("d3", "t3", 14)]
+    corr = correlate(frame(rows))
+    flags = rework_flags(corr).set_index("deploy_id")["rework"]
+    assert flags.to_dict() == {"d1": False, "d2": True, "d3": False}
+    assert _value(rework_rate(corr, "team", "M"), "rework_rate") == pytest.approx(1 / 3)
+
+
+def test_no_deployments_give_empty_frames() -> None:
+    corr = correlate(frame(pr("c1", "a1", 0, 5)))
+    assert deployment_frequency(corr).empty
+    assert change_failure_rate(corr).empty
+    assert rework_rate(corr).empty
+    assert lead_time(corr).empty
+    assert list(dora(corr).columns) == ["service", "period", "metric", "value", "n"]
+
+
+def test_bands_2021_and_2023() -> None:
+    assert band("deployments_per_day", 2.0) == "elite"
+    assert band("deployments_per_day", 0.2) == "high"
+    assert band("deployments_per_day", 0.05, 2023) == "medium"
+    assert band("deployments_per_day", 0.05, 2021) == "high"
+    assert band("deployments_per_day", 0.001, 2023) == "low"
+    assert band("lead_time_median_h", 0.5, 2021) == "elite"
+    assert band("lead_time_median_h", 5.0, 2023) == "elite"
+    assert band("lead_time_median_h", 5.0, 2021) == "high"
+    assert band("lead_time_median_h", 24 * 40, 2023) == "low"
+    assert band("change_failure_rate", 0.05, 2023) == "elite"
+    assert band("change_failure_rate", 0.12, 2023) == "medium"
+    assert band("change_failure_rate", 0.2, 2021) == "high"
+    assert band("change_failure_rate", 0.5, 2021) == "low"
+    assert band("recovery_time_median_h", 0.5, 2023) == "elite"
+    assert band("time_to_restore_median_h", 30.0, 2021) == "medium"
+    assert band("recovery_time_median_h", 30.0, 2021) is None
+    assert band("lead_time_median_h", math.nan) is None
+
+
+def test_dora_summary_one_row_per_group(case: Correlation) -> None:
+    s = dora_summary(case, "service")
+    assert len(s) == 1 and s.loc[0, "service"] == "api"
+    assert s.loc[0, "deployments"] == 3 and s.loc[0, "days"] == 2
+    assert s.loc[0, "deployments_per_day"] == 1.5
+    assert s.loc[0, "band_deployments_per_day_2023"] == "elite"
+    assert s.loc[0, "lead_time_median_h"] == 7.5
+    assert s.loc[0, "band_lead_time_median_h_2023"] == "elite"
+    org = dora_summary(case, None, "devlake")
+    assert org.loc[0, "deployments"] == 2
+
+
+def test_dora_tidy_is_sorted_and_complete(case: Correlation) -> None:
+    tidy = dora(case, "team", "W")
+    metrics = set(tidy["metric"])
+    for name in (
+        "deployments",
+        "lead_time_median",
+        "change_failure_rate",
+        "recovery_time_median",
+        "time_to_restore_median",
+        "rework_rate",
+    ):
+        assert name in metrics
+    assert tidy.equals(tidy.sort_values(["team", "period", "metric"]).reset_index(drop=True))
+    assert at(0) > WEEK
