@@ -57,8 +57,8 @@ def test_deployment_frequency_counts_and_days(case: Correlation) -> None:
     per_day = daily.loc[daily["metric"] == "deployments", "value"].tolist()
     assert per_day == [1.0, 2.0]
     dl = deployment_frequency(case, "service", "W", "devlake")
-    assert _value(dl, "deployments") == 2  # the scope's first deployment never counts
-    assert _value(dl, "deployment_frequency") == 1  # deployment days
+    assert _value(dl, "deployments") == 3  # every deployment counts, even the scope's first
+    assert _value(dl, "deployment_frequency") == 2  # deployment days
 
 
 def test_zero_deployment_periods_are_listed() -> None:
@@ -105,7 +105,8 @@ def test_change_failure_rate_per_profile(case: Correlation) -> None:
     assert _value(
         change_failure_rate(case, "service", "W"), "change_failure_rate"
     ) == pytest.approx(CONF / 3)
-    assert _value(change_failure_rate(case, None, None, "devlake"), "change_failure_rate") == 0.5
+    devlake = change_failure_rate(case, None, None, "devlake")
+    assert _value(devlake, "change_failure_rate") == pytest.approx(1 / 3)
     assert _value(
         change_failure_rate(case, None, None, "gitlab"), "change_failure_rate"
     ) == pytest.approx(1 / 3)
@@ -190,7 +191,7 @@ def test_dora_summary_one_row_per_group(case: Correlation) -> None:
     assert s.loc[0, "lead_time_median_h"] == 7.5
     assert s.loc[0, "band_lead_time_median_h_2023"] == "elite"
     org = dora_summary(case, None, "devlake")
-    assert org.loc[0, "deployments"] == 2
+    assert org.loc[0, "deployments"] == 3
 
 
 def test_dora_tidy_is_sorted_and_complete(case: Correlation) -> None:
@@ -207,3 +208,12 @@ def test_dora_tidy_is_sorted_and_complete(case: Correlation) -> None:
         assert name in metrics
     assert tidy.equals(tidy.sort_values(["team", "period", "metric"]).reset_index(drop=True))
     assert at(0) > WEEK
+
+
+def test_fourkeys_truncates_minutes_and_drops_non_positive_spans() -> None:
+    rows = [ev("commit", 0, sha="t1"), *deploy("d1", "t1", 40 / 3600)]  # a 40 s change
+    rows += [ev("commit", 1, sha="t2"), *deploy("d2", "t2", 2 + 59 / 3600)]  # 1 h 0 min 59 s
+    corr = correlate(frame(rows))
+    lt = change_lead_times(corr, "fourkeys")
+    assert lt["lead_time_h"].tolist() == [pytest.approx(1.0)]
+    assert len(change_lead_times(corr)) == 2

@@ -7,7 +7,8 @@ in `vsmml.metrics.profiles.Profile`):
 - deployments: successful production deployments that are not rollbacks, counted in the period
   the deployment finished; ``deployment_days`` counts days with at least one.
 - lead time for changes: first commit → the first successful production deployment that shipped
-  the change (hours), counted in the period of that deployment.
+  the change (hours), counted in the period of that deployment (``devlake``: the changes of a
+  scope's first deployment get none).
 - change failure rate: Σ failure weight ÷ deployments, where a deployment's weight is 1 when it
   was rolled back or an incident names it, else the confidence of the time-window incident link.
 - failed-deployment recovery time: failed deployment finished → restored (the earlier of its
@@ -51,14 +52,11 @@ def _profiled(corr: Correlation, profile: Profile) -> Correlation:
 
 
 def production_deployments(corr: Correlation, profile: str | Profile | None = None) -> pd.DataFrame:
-    """Successful production deployments (no rollbacks) that count under the profile."""
-    prof = get_profile(profile)
+    """Successful production deployments that are not rollbacks (every profile counts them)."""
+    get_profile(profile)
     deps = corr.deployments
     mask = (deps["env"] == "production") & (deps["status"] == "success") & ~deps["is_rollback"]
-    deps = deps.loc[mask.to_numpy(dtype=bool)]
-    if not prof.count_first_deployment:
-        deps = deps.loc[~_first_of_scope(deps)]
-    return deps
+    return deps.loc[mask.to_numpy(dtype=bool)]
 
 
 def _first_of_scope(deps: pd.DataFrame) -> np.ndarray:
@@ -110,14 +108,21 @@ def change_lead_times(corr: Correlation, profile: str | Profile | None = None) -
     """
     prof = get_profile(profile)
     ch = corr.changes
-    shipped = ch["production_deploy_id"].isin(production_deployments(corr, prof)["deploy_id"])
+    deps = production_deployments(corr, prof)
+    if not prof.count_first_deployment:
+        deps = deps.loc[~_first_of_scope(deps)]
+    shipped = ch["production_deploy_id"].isin(deps["deploy_id"])
     ch = ch.loc[shipped.to_numpy()]
     start_col = {"first_commit": "first_commit_at", "opened": "opened_at", "merged": "merged_at"}
     start = ch[start_col[prof.lead_time_start]].fillna(ch["first_commit_at"])
     out = ch[["change_id", "service", "team", "repo", "production_deploy_id"]].copy()
     out["start"] = start
     out["deployed_at"] = ch["production_deployed_at"]
-    out["lead_time_h"] = positive(hours_between(start, ch["production_deployed_at"], prof))
+    lead = positive(hours_between(start, ch["production_deployed_at"], prof))
+    if prof.span_rounding == "floor_minute":
+        lead = lead.where(lead > 0)
+    out["lead_time_h"] = lead
+    out = out.loc[out["lead_time_h"].notna().to_numpy() | (prof.span_rounding != "floor_minute")]
     return out.reset_index(drop=True)
 
 

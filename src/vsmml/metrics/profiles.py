@@ -19,7 +19,7 @@ from vsmml.errors import ConfigError
 
 MedianKind = Literal["interpolated", "lower"]
 LeadTimeStart = Literal["first_commit", "opened", "merged"]
-SpanRounding = Literal["none", "ceil_minute"]
+SpanRounding = Literal["none", "ceil_minute", "floor_minute"]
 FrequencyUnit = Literal["deployments", "deployment_days"]
 IncidentLinking = Literal["confidence", "latest_prod_deploy", "root_cause_sha", "one_to_one"]
 
@@ -37,7 +37,9 @@ class Profile:
             the PR being opened, or the merge. It always ends at the first successful production
             deployment that shipped the change.
         span_rounding: ``"none"`` keeps spans exact (seconds, as float hours); ``"ceil_minute"``
-            rounds every span up to whole minutes before aggregating (DevLake stores minutes).
+            rounds every span up to whole minutes before aggregating (DevLake stores minutes);
+            ``"floor_minute"`` truncates to whole minutes and drops lead times of zero or less
+            (Four Keys' ``TIMESTAMP_DIFF(..., MINUTE)`` with its ``> 0`` filter).
         frequency_unit: what ``deployment_frequency`` counts per period: deployments, or days with
             at least one deployment (DevLake's deployment days).
         incident_linking: how an incident is tied to the deployment that caused it:
@@ -47,9 +49,10 @@ class Profile:
             latest successful production deployment of the service before the incident, weight 1),
             ``"root_cause_sha"`` (the deployment that shipped the incident's root-cause sha), or
             ``"one_to_one"`` (every incident counts as one failure: CFR = incidents ÷ deployments).
-        count_first_deployment: whether the first deployment of each (service, environment) scope
-            counts; DevLake never counts it (there is no previous deployment to diff against), so
-            the deployment and the changes it shipped drop out of every metric.
+        count_first_deployment: whether the changes shipped by the first production deployment
+            of each scope get a lead time; DevLake gives them none (there is no previous
+            deployment to diff against) but still counts the deployment itself in deployment
+            frequency and change failure rate.
         window_hours: how far back the ``"confidence"`` linker looks for a causing deployment.
     """
 
@@ -83,6 +86,9 @@ class Profile:
         """Apply `span_rounding` to a span in hours (float; NaN stays NaN)."""
         if self.span_rounding == "none":
             return hours
+        if self.span_rounding == "floor_minute":
+            floored: pd.Series = np.floor(hours * 60.0 + 1e-9) / 60.0
+            return floored
         # ceil to whole minutes; subtract a tiny epsilon so exact minutes stay put after float error
         rounded: pd.Series = np.ceil(hours * 60.0 - 1e-9) / 60.0
         return rounded
@@ -102,6 +108,7 @@ FOURKEYS: Final = Profile(
     name="fourkeys",
     median="interpolated",
     lead_time_start="first_commit",
+    span_rounding="floor_minute",
     incident_linking="root_cause_sha",
 )
 GITLAB: Final = Profile(
