@@ -227,3 +227,13 @@ def test_schema_validation_can_be_switched_off() -> None:
     assert cdevents.to_events(event).rejects
     rules = cdevents.CDEventsRules(validate_schema=False)
     assert not cdevents.to_events(event, rules).rejects
+
+
+@pytest.mark.parametrize("path", CONFORMANCE[:10], ids=lambda p: p.stem)
+def test_quick_check_agrees_with_jsonschema_on_examples(path: Path) -> None:
+    event = json.loads(path.read_text())
+    key = ".".join(event["context"]["type"].split(".")[2:4])
+    _, validator, quick = cdevents.schemas()[key]
+    assert quick is not None and quick(event) and validator.is_valid(event)
+    event["subject"]["content"]["not_allowed"] = 1
+    assert not quick(event) and not validator.is_valid(event)

@@ -142,3 +142,13 @@ def test_mutated_payloads_lose_nothing_good(name: str, data: st.DataObject) -> N
 def test_http_entry_points_never_escape(name: str, headers: dict[str, str], body: str) -> None:
     _safe(lambda: HTTP[name](headers, body))
     _safe(lambda: HTTP[name](headers, body.encode("utf-8")))
+
+
+@FUZZ
+@given(data=st.data())
+def test_quick_schema_check_never_accepts_what_jsonschema_refuses(data: st.DataObject) -> None:
+    event = _mutate(data.draw(st.sampled_from(GOOD["cdevents"])), data)
+    for _, validator, quick in cdevents.schemas().values():
+        assert quick is not None
+        if quick(event):
+            assert validator.is_valid(event)

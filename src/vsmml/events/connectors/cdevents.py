@@ -27,6 +27,7 @@ from referencing import Registry, Resource
 
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.cdevents_map import TYPE_MAP, kind_for, to_row
+from vsmml.events.connectors.cdevents_schema import Check, compile_check
 from vsmml.events.connectors.payloads import (
     Collector,
     clip,
@@ -57,8 +58,8 @@ class CDEventsRules(SourceRules):
 
 
 @lru_cache(maxsize=1)
-def schemas() -> dict[str, tuple[str, Draft202012Validator]]:
-    """`subject.predicate` → (schema's type string, validator), built once per process."""
+def schemas() -> dict[str, tuple[str, Draft202012Validator, Check | None]]:
+    """`subject.predicate` → (schema's type string, validator, quick check), built once."""
     root = resources.files("vsmml.events.connectors").joinpath("cdevents_schemas")
     docs: list[dict[str, Any]] = []
     for folder in (root, root.joinpath("links")):
@@ -68,7 +69,8 @@ def schemas() -> dict[str, tuple[str, Draft202012Validator]]:
     registry: Registry[Any] = Registry().with_resources(
         (doc["$id"], Resource.from_contents(doc)) for doc in docs
     )
-    out: dict[str, tuple[str, Draft202012Validator]] = {}
+    refs = {str(doc["$id"]).rsplit("/", 1)[-1]: doc for doc in docs}
+    out: dict[str, tuple[str, Draft202012Validator, Check | None]] = {}
     for doc in docs:
         enum = (((doc.get("properties") or {}).get("context") or {}).get("properties") or {}).get(
             "type", {}
@@ -79,7 +81,8 @@ def schemas() -> dict[str, tuple[str, Draft202012Validator]]:
         match = _TYPE_RE.match(types[0])
         if match:
             key = f"{match['subject']}.{match['predicate']}"
-            out[key] = (types[0], Draft202012Validator(doc, registry=registry))
+            validator = Draft202012Validator(doc, registry=registry)
+            out[key] = (types[0], validator, compile_check(doc, refs))
     return out
 
 
@@ -247,12 +250,14 @@ def _convert_one(doc: dict[str, Any], location: str, rules: CDEventsRules, col: 
 
 def _schema_problem(event: dict[str, Any], key: str) -> tuple[str, str] | None:
     """The first schema violation as (json path, reason), or None when the event is valid."""
-    schema_type, validator = schemas()[key]
+    schema_type, validator, quick = schemas()[key]
     doc = event
     if event["context"].get("type") != schema_type or "type" in event["subject"]:
         doc = copy.copy(event)
         doc["context"] = {**event["context"], "type": schema_type}
         doc["subject"] = {k: v for k, v in event["subject"].items() if k != "type"}
+    if quick is not None and quick(doc):
+        return None
     error = best_match(validator.iter_errors(doc))
     if error is None:
         return None
