@@ -1,0 +1,93 @@
+"""`vsmml train risk|burn|bottleneck|all`: train, evaluate, log to MLflow, register, promote.
+
+Exit codes: 0 trained (promoted or not), 2 a requested model is not available yet or its
+data is unusable.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Final
+
+import typer
+
+from vsmml.cli.app import app
+
+MODELS: Final[tuple[str, ...]] = ("risk", "burn", "bottleneck")
+EXIT_UNAVAILABLE: Final[int] = 2
+
+
+def available(name: str) -> bool:
+    """Whether the estimator module of model `name` exists in this installation."""
+    return importlib.util.find_spec(f"vsmml.models.{name}") is not None
+
+
+def _train_risk(data: Path | None, fmt: str, seed: int | None, days: int | None) -> None:
+    from vsmml.config import get_settings
+    from vsmml.training import risk_data_file, risk_data_synthetic, train_risk
+
+    settings = get_settings()
+    if data is not None:
+        frame = risk_data_file(data, fmt)
+    else:
+        overrides = {} if days is None else {"days": days}
+        frame = risk_data_synthetic(settings.seed if seed is None else seed, **overrides)
+    typer.echo(f"risk: training on {frame.source}, {len(frame.frame):,} changes")
+    result, table = train_risk(frame, settings=settings)
+    shown = ["model", "auc", "pr_auc", "brier", "ece", "f1", "recall@20%", "popt"]
+    typer.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    typer.echo(
+        f"risk: registered vsmml-risk v{result.version} (run {result.run_id}); "
+        f"{'promoted to champion' if result.promoted else 'champion unchanged'}: {result.reason}"
+    )
+    typer.echo(f"risk: exported to {result.export_dir}")
+
+
+def _unavailable(name: str) -> None:
+    typer.echo(
+        f"{name}: not available yet (vsmml.models.{name} is not part of this installation)",
+        err=True,
+    )
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="risk, burn, bottleneck or all.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Train risk on this JIT dataset instead of synthetic.")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Format of --data: issta21, kamei or vsmml.")
+    ] = "issta21",
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the synthetic organisation (VSMML_SEED).")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Days of synthetic history (default 180).")
+    ] = None,
+) -> None:
+    """Train a model, evaluate it on the later 20 % by time, log it to MLflow, register it,
+    and make it champion only if it beats the current champion there."""
+    from vsmml.errors import VsmmlError
+
+    if model not in (*MODELS, "all"):
+        typer.echo(f"train: model must be one of {[*MODELS, 'all']}, got {model!r}", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE)
+    names = list(MODELS) if model == "all" else [model]
+    missing = [n for n in names if not available(n)]
+    todo = [n for n in names if n not in missing]
+    for name in missing:
+        _unavailable(name)
+    try:
+        for name in todo:
+            if name == "risk":
+                _train_risk(data, fmt, seed, days)
+            else:
+                typer.echo(f"{name}: no training job is wired for it yet", err=True)
+                missing.append(name)
+    except VsmmlError as exc:
+        typer.echo(f"train: {exc}", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE) from exc
+    if missing and model != "all":
+        raise typer.Exit(EXIT_UNAVAILABLE)

@@ -1,0 +1,188 @@
+"""Training jobs behind `vsmml train`: data in, time-ordered evaluation, tracked and promoted.
+
+`risk_data_synthetic` and `risk_data_file` build the training frame (JIT metrics, delivery
+context when the source has it, ``committed_at``, ``bug``); `train_risk` fits
+`ChangeRiskModel` on the earlier 80 % by time, evaluates it and the LR-JIT / LApredict
+baselines on the later 20 % (the published within-project protocol), then hands the result to
+`vsmml.tracking.track`, which promotes it only if it beats the champion on that same held-out
+data. Pipeline layer: reads data and settings, calls the pure core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from vsmml.config import Settings, get_settings
+from vsmml.errors import DataError
+from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
+
+JIT_COLUMNS: Final[tuple[str, ...]] = (
+    "ns",
+    "nd",
+    "nf",
+    "entropy",
+    "la",
+    "ld",
+    "lt",
+    "fix",
+    "ndev",
+    "age",
+    "nuc",
+    "exp",
+    "rexp",
+    "sexp",
+)
+CONTEXT_COLUMNS: Final[tuple[str, ...]] = (
+    "pipeline_flakiness",
+    "hours_since_last_deploy",
+    "deploy_batch_size",
+    "service_recent_failure_rate",
+    "review_rounds",
+    "n_reviewers",
+)
+"""Delivery context of the synthetic organisation's changes, known when a change merges."""
+MODEL_NAME: Final[str] = "risk"
+TRAIN_FRACTION: Final[float] = 0.8
+DEFAULT_THRESHOLD: Final[float] = 0.5
+
+
+@dataclass(frozen=True)
+class RiskData:
+    """A training frame (features, ``committed_at``, ``bug``) and where it came from."""
+
+    frame: pd.DataFrame
+    source: str
+    features: tuple[str, ...]
+
+
+def risk_data_synthetic(seed: int, **overrides: Any) -> RiskData:
+    """The synthetic organisation's changes: JIT metrics + delivery context, label `failed`.
+
+    A change is dated by its merge (``merged_at``), when its metrics and context are known.
+    """
+    from vsmml.synth import SynthConfig, generate
+
+    config = SynthConfig(seed=seed, **overrides)
+    changes = generate(config).truth.changes
+    features = (*JIT_COLUMNS, *CONTEXT_COLUMNS)
+    frame = changes[list(features)].astype(np.float64)
+    frame["committed_at"] = changes["merged_at"]
+    frame["bug"] = changes["failed"].astype(np.int64)
+    described = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    source = f"synthetic organisation (seed {seed}{', ' + described if described else ''})"
+    return RiskData(frame.reset_index(drop=True), source, features)
+
+
+def risk_data_file(path: Path, fmt: str) -> RiskData:
+    """A JIT dataset file (``issta21``, ``kamei`` or ``vsmml`` format) as a training frame."""
+    from vsmml.datasets.jit import load_jit
+
+    frame = load_jit(path, fmt)
+    return RiskData(frame, f"{path.name} ({fmt})", JIT_COLUMNS)
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """sha256 of the frame's values (column names and row order included)."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _period(ts: pd.Series) -> list[str]:
+    return [ts.min().isoformat(), ts.max().isoformat()]
+
+
+@dataclass
+class _Fitted:
+    """Holds the model the evaluation scorer trained, so it can be tracked afterwards."""
+
+    model: Any = None
+
+
+def train_risk(
+    data: RiskData,
+    *,
+    settings: Settings | None = None,
+    model_factory: Callable[[], Any] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    extra_metadata: dict[str, Any] | None = None,
+) -> tuple[TrackResult, pd.DataFrame]:
+    """Fit, evaluate against the baselines on the later 20 %, log, register and maybe promote.
+
+    Returns the tracking result and the evaluation table (one row per model).
+    """
+    from vsmml.model_store import RiskScorer
+    from vsmml.models.base import time_ordered_split
+    from vsmml.models.baselines import lapredict, lr_jit
+    from vsmml.models.evaluation import auc, within_project
+    from vsmml.models.risk import ChangeRiskModel
+
+    frame = data.frame
+    factory = model_factory or ChangeRiskModel
+    if len(frame) < 50 or frame["bug"].nunique() < 2:
+        raise DataError(
+            f"{data.source}: need at least 50 changes with both outcomes, got {len(frame)} rows "
+            f"and labels {sorted(frame['bug'].unique().tolist())}"
+        )
+    columns = [*data.features, "committed_at"]
+    fitted = _Fitted()
+
+    def ours(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+        fitted.model = factory().fit(train[columns], train["bug"])
+        return np.asarray(fitted.model.predict_proba(test[columns])[:, 1], dtype=np.float64)
+
+    table = within_project(
+        {MODEL_NAME: frame},
+        {"vsmml-risk": ours, "lr_jit": lr_jit, "lapredict": lapredict},
+        TRAIN_FRACTION,
+    )
+    tr_idx, te_idx = time_ordered_split(frame["committed_at"], TRAIN_FRACTION)
+    train, test = frame.iloc[tr_idx], frame.iloc[te_idx]
+    rows = {str(r["model"]): r for r in table.to_dict(orient="records")}
+    keys = ("auc", "pr_auc", "brier", "f1", "recall@20%", "popt", "ece")
+    metrics = {k: float(rows["vsmml-risk"][k]) for k in keys}
+    for name in ("lr_jit", "lapredict"):
+        metrics[f"{name}_auc"] = float(rows[name]["auc"])
+    model = fitted.model
+    y_test = test["bug"].to_numpy(np.float64)
+    test_columns = {c: test[c].to_numpy(np.float64) for c in data.features}
+
+    def champion_auc(folder: Path) -> float:
+        scorer = RiskScorer.from_dir(folder)
+        return auc(y_test, scorer.predict_proba(scorer.matrix(test_columns)))
+
+    metadata = {
+        "model": "vsmml.models.risk.ChangeRiskModel",
+        "data_source": data.source,
+        "data_hash": data_hash(frame),
+        "features": list(data.features),
+        "feature_names": list(getattr(model, "feature_names_", data.features)),
+        "training_period": _period(train["committed_at"]),
+        "test_period": _period(test["committed_at"]),
+        "n_train": len(train),
+        "n_test": len(test),
+        "failure_rate_train": float(train["bug"].mean()),
+        "failure_rate_test": float(test["bug"].mean()),
+        "threshold": threshold,
+        "git_commit": git_commit(),
+        **(extra_metadata or {}),
+    }
+    params = {**model.get_params(), **getattr(model, "best_params_", {})}
+    trained = TrainedModel(
+        name=MODEL_NAME,
+        save=model.save,
+        params=params,
+        metrics=metrics,
+        primary_metric="auc",
+        tables={"evaluation": table},
+        metadata=metadata,
+    )
+    result = track(trained, settings=settings or get_settings(), champion_scorer=champion_auc)
+    return result, table
