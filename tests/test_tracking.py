@@ -43,6 +43,7 @@ class Tracked:
     table: pd.DataFrame
     cli_output: str
     cli_exit: int
+    cli_all: Any
 
 
 def _trained(auc: float, model: Any) -> TrainedModel:
@@ -87,7 +88,8 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracked]:
 
         mp.setattr(vsmml.models.risk, "ChangeRiskModel", FastRisk)
         cli = CliRunner().invoke(app, ["train", "risk", "--data", str(csv), "--format", "vsmml"])
-        yield Tracked(settings, results, table, cli.output, cli.exit_code)
+        every = CliRunner().invoke(app, ["train", "all", "--days", "21", "--seed", "3"])
+        yield Tracked(settings, results, table, cli.output, cli.exit_code, every)
     get_settings.cache_clear()
 
 
@@ -112,7 +114,7 @@ def test_registry_alias_and_run_contents(tracked: Tracked) -> None:
     champion = champion_version("risk", tracked.settings)
     exports = (tracked.settings.models_dir / "risk").glob(f"*/{METADATA_FILE}")
     metas = [json.loads(p.read_text()) for p in exports]
-    assert sorted(m["version"] for m in metas) == [1, 2, 3, 4, 5]
+    assert sorted(m["version"] for m in metas) == [1, 2, 3, 4, 5, 6]
     last_promoted = max(m["version"] for m in metas if m["promoted"])
     assert champion == last_promoted
     run = c.get_run(tracked.results[2].run_id)
@@ -186,3 +188,25 @@ def test_risk_data_file_reads_vsmml_format(tmp_path: Path) -> None:
     x.assign(bug=y).to_csv(path, index=False)
     data = risk_data_file(path, "vsmml")
     assert len(data.frame) == 60 and data.source == "jit.csv (vsmml)"
+
+
+def test_cli_train_all_trains_what_exists(tracked: Tracked) -> None:
+    from vsmml.cli.train import available
+
+    out = tracked.cli_all.output
+    assert tracked.cli_all.exit_code == 0, out
+    assert "synthetic organisation (seed 3, days=21)" in out
+    assert "registered vsmml-risk v6" in out
+    for name in ("burn", "bottleneck"):
+        assert (f"{name}: not available yet" in out) == (not available(name))
+
+
+@pytest.mark.parametrize("name", ["burn", "bottleneck", "nonsense"])
+def test_cli_train_unavailable_models_exit_2(name: str, vsmml_home: Path) -> None:
+    from vsmml.cli.train import available
+
+    if name != "nonsense" and available(name):
+        pytest.skip(f"vsmml.models.{name} exists now")
+    result = CliRunner().invoke(app, ["train", name])
+    assert result.exit_code == 2
+    assert "not available yet" in result.output or "must be one of" in result.output
