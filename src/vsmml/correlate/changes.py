@@ -12,7 +12,14 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.extract import attr_number, attr_text, lookup, of_kind, require_columns
+from vsmml.correlate.extract import (
+    attr_number,
+    attr_text,
+    lookup,
+    member,
+    of_kind,
+    require_columns,
+)
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 
 WHERE: Final = ("service", "team", "repo")
@@ -47,16 +54,17 @@ def change_frame(events: pd.DataFrame) -> pd.DataFrame:
     PR head becomes its own change (trunk-based work) with id ``commit:<sha>``.
     """
     require_columns(events, ("kind", "ts", "sha", "change_id", *WHERE, "attrs"), "events")
-    merged = _first_by(of_kind(events, "change.merged"), "change_id", ["sha", *WHERE])
+    merged = of_kind(events, "change.merged", ["change_id", "ts", "sha", *WHERE])
+    merged = _first_by(merged, "change_id", ["sha", *WHERE])
     merged = merged.rename(columns={"ts": "merged_at"})
     merged["kind"] = "pr"
 
-    commits = of_kind(events, "commit")
+    commits = of_kind(events, "commit", ["change_id", "sha", "ts", *WHERE])
     first_commit = _min_ts(commits, "change_id")
-    opened_rows = of_kind(events, "change.opened")
+    opened_rows = of_kind(events, "change.opened", ["change_id", "sha", "ts", "attrs"])
     known_sha = pd.Index(merged["sha"].dropna()).append(pd.Index(opened_rows["sha"].dropna()))
     trunk = commits.loc[
-        commits["change_id"].isna() & commits["sha"].notna() & ~commits["sha"].isin(known_sha)
+        commits["change_id"].isna() & commits["sha"].notna() & ~member(commits["sha"], known_sha)
     ]
     trunk = trunk.sort_values("ts", kind="stable").drop_duplicates("sha")
     trunk_changes = pd.DataFrame(
@@ -96,7 +104,7 @@ def change_frame(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _first_review(events: pd.DataFrame, opened: pd.DataFrame) -> pd.Series:
-    reviews = of_kind(events, "change.reviewed")
+    reviews = of_kind(events, "change.reviewed", ["change_id", "ts", "attrs"])
     reviews = reviews.loc[reviews["change_id"].notna(), ["change_id", "ts", "attrs"]]
     if reviews.empty:
         return pd.Series(dtype=TS_DTYPE)
@@ -110,7 +118,7 @@ def _first_review(events: pd.DataFrame, opened: pd.DataFrame) -> pd.Series:
 
 
 def _work_type(events: pd.DataFrame) -> pd.Series:
-    work = of_kind(events, ("work.created", "work.started", "work.done"))
+    work = of_kind(events, ("work.created", "work.started", "work.done"), ["change_id", "attrs"])
     work = work.loc[work["change_id"].notna()]
     if work.empty:
         return pd.Series(dtype=STR_DTYPE)
@@ -121,8 +129,8 @@ def _work_type(events: pd.DataFrame) -> pd.Series:
 
 def _pipeline_by_sha(events: pd.DataFrame) -> pd.DataFrame:
     """Per sha: first pipeline start, first successful finish, build queue (wait) and run time."""
-    started = of_kind(events, "pipeline.started")
-    finished = of_kind(events, "pipeline.finished")
+    started = of_kind(events, "pipeline.started", ["sha", "ts"])
+    finished = of_kind(events, "pipeline.finished", ["sha", "ts", "status", "pipeline_id"])
     cols = ["pipeline_id", "pipeline_started_at", "pipeline_finished_at"]
     if finished.empty and started.empty:
         empty = pd.DataFrame(columns=[*cols, "build_wait_s", "build_active_s"])
@@ -137,7 +145,7 @@ def _pipeline_by_sha(events: pd.DataFrame) -> pd.DataFrame:
     out["pipeline_id"] = chosen["pipeline_id"]
     out["pipeline_started_at"] = _min_ts(started, "sha").reindex(out.index)
     out["pipeline_finished_at"] = chosen["ts"]
-    stages = of_kind(events, "stage.finished")
+    stages = of_kind(events, "stage.finished", ["sha", "attrs"])
     stages = stages.loc[stages["sha"].notna()]
     if len(stages):
         times = pd.DataFrame(
@@ -157,7 +165,7 @@ def _pipeline_by_sha(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _artifact_by_sha(events: pd.DataFrame) -> pd.DataFrame:
-    published = of_kind(events, "artifact.published")
+    published = of_kind(events, "artifact.published", ["sha", "ts", "artifact_id"])
     first = _first_by(published, "sha", ["artifact_id"])
     return first.rename(columns={"ts": "artifact_published_at"})[
         ["artifact_id", "artifact_published_at"]
@@ -173,27 +181,29 @@ def deployment_frame(events: pd.DataFrame) -> pd.DataFrame:
     """
     require_columns(events, ("kind", "ts", "deploy_id", "env", "sha", "status"), "events")
     keep = ["env", *WHERE, "sha", "artifact_id", "status"]
-    fin = of_kind(events, "deploy.finished")
+    fin = of_kind(events, "deploy.finished", ["deploy_id", "ts", *keep])
     fin = fin.sort_values("ts", kind="stable").drop_duplicates("deploy_id", keep="last")
     fin = fin.loc[fin["deploy_id"].notna(), ["deploy_id", "ts", *keep]].set_index("deploy_id")
     fin = fin.rename(columns={"ts": "finished_at"})
-    rb = of_kind(events, "rollback")
+    rb = of_kind(events, "rollback", ["deploy_id", "ts", *keep, "attrs"])
     rb = rb.loc[rb["deploy_id"].notna()]
     rb_rows = rb[["deploy_id", "ts", *keep]].drop_duplicates("deploy_id").set_index("deploy_id")
     rb_rows = rb_rows.rename(columns={"ts": "finished_at"})
-    rb_rows = rb_rows.loc[~rb_rows.index.isin(fin.index)]
+    rb_rows = rb_rows.loc[~member(rb_rows.index, fin.index)]
     rb_rows["status"] = rb_rows["status"].astype(STR_DTYPE).fillna("success")
     rb_rows["env"] = rb_rows["env"].astype(STR_DTYPE).fillna("production")
     out = pd.concat([_plain(fin), _plain(rb_rows)])
-    out["started_at"] = _min_ts(of_kind(events, "deploy.started"), "deploy_id").reindex(out.index)
+    out["started_at"] = _min_ts(
+        of_kind(events, "deploy.started", ["deploy_id", "ts"]), "deploy_id"
+    ).reindex(out.index)
     out["started_at"] = out["started_at"].fillna(out["finished_at"]).astype(TS_DTYPE)
-    out["is_rollback"] = out.index.isin(rb["deploy_id"])
+    out["is_rollback"] = member(out.index, rb["deploy_id"])
     target = attr_text(rb, "rolled_back_deploy_id")
     rolled = pd.DataFrame({"d": target.to_numpy(), "ts": rb["ts"].array}).dropna()
     rolled_at = rolled.groupby("d")["ts"].min()
     out["rolled_back_at"] = rolled_at.reindex(out.index).astype(TS_DTYPE)
     out["rolled_back"] = out["rolled_back_at"].notna()
-    art = of_kind(events, "artifact.published")
+    art = of_kind(events, "artifact.published", ["artifact_id", "sha", "ts"])
     art_sha = _first_by(art, "artifact_id", ["sha"])["sha"]
     out["sha"] = out["sha"].fillna(lookup(out["artifact_id"], art_sha))
     out = out.reset_index()
@@ -213,7 +223,9 @@ def incident_frame(events: pd.DataFrame) -> pd.DataFrame:
     deploy_id (explicit link, when the source gave one), sha (root cause, when given), severity,
     detected_at (opened = detection unless the source says otherwise), impact_started_at."""
     require_columns(events, ("kind", "ts", "incident_id", "deploy_id"), "events")
-    opened = of_kind(events, "incident.opened")
+    opened = of_kind(
+        events, "incident.opened", ["incident_id", "ts", *WHERE, "deploy_id", "sha", "attrs"]
+    )
     opened = opened.loc[opened["incident_id"].notna()]
     opened = opened.sort_values("ts", kind="stable").drop_duplicates("incident_id")
     out = pd.DataFrame(
@@ -226,7 +238,7 @@ def incident_frame(events: pd.DataFrame) -> pd.DataFrame:
             "severity": attr_text(opened, "severity").to_numpy(),
         }
     )
-    resolved = of_kind(events, "incident.resolved")
+    resolved = of_kind(events, "incident.resolved", ["incident_id", "ts", "deploy_id"])
     res = resolved.loc[resolved["incident_id"].notna()].groupby("incident_id", observed=True)
     last = res["ts"].max()
     out["resolved_at"] = lookup(out["incident_id"], last).astype(TS_DTYPE)

@@ -11,6 +11,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from vsmml.correlate.extract import member
 from vsmml.correlate.records import Correlation
 from vsmml.events.schema import STR_DTYPE
 
@@ -54,12 +55,12 @@ def link_coverage(events: pd.DataFrame, corr: Correlation) -> pd.DataFrame:
     changes = corr.changes
     change_ids = changes["change_id"]
     shas = changes["sha"].dropna()
-    by_change = ev["change_id"].isin(change_ids).to_numpy() | ev["sha"].isin(shas).to_numpy()
+    by_change = member(ev["change_id"], change_ids) | member(ev["sha"], shas)
     deps = corr.deployments
     useful = deps.loc[(deps["n_changes"] > 0) | deps["is_rollback"], "deploy_id"]
-    by_deploy = ev["deploy_id"].isin(useful).to_numpy()
+    by_deploy = member(ev["deploy_id"], useful)
     linked_inc = corr.incidents.loc[corr.incidents["deploy_id_linked"].notna(), "incident_id"]
-    by_incident = ev["incident_id"].isin(linked_inc).to_numpy()
+    by_incident = member(ev["incident_id"], linked_inc)
     k = kind.to_numpy()
     linked = np.where(
         np.isin(k, DEPLOY_KINDS),

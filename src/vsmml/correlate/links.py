@@ -21,7 +21,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.extract import lookup
+from vsmml.correlate.extract import lookup, member
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 
 CONFIDENCE: Final[dict[str, float]] = {
@@ -186,7 +186,7 @@ def link_incidents(
     base = pd.DataFrame({"incident_id": incidents["incident_id"].to_numpy()})
     prod = good_deployments(deployments, "production")
     prod = prod.loc[~prod["is_rollback"].to_numpy(dtype=bool)]
-    explicit_ok = incidents["deploy_id"].isin(prod["deploy_id"]).to_numpy()
+    explicit_ok = member(incidents["deploy_id"], prod["deploy_id"])
     explicit = incidents["deploy_id"].where(explicit_ok).to_numpy()
     if method in ("confidence", "one_to_one"):
         dep = pd.Series(explicit, dtype=STR_DTYPE)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from vsmml.correlate.changes import change_frame, deployment_frame, incident_frame
-from vsmml.correlate.extract import attr_bool, lookup, of_kind
+from vsmml.correlate.extract import attr_bool, lookup, member, of_kind
 from vsmml.correlate.links import assign_deployments, link_incidents
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 
@@ -88,11 +88,11 @@ _FAILURE_COLUMNS = ["failed", "failure_weight", "incident_id", "restored_at"]
 def positions_of(events: pd.DataFrame, changes: pd.DataFrame) -> pd.Series:
     """sha → the time it entered the main line: merge time for merge shas, else commit time."""
     merged = changes.dropna(subset=["sha"]).drop_duplicates("sha").set_index("sha")["merged_at"]
-    commits = of_kind(events, "commit")
+    commits = of_kind(events, "commit", ["sha", "ts"])
     commits = commits.loc[commits["sha"].notna(), ["sha", "ts"]]
     by_commit = commits.groupby("sha", sort=False, observed=True)["ts"].min()
     by_commit.index = by_commit.index.astype(STR_DTYPE)
-    extra = by_commit.loc[~by_commit.index.isin(merged.index)]
+    extra = by_commit.loc[~member(by_commit.index, merged.index)]
     out: pd.Series = pd.concat([merged, extra]).astype(TS_DTYPE)
     return out
 
@@ -128,7 +128,7 @@ def correlate(
 
 
 def _released(events: pd.DataFrame) -> pd.Series:
-    flags = of_kind(events, "flag.toggled")
+    flags = of_kind(events, "flag.toggled", ["change_id", "env", "ts", "attrs"])
     flags = flags.loc[flags["change_id"].notna()]
     if flags.empty:
         return pd.Series(dtype=TS_DTYPE)

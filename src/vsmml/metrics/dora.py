@@ -25,6 +25,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from vsmml.correlate.extract import member
 from vsmml.correlate.links import scope_of
 from vsmml.correlate.records import Correlation
 from vsmml.metrics.frames import (
@@ -64,7 +65,7 @@ def _first_of_scope(deps: pd.DataFrame) -> np.ndarray:
     scope = scope_of(order)
     first = ~scope.duplicated()
     ids = set(order.loc[first.to_numpy(), "deploy_id"])
-    return deps["deploy_id"].isin(ids).to_numpy()
+    return member(deps["deploy_id"], ids)
 
 
 def deployment_frequency(
@@ -111,8 +112,7 @@ def change_lead_times(corr: Correlation, profile: str | Profile | None = None) -
     deps = production_deployments(corr, prof)
     if not prof.count_first_deployment:
         deps = deps.loc[~_first_of_scope(deps)]
-    shipped = ch["production_deploy_id"].isin(deps["deploy_id"])
-    ch = ch.loc[shipped.to_numpy()]
+    ch = ch.loc[member(ch["production_deploy_id"], deps["deploy_id"])]
     start_col = {"first_commit": "first_commit_at", "opened": "opened_at", "merged": "merged_at"}
     start = ch[start_col[prof.lead_time_start]].fillna(ch["first_commit_at"])
     out = ch[["change_id", "service", "team", "repo", "production_deploy_id"]].copy()
@@ -148,7 +148,7 @@ def _failure_weight(corr: Correlation, deps: pd.DataFrame, profile: Profile) -> 
         # compatible profiles count incident-linked deployments only, not bare rollbacks
         inc = linked.incidents
         hit = set(inc.loc[inc["deploy_id_linked"].notna(), "deploy_id_linked"])
-        weight = deps["deploy_id"].isin(hit).astype("float64")
+        weight = pd.Series(member(deps["deploy_id"], hit), index=deps.index).astype("float64")
     return weight.astype("float64")
 
 
