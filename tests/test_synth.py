@@ -36,3 +36,12 @@ def test_same_seed_same_org_and_other_seed_differs(tiny: SynthOrg) -> None:
     pd.testing.assert_frame_equal(tiny.truth.changes, again.truth.changes)
     other = generate(SynthConfig.preset("tiny", seed=7))
     assert not other.events["event_id"].equals(tiny.events["event_id"])
+
+
+def test_events_stay_near_the_period(tiny: SynthOrg) -> None:
+    cfg = tiny.config
+    ts = tiny.events["ts"]
+    assert ts.min() >= cfg.start - pd.Timedelta(days=30)
+    assert ts.max() <= cfg.end + pd.Timedelta(days=14)
+    slo = tiny.events[tiny.events["kind"] == "slo.sample"]["ts"]
+    assert slo.min() > cfg.start and slo.max() == cfg.end

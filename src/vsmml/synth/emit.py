@@ -115,30 +115,37 @@ def _text(values: np.ndarray) -> Any:
 
 
 def assemble(raws: list[dict[str, np.ndarray]], categories: dict[str, list[str]]) -> pd.DataFrame:
-    """One canonical frame from several services' raw arrays, sorted by (ts, input order)."""
-    cols = {c: np.concatenate([r[c] for r in raws]) for c in raws[0]}
-    order = np.argsort(cols["ts"], kind="stable")
+    """One canonical frame from several services' raw arrays, sorted by (ts, input order).
+
+    Consumes `raws`: each text column is popped from every raw dict as soon as it is converted,
+    so the Python strings are freed column by column (peak memory stays near one frame).
+    """
+
+    def take(c: str) -> np.ndarray:
+        return np.concatenate([r.pop(c) for r in raws])[order]
+
+    order = np.argsort(np.concatenate([r["ts"] for r in raws]), kind="stable")
     n = order.size
-    cats = {
-        "source": (np.zeros(n, dtype=np.int8), ["synth"]),
-        "service": (cols["service"][order], categories["service"]),
-        "team": (cols["team"][order], categories["team"]),
-        "repo": (cols["repo"][order], categories["repo"]),
-        "env": (cols["env"][order], list(ENVS)),
-        "status": (cols["status"][order], list(STATUSES)),
+    cat_of = {
+        "service": categories["service"],
+        "team": categories["team"],
+        "repo": categories["repo"],
+        "env": list(ENVS),
+        "status": list(STATUSES),
     }
     data: dict[str, Any] = {}
     for c in EVENT_COLUMNS:
         if c == "kind":
-            data[c] = pd.Categorical.from_codes(cols["kind"][order], dtype=KIND_DTYPE)
+            data[c] = pd.Categorical.from_codes(take(c), dtype=KIND_DTYPE)
         elif c == "ts":
-            data[c] = ts_series(cols["ts"][order]).array
+            data[c] = ts_series(take(c)).array
         elif c == "received_at":
             data[c] = ts_or_nat(np.full(n, -1, dtype=np.int64)).array
-        elif c in cats:
-            codes, categories_ = cats[c]
-            dtype = pd.CategoricalDtype(categories_)
-            data[c] = pd.Categorical.from_codes(codes, dtype=dtype)
+        elif c == "source":
+            codes = np.zeros(n, dtype=np.int8)
+            data[c] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(["synth"]))
+        elif c in cat_of:
+            data[c] = pd.Categorical.from_codes(take(c), dtype=pd.CategoricalDtype(cat_of[c]))
         else:
-            data[c] = _text(cols[c][order])
+            data[c] = _text(take(c))
     return pd.DataFrame(data)

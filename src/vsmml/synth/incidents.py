@@ -111,5 +111,7 @@ def draw_flags(
     feature = work_type == "feature"
     p = min(1.0, share / max(feature.mean(), 1e-9)) if feature.any() else 0.0
     has = feature & (rng.random(work_type.size) < p)
-    delay = (rng.lognormal(np.log(4.0), 1.0, work_type.size) * HOUR).astype(np.int64) + MINUTE
+    delay = (np.minimum(rng.lognormal(np.log(4.0), 1.0, work_type.size), 72.0) * HOUR).astype(
+        np.int64
+    ) + MINUTE
     return np.where(has, deploy_finish + delay, -1).astype(np.int64)

@@ -114,6 +114,6 @@ def _findings(
             ),
             "opened_us": opened,
             "closed_us": opened
-            + (rng.lognormal(np.log(3.0), 0.8, hit.size) * DAY).astype(np.int64),
+            + (np.minimum(rng.lognormal(np.log(3.0), 0.8, hit.size), 14.0) * DAY).astype(np.int64),
         }
     )

@@ -25,7 +25,7 @@ from vsmml.synth.pipeline import Pipelines, PipelineTimes, plan_pipelines, time_
 
 N_STAGES = len(WAIT_STAGES)
 I_REVIEW, I_STAGING, I_PROD = 0, N_STAGES - 2, N_STAGES - 1
-ROUNDS = 8
+ROUNDS = 12
 OUTER = 4
 
 
@@ -140,15 +140,15 @@ def build_timeline(
             prod_wait = np.maximum(prod.start[group] - stg_finish, 0).astype(float)
             prod_real = _weekly_mean(prod_wait, week, n_weeks)
             ratio = target[ok, I_PROD] * HOUR / np.maximum(prod_real[ok], 1.0)
-            c_prod[ok] = np.clip(c_prod[ok] * ratio, 0.0, 20.0)
-        # Production could not get down to plan (queues, windows): scale the whole week's plan
-        # up so the shares hold, and lay the week out again.
+            c_prod[ok] = np.clip(c_prod[ok] * ratio, 0.0, 50.0)
+        # Production could not get down to its plan (batching, release windows): scale the rest
+        # of the week's plan up to the production wait it got, so the shares hold; lay it out again.
         excess = np.ones(n_weeks)
         excess[ok] = prod_real[ok] / (target[ok, I_PROD] * HOUR)
         if np.all(excess <= 1.01):
             break
         target[:, :I_PROD] *= np.maximum(excess, 1.0)[:, None]
-        target[:, I_PROD] = np.maximum(target[:, I_PROD], prod_real / HOUR)
+        target[ok, I_PROD] = np.maximum(target[ok, I_PROD], prod_real[ok] / HOUR)
     waits = np.zeros((n, N_STAGES))
     waits[:, I_REVIEW] = first_review - opened
     per_stage = np.zeros((n, len(PIPELINE_STAGES)))
