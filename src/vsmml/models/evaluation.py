@@ -230,37 +230,41 @@ def drift(
     scorers: Mapping[str, Scorer],
     train_fraction: float = 0.5,
     tolerance: float = 0.05,
+    min_rows: int = 100,
 ) -> pd.DataFrame:
     """AUC by calendar quarter after the training period, with a retraining recommendation.
 
     The model trains once on the first `train_fraction` by date; each later quarter is scored.
-    ``retrain`` turns true from the first quarter whose AUC falls more than `tolerance` below
-    the first post-training quarter's AUC (the model's fresh-out-of-training accuracy).
+    The reference is the AUC over the first two quarters after training (the model fresh out of
+    training); ``retrain`` turns true from the first quarter of at least `min_rows` changes whose
+    AUC falls more than `tolerance` below it, and stays true (fix-inducing changes drift).
     """
     rows = []
     for project, frame in frames.items():
         tr_idx, te_idx = time_ordered_split(frame["committed_at"], train_fraction)
         train, later = frame.iloc[tr_idx], frame.iloc[te_idx]
-        quarter = later["committed_at"].dt.tz_convert("UTC").dt.to_period("Q").astype(str)
+        quarter = later["committed_at"].dt.tz_convert(None).dt.to_period("Q").astype(str)
+        quarters = sorted(quarter.unique())
+        y_all = later["bug"].to_numpy(np.float64)
+        first = quarter.isin(quarters[:2]).to_numpy()
         for name, scorer in scorers.items():
             prob = scorer(train, later)
-            reference = float("nan")
+            reference = auc(y_all[first], prob[first])
             flagged = False
-            for q in sorted(quarter.unique()):
+            for q in quarters:
                 m = (quarter == q).to_numpy()
-                y = later["bug"].to_numpy(np.float64)[m]
-                value = auc(y, prob[m])
-                if np.isnan(reference) and not np.isnan(value):
-                    reference = value
-                flagged = flagged or bool(value < reference - tolerance)
+                value = auc(y_all[m], prob[m])
+                big = int(m.sum()) >= min_rows
+                flagged = flagged or bool(big and value < reference - tolerance)
                 rows.append(
                     {
                         "project": project,
                         "model": name,
                         "quarter": q,
                         "n": int(m.sum()),
-                        "rate": float(y.mean()),
+                        "rate": float(y_all[m].mean()),
                         "auc": value,
+                        "reference_auc": reference,
                         "retrain": flagged,
                         "trained_until": str(train["committed_at"].max()),
                     }
