@@ -237,3 +237,15 @@ def test_quick_check_agrees_with_jsonschema_on_examples(path: Path) -> None:
     assert quick is not None and quick(event) and validator.is_valid(event)
     event["subject"]["content"]["not_allowed"] = 1
     assert not quick(event) and not validator.is_valid(event)
+
+
+def test_quick_check_covers_json_types_and_refuses_unknown_keywords() -> None:
+    from vsmml.events.connectors.cdevents_schema import compile_check
+
+    assert compile_check({"type": "object", "patternProperties": {}}, {}) is None
+    assert compile_check({"$ref": "missing"}, {}) is None
+    check = compile_check(
+        {"type": "array", "items": {"type": ["integer", "number", "boolean", "null"]}}, {}
+    )
+    assert check is not None
+    assert check([1, 2.5, True, None]) and not check(["x"]) and not check({})

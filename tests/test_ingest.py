@@ -222,3 +222,18 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     rules.write_text("cdevents:\n  validate_schema: false\n")
     out = runner.invoke(app, ["replay", "--source", "cdevents", "--rules", str(rules)])
     assert "duplicates 1" in out.output, out.output
+
+
+def test_oversize_lines_and_big_json_lines_files(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text('{"a": 1}\n' + json.dumps({"b": "x" * 500}) + "\n" + '{"c": 3}\n')
+    items = list(split_json(path, 100, source="s"))
+    assert [i[0] if isinstance(i, tuple) else i.location for i in items] == [
+        "big.json:1",
+        "big.json:2",
+        "big.json:3",
+    ]
+    assert isinstance(items[1], Reject) and "maximum payload size" in items[1].reason
+    (tmp_path / "e.json").write_text("  ")
+    (empty,) = split_json(tmp_path / "e.json", 100, source="s")
+    assert isinstance(empty, Reject) and empty.reason == "is empty"

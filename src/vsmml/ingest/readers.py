@@ -15,7 +15,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from vsmml.errors import DataError
 from vsmml.events.connectors.base import Reject
 from vsmml.events.connectors.payloads import clip, oversize
 
@@ -144,20 +143,3 @@ def split_csv_rows(
                 yield Reject(source, name, "file", "is empty (no CSV header)", "")
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         yield Reject(source, str(path or name), "file", f"cannot be read as CSV ({exc})", "")
-
-
-def read_stdin(max_bytes: int) -> tuple[str, bool]:
-    """Standard input as text (at most `max_bytes` + 1 bytes kept per line-free document)."""
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8"), True
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace"), False
-
-
-def require(found: list[Path], missing: list[str]) -> None:
-    """Raise `DataError` when no argument matched any file."""
-    if not found:
-        raise DataError(
-            f"no input files: nothing matches {', '.join(missing) or 'the paths given'}"
-        )
