@@ -212,3 +212,20 @@ def test_slo_samples_cover_the_period_and_burn(medium: SynthOrg) -> None:
     hours = s["ts"].dt.hour
     tot = attrs_of(s, "total").astype(int)
     assert tot[(hours >= 12) & (hours < 16)].mean() > tot[(hours >= 0) & (hours < 4)].mean()
+
+
+def test_review_depth_is_visible_in_events(tiny: SynthOrg) -> None:
+    rev = _kind(tiny, "change.reviewed")
+    reviewer = attrs_of(rev, "reviewer")
+    state = attrs_of(rev, "state")
+    ch = tiny.truth.changes.set_index("change_id")
+    distinct = reviewer.groupby(rev["change_id"]).nunique()
+    assert (distinct.loc[ch.index].to_numpy() == ch["n_reviewers"].to_numpy()).all()
+    asks = (state == "changes_requested").groupby(rev["change_id"]).sum()
+    assert (asks.loc[ch.index].to_numpy() + 1 == ch["review_rounds"].to_numpy()).all()
+    authors = (
+        _kind(tiny, "change.opened")
+        .set_index("change_id")["attrs"]
+        .map(lambda a: json.loads(a)["author"])
+    )
+    assert (reviewer.to_numpy() != authors.loc[rev["change_id"]].to_numpy()).all()

@@ -88,7 +88,7 @@ class SynthConfig:
                 "moving_bottleneck_share",
                 self.moving_bottleneck_share,
             ),
-            (self.devs_per_team >= 2, "devs_per_team", self.devs_per_team),
+            (self.devs_per_team >= 3, "devs_per_team", self.devs_per_team),
         ]
         for ok, name, value in checks:
             if not ok:

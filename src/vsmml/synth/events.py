@@ -96,12 +96,13 @@ def service_events(w: ServiceWorld, categories: dict[str, list[str]]) -> dict[st
         sha=sha.tolist(),
     )
     rounds = ch["review_rounds"].to_numpy()
-    dev_of = {a: i for i, a in enumerate(sorted(set(author)))}
-    devs = sorted(dev_of)
+    dev_no = np.array([int(a.rsplit("dev", 1)[1]) for a in author], dtype=np.int64)
     for r in range(3):
         m = rounds > r
         state = np.where(rounds[m] == r + 1, "approved", "changes_requested").tolist()
-        reviewer = [devs[(dev_of[a] + 1 + r) % len(devs)] for a in np.asarray(author, object)[m]]
+        # the next teammate after the author reviews every round
+        other = dev_no[m] % w.n_devs + 1
+        reviewer = [f"{svc.team}-dev{j}" for j in other.tolist()]
         ids = [f"{c}:{r + 1}" for c in np.asarray(cid, object)[m]]
         b.add(
             "change.reviewed",
@@ -110,6 +111,20 @@ def service_events(w: ServiceWorld, categories: dict[str, list[str]]) -> dict[st
             _json(["reviewer", "state"], [reviewer, state]),
             change_id=np.asarray(cid, object)[m].tolist(),
         )
+    # a second reviewer approves at the last round when the change has two reviewers
+    two = ch["n_reviewers"].to_numpy() == 2
+    last_review = np.choose(rounds - 1, tl.review_times)
+    second = (dev_no[two] + 1) % w.n_devs + 1
+    b.add(
+        "change.reviewed",
+        last_review[two],
+        [f"{c}:{r}b" for c, r in zip(np.asarray(cid, object)[two], rounds[two], strict=True)],
+        _json(
+            ["reviewer", "state"],
+            [[f"{svc.team}-dev{j}" for j in second.tolist()], ["approved"] * int(two.sum())],
+        ),
+        change_id=np.asarray(cid, object)[two].tolist(),
+    )
     b.add(
         "change.merged",
         tl.merged,

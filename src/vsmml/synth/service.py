@@ -25,6 +25,7 @@ class ServiceWorld:
 
     svc: ServicePlan
     start_us: int
+    n_devs: int
     changes: pd.DataFrame  # per change, by k; truth columns in µs
     commits: pd.DataFrame
     tl: Timeline
@@ -84,6 +85,7 @@ def decide_service(config: SynthConfig, plan: OrgPlan, svc: ServicePlan) -> Serv
     return ServiceWorld(
         svc=svc,
         start_us=start,
+        n_devs=config.devs_per_team,
         changes=ch,
         commits=commits,
         tl=tl,
