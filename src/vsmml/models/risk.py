@@ -228,6 +228,7 @@ class ChangeRiskModel:
         import lightgbm as lgb
 
         columns = input_columns(X)
+        make_calibrator(self.calibration)  # refuse an unknown kind before the expensive part
         if TIME_COLUMN not in X.columns:
             raise DataError(f"X needs a '{TIME_COLUMN}' column to order changes in time")
         yy = np.asarray(pd.Series(y).to_numpy(dtype=np.float64), dtype=np.float64)
@@ -281,7 +282,8 @@ class ChangeRiskModel:
 
     def predict_proba(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
         """Calibrated probabilities, shape (n, 2): columns are classes 0 and 1."""
-        p = self.calibrator_.transform(self.decision_function(X))
+        raw = self.decision_function(X)
+        p = self.calibrator_.transform(raw)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
