@@ -102,7 +102,7 @@ def test_near_tie_goes_to_the_busier_stage() -> None:
         {
             "service": "s",
             "stage": ["review", "deploy", "build"],
-            "wait_share": [0.40, 0.39, 0.21],
+            "wait_share": [0.40, 0.398, 0.202],
             "utilisation": [0.2, 0.9, 0.5],
             "wait_mean_h": [4.0, 3.9, 2.1],
             "time_mean_h": [5.0, 4.0, 9.0],

@@ -6,8 +6,8 @@ planted stage in 144 of 144 service-weeks (100 %) of `demo` over 12 weeks; "the 
 0.4 changes per service-day, 1-8 changes a week) the generator's own realised waits put the
 planted stage on top in 125 of 131 service-weeks (95 %); the other 6 cannot be found from
 events by any rule (the events do not show the planted stage leading: production waits come out
-of release trains and queues, not the plan). On the identifiable ones the rule scores 99 %
-(124/125), on all 95 %. The numbers are printed when the tests run with ``-s``.
+of release trains and queues, not the plan). On the identifiable ones the rule scores 100 %
+(125/125), on all 95 % (125/131). The numbers are printed when the tests run with ``-s``.
 """
 
 from __future__ import annotations
