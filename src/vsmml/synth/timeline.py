@@ -2,13 +2,12 @@
 
 Wait per stage (what a constraint finder measures, see docs/synthetic-org.md):
 review = opened → first review; each CI stage = the sum of its `queue_s` over all attempts;
-staging = artifact published → staging deploy started; production = staging deploy finished →
-start of the production deploy that shipped the change. A change belongs to the Monday-based
-week of its first commit. Review and CI waits are rescaled per service-week so that their weekly
-totals equal the plan exactly; staging and production waits come out of queues and release
-trains, so the plan is reached by a few rounds of correction (release-train services anchor the
-other stages on the production wait the trains produce).
-"""
+staging = artifact published → staging deploy started; production = max(0, start of the first
+production deploy containing the change − its own staging deploy finished). A change belongs to
+the Monday-based week of its first commit. Review, CI and staging waits are rescaled per
+service-week so that their weekly totals equal the plan exactly; production waits come out of
+batching and release windows, so the per-week ask is corrected over a few rounds, and where
+production still overshoots, the week's other stages are scaled up to keep the shares."""
 
 from __future__ import annotations
 
