@@ -1,0 +1,185 @@
+"""`vsmml bottlenecks` and `vsmml whatif`: the value-stream constraint and what-if from the store.
+
+Both read the events read-only (every kind but `slo.sample`, which the value stream does not
+use), correlate them into change records and hand frames to the pure `vsmml.graph` functions.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vsmml.cli.app import app
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.graph.flow import FlowData
+
+
+class By(enum.StrEnum):
+    """Grouping of `vsmml bottlenecks`."""
+
+    service = "service"
+    week = "week"
+    team = "team"
+    org = "org"
+
+
+class Format(enum.StrEnum):
+    """Output formats: a readable table, or data only for scripts."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _load_flow(service: str | None) -> FlowData:
+    """Events from the store → change records → per-change stage times (one service or all)."""
+    from vsmml.correlate import correlate
+    from vsmml.errors import DataError
+    from vsmml.events.schema import KINDS
+    from vsmml.graph.flow import flow_data
+    from vsmml.store import Store
+
+    kinds = [k for k in KINDS if k != "slo.sample"]
+    with Store.from_settings(read_only=True) as store:
+        events = store.read_events(kinds=kinds)
+    if events.empty:
+        raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
+    flow = flow_data(correlate(events).changes, events)
+    if service is None:
+        return flow
+    known = sorted(set(flow.changes["service"].dropna()))
+    if service not in known:
+        raise DataError(f"--service: no deployed changes for {service!r}; services: {known}")
+    return flow.for_service(service)
+
+
+def _emit(frame: pd.DataFrame, fmt: Format) -> None:
+    out = frame.copy()
+    if "week_start" in out:
+        out["week_start"] = out["week_start"].dt.strftime("%Y-%m-%d")
+    if fmt is Format.csv:
+        sys.stdout.write(out.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    else:
+        sys.stdout.write(out.to_json(orient="records", double_precision=6) + "\n")
+
+
+def _save_graph(flow: FlowData, name: str, export: Path | None, figure: Path | None) -> None:
+    from vsmml.graph.build import graph_for
+    from vsmml.graph.constraint import graph_constraint
+    from vsmml.graph.export import to_graphml, to_json
+
+    g = graph_for(flow)
+    g.graph["name"] = name
+    if export is not None:
+        if export.suffix.lower() == ".graphml":
+            export.write_text(to_graphml(g), encoding="utf-8")
+        else:
+            export.write_text(json.dumps(to_json(g), indent=2) + "\n", encoding="utf-8")
+    if figure is not None:
+        from vsmml.graph.draw import draw_value_stream
+
+        draw_value_stream(g, constraint=graph_constraint(g)).savefig(figure, dpi=120)
+
+
+@app.command()
+def bottlenecks(
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    by: Annotated[
+        By, typer.Option(help="service (whole range), week (per service-week), team, or org.")
+    ] = By.service,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
+    export: Annotated[
+        Path | None, typer.Option(help="Write the value-stream graph (.json or .graphml).")
+    ] = None,
+    figure: Annotated[Path | None, typer.Option(help="Draw the value stream to a PNG.")] = None,
+) -> None:
+    """The constraint of the value stream: the stage with the highest share of waiting."""
+    from vsmml.errors import VsmmlError
+    from vsmml.graph.constraint import constraints
+
+    group, freq = {
+        By.service: ("service", None),
+        By.week: ("service", "W"),
+        By.team: ("team", None),
+        By.org: (None, None),
+    }[by]
+    try:
+        flow = _load_flow(service)
+        found = constraints(flow, by=group, freq=freq)
+        if export is not None or figure is not None:
+            _save_graph(flow, service or "organisation", export, figure)
+    except VsmmlError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if fmt is not Format.table:
+        _emit(found, fmt)
+        return
+    from vsmml.cli.output import heading, table
+
+    scope = service or "all services"
+    heading(f"Constraint per {by.value} ({scope}): highest wait share; longest stage beside it")
+    cols = [
+        c
+        for c in (
+            "service",
+            "team",
+            "week_start",
+            "constraint",
+            "wait_share",
+            "utilisation",
+            "runner_up",
+            "margin",
+            "longest_stage",
+            "lead_mean_h",
+            "n_changes",
+        )
+        if c in found.columns
+    ]
+    shown = found[cols].copy()
+    if "week_start" in shown:
+        shown["week_start"] = shown["week_start"].dt.strftime("%Y-%m-%d")
+    table(shown.round(3))
+
+
+@app.command()
+def whatif(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="e.g. 'review wait -30%', 'integration tests in parallel', "
+            "'deploy batch size 1'; join several with ';'."
+        ),
+    ],
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    confidence: Annotated[float, typer.Option(help="Level of the bootstrap interval.")] = 0.9,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Re-time every observed change under a scenario: expected change of the median lead time."""
+    from vsmml.errors import VsmmlError
+    from vsmml.graph.whatif import what_if
+
+    try:
+        result = what_if(_load_flow(service), scenario, confidence=confidence, seed=seed)
+    except VsmmlError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if fmt is not Format.table:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        return
+    r = result
+    typer.echo(f"scenario      {r.scenario}  ({service or 'all services'}, {r.n_changes} changes)")
+    typer.echo(f"median lead   {r.baseline_median_h:.1f} h → {r.new_median_h:.1f} h")
+    typer.echo(
+        f"change        {r.delta_h:+.1f} h ({r.delta_pct:+.1f} %), {r.confidence:.0%} interval "
+        f"[{r.delta_pct_low:+.1f} %, {r.delta_pct_high:+.1f} %]"
+    )
+    typer.echo(f"mean change   {r.mean_delta_h:+.2f} h per change")
