@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -117,6 +117,10 @@ def _split_text(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     if "version" not in header or not trees:
         raise TreeModelError("not a LightGBM model text: no 'version' header or no 'Tree=' block")
     return header, trees
+
+
+_LeafPath = tuple[list[int], list[bool], list[int], list[int], list[float]]
+"""Per leaf: edge nodes, edge directions, edge slots; slot features and cover ratios."""
 
 
 @dataclass(frozen=True)
@@ -273,65 +277,69 @@ class TreeEnsemble:
     # ------------------------------------------------------------ contributions
     def _shap_paths(self) -> _Shap:
         """Per-leaf root-to-leaf paths with duplicate features merged (built once, lazily)."""
-        rows: list[tuple[list[tuple[int, bool]], list[int], list[float]]] = []
+        rows: list[_LeafPath] = []  # per leaf: edge nodes, directions, slots; slot features, zeros
         bias = 0.0
         n_int = 0
         for t in self._trees:
             if len(t.left) == 0:
                 bias += float(t.leaf_value[0])
-                rows.append(([], [], []))
+                rows.append(([], [], [], [], []))
                 continue
             bias += float(np.dot(t.leaf_value, t.leaf_count) / t.internal_count[0])
-            stack: list[tuple[int, list[tuple[int, bool]]]] = [(0, [])]
+            left, right = t.left.tolist(), t.right.tolist()
+            feat = t.split_feature.tolist()
+            inner, leaf_n = t.internal_count.tolist(), t.leaf_count.tolist()
             found: dict[int, list[tuple[int, bool]]] = {}
+            stack: list[tuple[int, list[tuple[int, bool]]]] = [(0, [])]
             while stack:
                 node, path = stack.pop()
-                for child, is_left in ((t.left[node], True), (t.right[node], False)):
+                for child, is_left in ((left[node], True), (right[node], False)):
                     p = [*path, (node, is_left)]
                     if child < 0:
-                        found[int(~child)] = p
+                        found[~child] = p
                     else:
-                        stack.append((int(child), p))
+                        stack.append((child, p))
             for leaf in range(len(t.leaf_value)):
-                path = found[leaf]
                 features: list[int] = []
                 zero: list[float] = []
-                for node, is_left in path:
-                    f = int(t.split_feature[node])
-                    child = t.left[node] if is_left else t.right[node]
-                    count = t.internal_count[child] if child >= 0 else t.leaf_count[~child]
-                    ratio = float(count / t.internal_count[node])
+                for node, is_left in found[leaf]:
+                    f = feat[node]
+                    child = left[node] if is_left else right[node]
+                    ratio = (inner[child] if child >= 0 else leaf_n[~child]) / inner[node]
                     if f in features:  # LightGBM unwinds the earlier split and re-extends last
                         k = features.index(f)
                         ratio *= zero.pop(k)
                         features.pop(k)
                     features.append(f)
                     zero.append(ratio)
-                rows.append(([(node + n_int, il) for node, il in path], features, zero))
+                slot_of = {f: k + 1 for k, f in enumerate(features)}
+                path = found[leaf]
+                rows.append(
+                    (
+                        [node + n_int for node, _ in path],
+                        [il for _, il in path],
+                        [slot_of[feat[node]] for node, _ in path],
+                        features,
+                        zero,
+                    )
+                )
             n_int += len(t.left)
         depth = max(1, max(len(r[0]) for r in rows))
-        width = max(1, max(len(r[1]) for r in rows)) + 1
-        n = len(rows)
+        width = max(1, max(len(r[3]) for r in rows)) + 1
         trash = self.n_features + 1
-        shap = _Shap(
-            edge_node=np.zeros((n, depth), np.int64),
-            edge_left=np.ones((n, depth), bool),
-            edge_pad=np.ones((n, depth), bool),
-            edge_slot=np.zeros((n, depth), np.int64),
-            slot_feature=np.full((n, width), trash, np.int64),
-            slot_zero=np.ones((n, width), np.float64),
+
+        def pad(values: list[Any], size: int, fill: Any, lead: list[Any]) -> list[Any]:
+            return [*lead, *values, *([fill] * (size - len(values) - len(lead)))]
+
+        return _Shap(
+            edge_node=np.array([pad(r[0], depth, 0, []) for r in rows], np.int64),
+            edge_left=np.array([pad(r[1], depth, True, []) for r in rows], bool),
+            edge_pad=np.arange(depth)[None, :] >= np.array([len(r[0]) for r in rows])[:, None],
+            edge_slot=np.array([pad(r[2], depth, 0, []) for r in rows], np.int64),
+            slot_feature=np.array([pad(r[3], width, trash, [trash]) for r in rows], np.int64),
+            slot_zero=np.array([pad(r[4], width, 1.0, [1.0]) for r in rows], np.float64),
             bias=bias,
         )
-        for i, (path, features, zero) in enumerate(rows):
-            slot_of = {f: k + 1 for k, f in enumerate(features)}
-            for d, (node, is_left) in enumerate(path):
-                shap.edge_node[i, d] = node
-                shap.edge_left[i, d] = is_left
-                shap.edge_pad[i, d] = False
-                shap.edge_slot[i, d] = slot_of[int(self.split_feature[node])]
-            shap.slot_feature[i, 1 : len(features) + 1] = features
-            shap.slot_zero[i, 1 : len(zero) + 1] = zero
-        return shap
 
     def _one_fractions(self, x: FloatArray, s: _Shap) -> FloatArray:
         """(rows, leaves, U + 1): 1 where the row follows every split of the slot's feature."""
