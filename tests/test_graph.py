@@ -17,6 +17,7 @@ from vsmml.graph import (
     flow_data,
     graph_constraint,
     graph_for,
+    graphs_by_service,
     rework_loops,
     stage_summary,
     value_stream_graph,
@@ -157,3 +158,12 @@ def test_empty_values_are_not_a_crash() -> None:
     s = stage_summary(f, by="team", freq=None)
     assert np.isclose(s["window_h"].iloc[0], 168.0)
     assert set(s["stage"]) == set(f.stage_order)
+
+
+def test_graphs_by_service_match_one_at_a_time(flow) -> None:  # type: ignore[no-untyped-def]
+    many = graphs_by_service(flow)
+    one = graph_for(flow, service="svc")
+    assert list(many) == ["svc"]
+    assert dict(many["svc"].edges) == dict(one.edges)
+    for n in one.nodes:
+        assert many["svc"].nodes[n] == pytest.approx(one.nodes[n])

@@ -9,7 +9,13 @@ Pure functions, frames in and graphs/frames out::
     critical_path(g); what_if(flow, "review wait -30%")
 """
 
-from vsmml.graph.build import graph_for, rework_loops, stage_summary, value_stream_graph
+from vsmml.graph.build import (
+    graph_for,
+    graphs_by_service,
+    rework_loops,
+    stage_summary,
+    value_stream_graph,
+)
 from vsmml.graph.constraint import (
     change_path,
     constraint_accuracy,
@@ -42,6 +48,7 @@ __all__ = [
     "from_json",
     "graph_constraint",
     "graph_for",
+    "graphs_by_service",
     "parse_scenario",
     "rework_loops",
     "service_graph",

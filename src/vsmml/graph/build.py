@@ -209,3 +209,25 @@ def graph_for(
         parallel=parallel,
         name=service or "organisation",
     )
+
+
+def graphs_by_service(flow: FlowData) -> dict[str, nx.DiGraph]:
+    """The value-stream graph of every service (whole range), from one grouped pass."""
+    summary = stage_summary(flow, by="service", freq=None)
+    st = flow.stages
+    fails = st.loc[st["failures"] > 0].groupby(["service", "stage"], as_index=False)["failures"]
+    fail_rows = fails.sum()
+    failed = flow.changes.loc[flow.changes["failed"]].groupby("service").size()
+    first_ci = flow.ci_stages[0] if flow.ci_stages else ""
+    out: dict[str, nx.DiGraph] = {}
+    for service, rows in summary.groupby("service", sort=True):
+        name = str(service)
+        mine = fail_rows.loc[(fail_rows["service"] == name).to_numpy(dtype=bool)]
+        loops = [
+            (str(s), first_ci, int(n)) for s, n in zip(mine["stage"], mine["failures"], strict=True)
+        ]
+        if int(failed.get(name, 0)):
+            loops.append(("production", PRE_CI[0], int(failed[name])))
+        rework = pd.DataFrame(loops, columns=["from_stage", "to_stage", "count"])
+        out[name] = value_stream_graph(rows.drop(columns="service"), rework=rework, name=name)
+    return out
