@@ -109,7 +109,7 @@ def ci_stage_runs(events: pd.DataFrame) -> pd.DataFrame:
             "change_id": runs["change_id"].astype(STR_DTYPE).to_numpy(),
             "pipeline_id": pipeline.astype(STR_DTYPE).to_numpy(),
             "stage": runs["stage"].astype(STR_DTYPE).to_numpy(),
-            "ts": runs["ts"].to_numpy(),
+            "ts": runs["ts"].astype(TS_DTYPE).array,
             "queue_s": attr_number(runs, "queue_s").fillna(0.0).to_numpy(),
             "duration_s": attr_number(runs, "duration_s").fillna(0.0).to_numpy(),
             "failed": status.reindex(runs.index).eq("failure").fillna(False).to_numpy(bool),
