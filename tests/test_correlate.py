@@ -250,3 +250,13 @@ def test_attr_extraction_and_lookup() -> None:
 def test_empty_events_correlate_to_empty_frames() -> None:
     corr = correlate(frame([ev("slo.sample", 0)]))
     assert corr.changes.empty and corr.deployments.empty and corr.incidents.empty
+
+
+def test_compact_joins_arrow_chunks_and_keeps_values() -> None:
+    from vsmml.correlate.extract import compact
+
+    parts = [frame(pr("c1", "a1", 0, 5)), frame(pr("c2", "a2", 1, 6) + deploy("d1", "a2", 8))]
+    events = pd.concat(parts, ignore_index=True)
+    packed = compact(events)
+    pd.testing.assert_frame_equal(packed, events)
+    assert correlate(packed).changes.equals(correlate(events).changes)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from vsmml.correlate.changes import change_frame, deployment_frame, incident_frame
-from vsmml.correlate.extract import attr_bool, lookup, member, of_kind
+from vsmml.correlate.extract import attr_bool, delivery_view, lookup, member, of_kind
 from vsmml.correlate.links import assign_deployments, link_incidents
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 
@@ -107,6 +107,7 @@ def correlate(
         incident_linking: rule for tying incidents to deployments (profiles set this).
         window_hours: look-back of the time-window incident link.
     """
+    events = delivery_view(events)
     changes = change_frame(events)
     deployments = deployment_frame(events)
     positions = positions_of(events, changes)

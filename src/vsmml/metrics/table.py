@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from vsmml.correlate import Correlation, correlate
+from vsmml.correlate.extract import compact
 from vsmml.metrics.dora import dora
 from vsmml.metrics.flow import flow_metrics
 from vsmml.metrics.frames import By, combine, group_columns
@@ -31,6 +32,7 @@ def all_metrics(
         corr: a correlation of `events` already computed (recomputed when None).
     """
     prof = get_profile(profile)
+    events = compact(events)
     if corr is None:
         corr = correlate(
             events, incident_linking=prof.incident_linking, window_hours=prof.window_hours
