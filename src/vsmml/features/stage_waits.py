@@ -103,5 +103,9 @@ def stage_waits(events: pd.DataFrame, corr: Correlation | None = None) -> pd.Dat
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     for col in ("first_commit_at", "started_at", "known_at"):
         out[col] = pd.to_datetime(out[col], utc=True).astype("datetime64[us, UTC]")
+    # a CI run may finish before the recorded merge (pre-merge pipelines): never start after end
+    out["started_at"] = out["started_at"].where(
+        out["started_at"] <= out["known_at"], out["known_at"]
+    )
     out = out.astype({"change_id": "str", "service": "str", "team": "str", "stage": "str"})
     return out.loc[:, list(WAIT_COLUMNS)].reset_index(drop=True)
