@@ -6,9 +6,8 @@ precision) and test (last 25 %, reported). Burn events are runs where the plante
 (from the truth's episodes) exceeds 14.4x. Deploy risk comes from a ChangeRiskModel trained on
 the changes first committed in the training period.
 
-MSFT cloud monitoring (`--msft`): see `eval_burn_msft.py`.
-
 Usage: .venv/bin/python bench/eval_burn.py [--quick] [--seed N] [--detector NAME]
+(about 4-6 minutes on 2 cores; --quick swaps the default anomaly detector for a robust z-score)
 """
 
 from __future__ import annotations
@@ -139,15 +138,19 @@ def run(preset: str, seed: int, detector: str | None) -> dict[str, object]:
 def main() -> None:
     """Command line entry point: prints the results table."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="tiny preset (smoke run)")
+    ap.add_argument(
+        "--quick", action="store_true", help="fast robust z-score detector instead of the default"
+    )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--detector", default="default", help="anomaly detector ('none' to skip)")
     args = ap.parse_args()
     det = None if args.detector == "none" else args.detector
-    preset = "tiny" if args.quick else "demo"
-    res = run(preset if not args.quick else "demo", args.seed, det)
+    if args.quick:
+        det = "robust_zscore"
+    preset = "demo"  # the tiny preset has too few pages for a time-ordered split
+    res = run(preset, args.seed, det)
     pd.set_option("display.width", 200)
-    print(f"preset={preset} seed={args.seed} detector={args.detector}")
+    print(f"preset={preset} seed={args.seed} detector={det}")
     for k, v in res.items():
         if k not in ("table", "explain_example"):
             print(f"{k}: {v}")
