@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     duckdb_threads: int | None = Field(default=None, description="DuckDB threads; None: all cores.")
     ingest_chunk_rows: int = Field(default=500_000, ge=1, description="Rows per write chunk.")
     seed: int = Field(default=42, description="Seed of the demo's synthetic organisation.")
+    catalog: Path | None = Field(
+        default=None, description="Service catalogue file used by `vsmml ingest` by default."
+    )
 
     @property
     def store_path(self) -> Path:

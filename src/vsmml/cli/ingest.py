@@ -40,19 +40,33 @@ def ingest(
         list[str], typer.Argument(help="Files, folders or globs; '-' reads standard input.")
     ],
     rules: RulesOption = None,
+    catalog: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--catalog",
+            help="Service catalogue (our YAML or Backstage catalog-info.yaml) that attributes"
+            " events to services and teams; repeatable. Default: VSMML_CATALOG.",
+        ),
+    ] = None,
 ) -> None:
     """Read a source's files into the store: raw payloads kept, events stored, rejects quarantined.
 
     Prints the accepted, duplicate and quarantined counts; exits 1 when nothing could be read.
     """
+    from vsmml.config import get_settings
     from vsmml.errors import VsmmlError
-    from vsmml.ingest import ingest_paths
+    from vsmml.ingest import ingest_paths, load_catalog
     from vsmml.ingest.rules import rules_for
     from vsmml.store import Store
 
+    default_catalog = get_settings().catalog
+    catalog_files = catalog or ([default_catalog] if default_catalog else [])
     try:
+        services = load_catalog(catalog_files) if catalog_files else None
         with Store.from_settings() as store:
-            report = ingest_paths(store, source, paths, rules=rules_for(source, rules))
+            report = ingest_paths(
+                store, source, paths, rules=rules_for(source, rules), catalog=services
+            )
     except VsmmlError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

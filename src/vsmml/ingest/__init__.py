@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
+from vsmml.errors import SchemaError
+from vsmml.events.catalog import Catalog, attribute, parse_catalog
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from vsmml.events.schema import validate_events
@@ -25,7 +29,26 @@ from vsmml.ingest.rules import build_rules
 if TYPE_CHECKING:
     from vsmml.store import Store, WriteReport
 
-__all__ = ["IngestReport", "ingest_paths", "ingest_units", "located_validation"]
+__all__ = [
+    "IngestReport",
+    "ingest_paths",
+    "ingest_units",
+    "load_catalog",
+    "located_validation",
+]
+
+
+def load_catalog(paths: Sequence[str | Path]) -> Catalog:
+    """Read service catalogue files (our YAML or Backstage catalog-info.yaml) into one catalogue."""
+    texts = []
+    for path in paths:
+        try:
+            texts.append(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SchemaError(f"catalogue {path}: cannot read ({exc.strerror})") from exc
+    return parse_catalog(texts)
+
+
 _MAX_MESSAGES = 50
 
 
@@ -72,17 +95,19 @@ def ingest_paths(
     rules: Any = None,
     batch_size: int = 20_000,
     stdin: Iterable[str] | None = None,
+    catalog: Catalog | None = None,
 ) -> IngestReport:
     """Ingest files, folders, globs or `-` (standard input) of one source into `store`.
 
     `rules` is the source's rule object or a mapping of its fields (None: defaults). Paths that
-    match nothing are listed in the report (and quarantined nowhere: there is no record).
+    match nothing are listed in the report (and quarantined nowhere: there is no record). With a
+    service `catalog`, events are attributed to services and teams before they are stored.
     """
     spec = get_source(source)
     rule_obj = build_rules(spec, rules)
     report = IngestReport(source=source)
     if spec.read is not None:
-        return _ingest_whole_paths(store, spec, paths, rule_obj, report)
+        return _ingest_whole_paths(store, spec, paths, rule_obj, report, catalog)
     max_bytes = int(getattr(rule_obj, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES))
     named = [p for p in paths if str(p) != "-"]
     found, report.missing = expand(named, spec.suffixes)
@@ -97,7 +122,9 @@ def ingest_paths(
             assert spec.split is not None
             yield from spec.split(path, max_bytes)
 
-    return ingest_units(store, spec, items(), rule_obj, report, batch_size=batch_size)
+    return ingest_units(
+        store, spec, items(), rule_obj, report, batch_size=batch_size, catalog=catalog
+    )
 
 
 def _split_stdin(spec: Source, text: str, max_bytes: int) -> Iterator[Unit | Reject]:
@@ -116,6 +143,7 @@ def ingest_units(
     report: IngestReport | None = None,
     *,
     batch_size: int = 20_000,
+    catalog: Catalog | None = None,
 ) -> IngestReport:
     """Store, convert and write raw payloads (and reader rejects) in batches.
 
@@ -134,10 +162,10 @@ def ingest_units(
         else:
             units.append(item)
         if len(units) + len(rejects) >= batch_size:
-            _flush(store, spec, units, rejects, rules, report)
+            _flush(store, spec, units, rejects, rules, report, catalog)
             units, rejects = [], []
     if units or rejects:
-        _flush(store, spec, units, rejects, rules, report)
+        _flush(store, spec, units, rejects, rules, report, catalog)
     return report
 
 
@@ -148,14 +176,22 @@ def _flush(
     rejects: list[Reject],
     rules: Any,
     report: IngestReport,
+    catalog: Catalog | None,
 ) -> None:
     assert spec.convert is not None
     if units:
         store.write_raw(spec.name, [u[1] for u in units], locations=[u[0] for u in units])
         report.payloads += len(units)
     conv = located_validation(spec.convert(units, rules) if units else Conversion())
-    conv = Conversion(events=conv.events, rejects=[*rejects, *conv.rejects])
+    conv = Conversion(events=_attributed(conv.events, catalog), rejects=[*rejects, *conv.rejects])
     report.add(store.write_events(conv.events, rejects=conv.rejects_frame()))
+
+
+def _attributed(events: pd.DataFrame, catalog: Catalog | None) -> pd.DataFrame:
+    """Fill service and team from the catalogue (deploy target, pipeline, repo) when given."""
+    if catalog is None or events.empty:
+        return events
+    return attribute(events, catalog.services)
 
 
 def located_validation(conv: Conversion) -> Conversion:
@@ -184,7 +220,12 @@ def located_validation(conv: Conversion) -> Conversion:
 
 
 def _ingest_whole_paths(
-    store: Store, spec: Source, paths: Sequence[str | Path], rules: Any, report: IngestReport
+    store: Store,
+    spec: Source,
+    paths: Sequence[str | Path],
+    rules: Any,
+    report: IngestReport,
+    catalog: Catalog | None = None,
 ) -> IngestReport:
     assert spec.read is not None
     existing = [Path(p) for p in paths if Path(p).exists()]
@@ -194,5 +235,6 @@ def _ingest_whole_paths(
         return report
     conv = spec.read(existing, rules)
     report.payloads = len(conv.events) + len(conv.rejects)
-    report.add(store.write_events(conv.events, rejects=conv.rejects_frame()))
+    events = _attributed(conv.events, catalog)
+    report.add(store.write_events(events, rejects=conv.rejects_frame()))
     return report
