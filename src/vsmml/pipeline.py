@@ -13,6 +13,7 @@ import pandas as pd
 from vsmml.config import Settings, get_settings
 from vsmml.store import Store, WriteReport
 from vsmml.synth import SynthConfig, iter_generate
+from vsmml.tour import Tour, run_tour
 
 
 @dataclass
@@ -24,6 +25,7 @@ class DemoResult:
     summary: dict[str, pd.DataFrame]
     seconds: float
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tour: Tour | None = None
 
 
 def ingest_synthetic(
@@ -69,8 +71,10 @@ def run_demo(
     seed: int | None = None,
     days: int | None = None,
     services: int | None = None,
+    tour: bool = True,
 ) -> DemoResult:
-    """Generate the default synthetic organisation into the store under VSMML_HOME."""
+    """Generate the default synthetic organisation into the store under VSMML_HOME, then take
+    the tour (metrics, bottlenecks, SLO budgets, risky changes) unless `tour` is False."""
     s = settings or get_settings()
     overrides: dict[str, int] = {"seed": s.seed if seed is None else seed}
     if days is not None:
@@ -85,10 +89,13 @@ def run_demo(
         report.add(store.write_events(misconfigured_webhook_events(config)))
         summary = store.summary()
         quarantine = store.read_quarantine()
+        seconds = time.perf_counter() - t0
+        taken = run_tour(store) if tour else None
     return DemoResult(
         store_path=s.store_path,
         report=report,
         summary=summary,
-        seconds=time.perf_counter() - t0,
+        seconds=seconds,
         quarantine=quarantine,
+        tour=taken,
     )

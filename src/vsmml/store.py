@@ -349,6 +349,29 @@ class Store:
         table = self._con.sql(sql, params=params).to_arrow_table()
         return _from_arrow(table)
 
+    def read_slo_samples(
+        self, *, since: pd.Timestamp | str | None = None, services: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """`slo.sample` events as (timestamp, service, good, total), parsed by DuckDB's JSON
+        functions (much faster than parsing `attrs` row by row in Python)."""
+        where, params = ["kind = 'slo.sample'"], []
+        if since is not None:
+            where.append("ts >= ?")
+            params.append(_utc(since))
+        if services is not None:
+            where.append("service IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(services))  # type: ignore[arg-type]
+        frame: pd.DataFrame = self._con.sql(
+            f"""SELECT ts AS timestamp, service,
+                       CAST(json_extract(attrs, '$.good') AS DOUBLE) AS good,
+                       CAST(json_extract(attrs, '$.total') AS DOUBLE) AS total
+                FROM events WHERE {" AND ".join(where)} ORDER BY service, ts""",
+            params=params,
+        ).df()
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"]).dt.tz_localize("UTC")
+        frame["service"] = frame["service"].astype(STR_DTYPE)
+        return frame
+
     def read_raw(self, *, source: str | None = None) -> pd.DataFrame:
         """Raw payloads as stored, oldest first."""
         sql = "SELECT payload_id, source, location, received_at, payload FROM raw_payloads"

@@ -9,6 +9,7 @@ import typer
 
 if TYPE_CHECKING:
     from vsmml.pipeline import DemoResult
+    from vsmml.tour import Tour
 
 
 def heading(title: str) -> None:
@@ -46,6 +47,22 @@ def print_demo(result: DemoResult) -> None:
         typer.echo("(empty)")
     for _, row in q.head(10).iterrows():
         typer.echo(f"#{row['quarantine_id']:<4} {row['reason']}")
+    if result.tour is not None:
+        print_tour(result.tour)
+
+
+def print_tour(tour: Tour) -> None:
+    """The metrics, bottlenecks, SLO budgets and risky changes found in the store."""
+    heading("DORA keys per service, whole range, with 2023 performance bands")
+    table(tour.dora)
+    heading("Bottleneck (Theory of Constraints: highest wait share) per service")
+    table(tour.bottlenecks)
+    heading("SLO 99.9 % availability, last 30 days: budget left, 1 h burn rate, alerts")
+    table(tour.slo)
+    heading(f"Riskiest changes merged in the last 7 days (model: {tour.risk_model})")
+    table(tour.risky_changes)
+    spent = ", ".join(f"{k} {v:.1f} s" for k, v in tour.seconds.items())
+    typer.echo(f"\ntour computed in {sum(tour.seconds.values()):.1f} s ({spent})")
 
 
 def _utc(value: object) -> str:

@@ -1,0 +1,148 @@
+"""The demo's tour of a populated store: DORA with bands, bottlenecks, SLO budgets, risky changes.
+
+Each step reads what it needs from the store, hands frames to the pure core and returns a small
+frame for people; `vsmml demo` prints them and the tests check them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from vsmml.correlate import correlate
+from vsmml.events.schema import KINDS
+from vsmml.graph.constraint import constraints
+from vsmml.graph.flow import flow_data
+from vsmml.metrics.bands import dora_summary
+from vsmml.model_store import load_risk_scorer
+from vsmml.models.risk_features import JIT_FEATURES as JIT_COLUMNS
+from vsmml.slo import SLO, status
+from vsmml.store import Store
+
+DELIVERY_KINDS = [k for k in KINDS if k != "slo.sample"]
+
+
+@dataclass
+class Tour:
+    """What the tour found, one frame per section, and how long each section took."""
+
+    dora: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    slo: pd.DataFrame
+    risky_changes: pd.DataFrame
+    risk_model: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_tour(store: Store, *, objective: float = 0.999, recent_days: int = 7) -> Tour:
+    """Compute every section of the tour from the events in `store`."""
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    events = store.read_events(kinds=DELIVERY_KINDS)
+    corr = correlate(events)
+    seconds["correlate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    dora = dora_table(dora_summary(corr, "service"))
+    seconds["dora"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    flow = flow_data(corr.changes, events)
+    bottlenecks = bottleneck_table(
+        constraints(flow, "service", None), constraints(flow, None, None)
+    )
+    seconds["bottlenecks"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    last = events.loc[events["kind"] == "deploy.finished", "ts"].max()
+    samples = store.read_slo_samples(since=last - pd.Timedelta(days=30))
+    slo = slo_table(samples, objective)
+    seconds["slo"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    since = corr.changes["merged_at"].max() - pd.Timedelta(days=recent_days)
+    risky, model = risky_changes(corr.changes, events, since=since)
+    seconds["risk"] = time.perf_counter() - t
+    return Tour(dora, bottlenecks, slo, risky, model, seconds)
+
+
+def dora_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The four keys per service, each followed by its 2023 DORA band, rounded for reading."""
+    out = pd.DataFrame({"service": summary["service"]})
+    for label, metric, digits in (
+        ("deploys/day", "deployments_per_day", 2),
+        ("lead time h", "lead_time_median_h", 1),
+        ("CFR", "change_failure_rate", 3),
+        ("recovery h", "recovery_time_median_h", 2),
+    ):
+        out[label] = summary[metric].round(digits)
+        out[f"{label.split()[0].split('/')[0]} band"] = summary[f"band_{metric}_2023"]
+    return out.sort_values("service").reset_index(drop=True)
+
+
+def bottleneck_table(per_service: pd.DataFrame, org: pd.DataFrame) -> pd.DataFrame:
+    """The constraint stage of each service and of the organisation, with its wait share."""
+    frame = pd.concat([per_service, org.assign(service="(organisation)")], ignore_index=True)
+    keep = [c for c in ("service", "constraint", "wait_share", "longest") if c in frame]
+    out = frame[keep].copy()
+    if "wait_share" in out:
+        out["wait_share"] = out["wait_share"].round(3)
+    return out.reset_index(drop=True)
+
+
+def slo_table(samples: pd.DataFrame, objective: float) -> pd.DataFrame:
+    """Error budget left over the last 30 days, 1 h burn rate and alerts, per service."""
+    rows = [
+        status(group, SLO(str(name), objective, 30))
+        for name, group in samples.groupby("service", sort=True)
+    ]
+    if not rows:
+        return pd.DataFrame(columns=["service", "budget left", "burn 1h", "page", "ticket"])
+    frame = pd.DataFrame(rows)
+    return pd.DataFrame(
+        {
+            "service": frame["service"],
+            "budget left": frame["budget_remaining"].round(3),
+            "burn 1h": frame["burn_1h"].round(2),
+            "page": frame["page"],
+            "ticket": frame["ticket"],
+        }
+    )
+
+
+def change_metrics(changes: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """The just-in-time metrics of each change, from the `attrs` of its last commit."""
+    commits = events.loc[events["kind"] == "commit", ["sha", "attrs"]].drop_duplicates("sha")
+    merged = changes[["change_id", "service", "sha", "merged_at"]].merge(commits, on="sha")
+    parsed = pd.DataFrame([json.loads(a) if isinstance(a, str) else {} for a in merged["attrs"]])
+    metrics = {c: pd.to_numeric(parsed[c], errors="coerce") for c in JIT_COLUMNS if c in parsed}
+    return pd.concat([merged.drop(columns="attrs"), pd.DataFrame(metrics)], axis=1)
+
+
+def risky_changes(
+    changes: pd.DataFrame, events: pd.DataFrame, *, since: pd.Timestamp, top: int = 5
+) -> tuple[pd.DataFrame, str]:
+    """Score the changes merged since `since` with the champion (or default) risk model."""
+    scorer, location = load_risk_scorer()
+    recent = change_metrics(changes.loc[changes["merged_at"] >= since], events)
+    model = f"{location.name} v{location.version} ({location.source})"
+    if recent.empty:
+        return pd.DataFrame(columns=["change", "service", "risk", "top reason"]), model
+    columns = {c: recent[c].to_numpy() for c in JIT_COLUMNS if c in recent}
+    proba = scorer.predict_proba(scorer.matrix(columns))
+    worst = np.argsort(-proba, kind="stable")[:top]
+    # Explanations (TreeSHAP) cost far more than scores: explain only the changes shown.
+    explained = scorer.score({c: v[worst] for c, v in columns.items()}, top=1)
+    out = pd.DataFrame(
+        {
+            "change": recent["change_id"].to_numpy()[worst],
+            "service": recent["service"].to_numpy()[worst],
+            "risk": np.round(proba[worst], 3),
+            "top reason": [s.reasons[0].text if s.reasons else "" for s in explained],
+        }
+    )
+    return out, model
