@@ -236,8 +236,8 @@ def drift(
 
     The model trains once on the first `train_fraction` by date; each later quarter is scored.
     The reference is the AUC over the first two quarters after training (the model fresh out of
-    training); ``retrain`` turns true from the first quarter of at least `min_rows` changes whose
-    AUC falls more than `tolerance` below it, and stays true (fix-inducing changes drift).
+    training); ``retrain`` turns true from the first later quarter of at least `min_rows` changes
+    whose AUC falls more than `tolerance` below it, and stays true (fix-inducing changes drift).
     """
     rows = []
     for project, frame in frames.items():
@@ -251,11 +251,11 @@ def drift(
             prob = scorer(train, later)
             reference = auc(y_all[first], prob[first])
             flagged = False
-            for q in quarters:
+            for i, q in enumerate(quarters):
                 m = (quarter == q).to_numpy()
                 value = auc(y_all[m], prob[m])
-                big = int(m.sum()) >= min_rows
-                flagged = flagged or bool(big and value < reference - tolerance)
+                judged = i >= 2 and int(m.sum()) >= min_rows  # after the reference half-year
+                flagged = flagged or bool(judged and value < reference - tolerance)
                 rows.append(
                     {
                         "project": project,
