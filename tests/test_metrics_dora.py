@@ -76,7 +76,13 @@ def test_lead_time_per_profile(case: Correlation) -> None:
     assert _value(vs, "lead_time_median") == 7.5  # interpolated
     assert _value(vs, "lead_time_p85") == pytest.approx(9.1)
     assert _value(lead_time(case, None, None, "devlake"), "lead_time_median") == 1.0
-    assert _value(lead_time(case, None, None, "gitlab"), "lead_time_median") == 2.5
+    # gitlab: merge → deploy, median of daily medians: day 1 (c1 3 h, c2 2 h) → 2.5,
+    # day 2 (c3 6 h, t1 1 h) → 3.5; the pooled median would be 2.5
+    gitlab = lead_time(case, None, None, "gitlab")
+    assert _value(gitlab, "lead_time_median") == 3.0
+    assert gitlab["n"].tolist() == [2, 2]  # days
+    pooled = lead_time(case, None, None, case_profile("gitlab", range_aggregation="pooled"))
+    assert _value(pooled, "lead_time_median") == 2.5
     lower = lead_time(case, None, None, case_profile("vsmml", median="lower"))
     assert _value(lower, "lead_time_median") == 7.0
     opened = lead_time(case, None, None, case_profile("vsmml", lead_time_start="opened"))
@@ -217,3 +223,96 @@ def test_fourkeys_truncates_minutes_and_drops_non_positive_spans() -> None:
     lt = change_lead_times(corr, "fourkeys")
     assert lt["lead_time_h"].tolist() == [pytest.approx(1.0)]
     assert len(change_lead_times(corr)) == 2
+
+
+S = 1 / 3600  # one second in hours
+
+
+def test_deployment_frequency_whole_range_without_groups(case: Correlation) -> None:
+    whole = deployment_frequency(case, None, None)
+    assert list(whole.columns) == ["period", "metric", "value", "n"]
+    assert whole["period"].isna().all()
+    assert _value(whole, "deployments") == 3
+    assert _value(whole, "deployment_days") == 2
+    assert _value(deployment_frequency(case, None, None, "devlake"), "deployment_frequency") == 2
+    assert set(dora(case, None, None)["metric"]) >= {"deployments", "lead_time_median"}
+
+
+def test_devlake_rounds_each_part_up_and_drops_a_negative_part() -> None:
+    # c1: first commit 10 s after the PR was opened (coding part −10 s: Go's Ceil gives 0),
+    # open → merge 2 h 0 min 1 s (→ 121 min), merge → deploy 30 s (→ 1 min); c0 shipped in the
+    # scope's first deployment (no lead time under devlake)
+    rows = pr("c0", "a0", 0, 2) + deploy("d0", "a0", 3)
+    rows += [
+        ev("commit", 5 + 10 * S, sha="a1", change_id="c1"),
+        ev("change.opened", 5, change_id="c1", sha="a1", attrs={"author": "ann"}),
+        ev("change.merged", 7 + S, change_id="c1", sha="a1"),
+        *deploy("d1", "a1", 7 + 31 * S),
+    ]
+    rows += [
+        ev("commit", 8, sha="a2", change_id="c2"),  # coding −90 s → −1 min: left out
+        ev("change.opened", 8 - 90 * S, change_id="c2", sha="a2", attrs={"author": "ann"}),
+        ev("change.merged", 9, change_id="c2", sha="a2"),
+        *deploy("d2", "a2", 9.5),
+    ]
+    corr = correlate(frame(rows))
+    lt = change_lead_times(corr, "devlake").set_index("change_id")["lead_time_h"] * 60
+    assert lt.round(9).to_dict() == {"c1": 122.0, "c2": 62 + 30}
+    once = change_lead_times(corr, case_profile("devlake", lead_time_parts=False))
+    assert once.set_index("change_id").loc["c1", "lead_time_h"] * 60 == pytest.approx(121)
+
+
+def test_incident_spans_truncate_and_recovery_counts_each_incident() -> None:
+    rows = [ev("commit", 0, sha="t1"), *deploy("d1", "t1", 1)]
+    rows += [ev("commit", 2, sha="t2"), *deploy("d2", "t2", 3)]
+    rows += [ev("incident.opened", 3.5, incident_id="i1")]
+    rows += [ev("incident.resolved", 4 + 50 * S, incident_id="i1")]  # 30 min 50 s
+    rows += [ev("incident.opened", 4, incident_id="i2")]
+    rows += [ev("incident.resolved", 6 + 59 * S, incident_id="i2")]  # 2 h 0 min 59 s
+    corr = correlate(frame(rows))
+    ttr = time_to_restore(corr, None, None, "devlake")
+    assert sorted(ttr["n"]) == [2, 2]
+    assert _value(ttr, "time_to_restore_median") * 60 == pytest.approx(30)  # lower, truncated
+    # both incidents link to d2 (finished at 3 h): recovery 60 min 50 s → 60, 3 h 0 min 59 s → 180
+    rec = recovery_time(corr, None, None, "devlake")
+    assert _value(rec, "recovery_time_median") == 1.0
+    assert rec["n"].tolist() == [2, 2]
+    per_deploy = recovery_time(
+        corr, None, None, case_profile("devlake", recovery_per_incident=False)
+    )
+    assert per_deploy["n"].tolist() == [1, 1]  # one failed deployment, restored at the last fix
+
+
+def test_fourkeys_incident_starts_at_root_cause_deployment_and_counts_that_day() -> None:
+    rows = [ev("commit", 0, sha="t1"), *deploy("d1", "t1", 1)]  # Monday 10:00
+    rows += [ev("incident.opened", 25, incident_id="i1", sha="t1")]  # Tuesday, root cause t1
+    rows += [ev("incident.resolved", 26 + 40 * S, incident_id="i1")]
+    rows += [ev("incident.opened", 26, incident_id="i2")]  # no root cause
+    rows += [ev("incident.resolved", 27, incident_id="i2")]
+    corr = correlate(frame(rows))
+    daily = time_to_restore(corr, None, "D", "fourkeys")
+    med = daily.loc[daily["metric"] == "time_to_restore_median"]
+    assert med["period"].dt.day.tolist() == [2, 3]  # i1 counts on the deployment's day
+    assert med["value"].tolist() == [25.0, 1.0]  # 25 h 0 min 40 s truncated; i2 1 h
+    vs = time_to_restore(corr, None, "D")  # both opened on Tuesday, exact spans
+    assert vs.loc[vs["metric"] == "time_to_restore_median", "value"].tolist() == [1 + 20 * S]
+
+
+def test_gitlab_restore_by_closing_day_median_of_daily_medians_per_week() -> None:
+    rows = [
+        ev("incident.opened", 0, incident_id="i1"),
+        ev("incident.resolved", 1, incident_id="i1"),
+    ]
+    rows += [ev("incident.opened", 2, incident_id="i2")]
+    rows += [ev("incident.resolved", 26, incident_id="i2")]  # closed Tuesday
+    rows += [ev("incident.opened", 25, incident_id="i3")]
+    rows += [ev("incident.resolved", 27, incident_id="i3")]  # Tuesday: median(24, 2) = 13
+    rows += [ev("incident.opened", 47, incident_id="i4")]
+    rows += [ev("incident.resolved", 51, incident_id="i4")]  # Wednesday: 4
+    corr = correlate(frame(rows))
+    weekly = time_to_restore(corr, "service", "W", "gitlab")
+    assert _value(weekly, "time_to_restore_median") == 4.0  # median(1, 13, 4); pooled: 3.0
+    assert weekly["n"].tolist() == [3, 3]  # days
+    daily = time_to_restore(corr, "service", "D", "gitlab")
+    med = daily.loc[daily["metric"] == "time_to_restore_median"]
+    assert med["value"].tolist() == [1.0, 13.0, 4.0]

@@ -67,3 +67,26 @@ def test_periods_and_groups() -> None:
     assert group_columns(None) == [] and group_columns(["team", "repo"]) == ["team", "repo"]
     with pytest.raises(DataError, match="unknown group"):
         group_columns("env")
+
+
+def test_span_hours_rounds_exact_microseconds() -> None:
+    from vsmml.metrics.profiles import span_hours
+
+    minute = 60_000_000.0
+    us = np.array([minute, minute + 1, 2.5 * minute, -30e6, -90e6, np.nan])
+    ceil = span_hours(us, "ceil_minute") * 60
+    assert ceil[:5].tolist() == [1.0, 2.0, 3.0, 0.0, -1.0]  # Go: math.Ceil(d.Minutes())
+    trunc = span_hours(us, "floor_minute") * 60
+    assert trunc[:5].tolist() == [1.0, 1.0, 2.0, 0.0, -1.0]  # TIMESTAMPDIFF truncates
+    exact = span_hours(us, "none")
+    assert exact[2] == pytest.approx(2.5 / 60)
+    assert np.isnan(ceil[5]) and np.isnan(trunc[5]) and np.isnan(exact[5])
+
+
+def test_profiles_incident_and_aggregation_switches() -> None:
+    v, d, f, g = (get_profile(n) for n in ("vsmml", "devlake", "fourkeys", "gitlab"))
+    assert (v.incident_rounding, v.incident_start, v.restore_period) == ("none", "opened", "start")
+    assert v.range_aggregation == "pooled" and not v.lead_time_parts
+    assert d.lead_time_parts and d.recovery_per_incident and d.incident_rounding == "floor_minute"
+    assert f.incident_start == "root_cause_deploy" and f.incident_rounding == "floor_minute"
+    assert g.restore_period == "resolved" and g.range_aggregation == "daily_median"

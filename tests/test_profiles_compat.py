@@ -1,8 +1,8 @@
 """The devlake / fourkeys / gitlab profiles give each tool's published numbers on hand-made events.
 
 Fixtures: data/fixtures/profiles/<tool>/{events.csv, expected.json, README.md}; the README of each
-case shows the arithmetic and the source of every rule. Tests marked xfail name the part of
-`vsmml.metrics` that does not yet follow the tool's definition.
+case shows the arithmetic and the source of every rule, checked against the tools' code. Every
+number must match exactly; none of these tests is an expected failure.
 """
 
 from __future__ import annotations
@@ -59,12 +59,6 @@ def _linked(corr: Correlation, profile: str) -> dict[str, str | None]:
 # --- DevLake --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="vsmml.metrics.dora.production_deployments drops the first deployment of a scope "
-    "(count_first_deployment=False) from deployment frequency too; DevLake's dashboard counts "
-    "every successful PRODUCTION deployment and only lead time misses the first one",
-    strict=False,
-)
 def test_devlake_deployment_days_per_week_and_lower_median() -> None:
     corr, want = _case("devlake")
     weekly = m.deployment_frequency(corr, "service", "W", "devlake")
@@ -82,12 +76,6 @@ def test_devlake_first_deployment_ships_no_lead_time() -> None:
     assert len(lead) == 8
 
 
-@pytest.mark.xfail(
-    reason="DevLake's pr_cycle_time rounds each part up to whole minutes on its own "
-    "(coding + open→merge + merge→deploy); vsmml.metrics rounds the first-commit→deploy span "
-    "once (Profile.round_span), so PR2 and PR8 get 1801 and 1320 min instead of 1802 and 1321",
-    strict=False,
-)
 def test_devlake_lead_time_is_lower_median_of_summed_minute_ceilings() -> None:
     corr, want = _case("devlake")
     lead = m.change_lead_times(corr, "devlake").set_index("change_id")["lead_time_h"]
@@ -108,11 +96,6 @@ def test_devlake_incident_goes_to_latest_deployment_strictly_before() -> None:
     assert _linked(corr, "devlake") == want["incident_deployment"]
 
 
-@pytest.mark.xfail(
-    reason="the first deployment of a scope is left out of the change-failure-rate denominator "
-    "(count_first_deployment=False); DevLake counts every successful PRODUCTION deployment",
-    strict=False,
-)
 def test_devlake_change_failure_rate() -> None:
     corr, want = _case("devlake")
     num, den = want["change_failure_rate"]
@@ -126,11 +109,6 @@ def test_devlake_time_to_restore_is_lower_median() -> None:
     assert got == pytest.approx(want["time_to_restore_median_minutes"] / HOUR_MIN)
 
 
-@pytest.mark.xfail(
-    reason="DevLake's failed deployment recovery time is TIMESTAMPDIFF(MINUTE, …): whole minutes "
-    "truncated, one value per linked incident; vsmml.metrics rounds up (300 instead of 299)",
-    strict=False,
-)
 def test_devlake_recovery_time_truncates_minutes() -> None:
     corr, want = _case("devlake")
     got = _whole(m.recovery_time(corr, "service", None, "devlake"), "recovery_time_median")
@@ -159,13 +137,6 @@ def test_fourkeys_change_time_is_commit_time() -> None:
         assert got[sha] == pytest.approx(want["change_minutes"][sha]), sha
 
 
-@pytest.mark.xfail(
-    reason="Four Keys uses TIMESTAMP_DIFF(…, MINUTE) (whole minutes, truncated) and ignores "
-    "changes of 0 minutes or less; vsmml.metrics keeps exact spans, so d1's 40 s change "
-    "counts and the median is 55 min instead of 57.5 (needs a floor-minute span rounding and a "
-    "'> 0' filter in the fourkeys profile)",
-    strict=False,
-)
 def test_fourkeys_lead_time_interpolated_median_of_whole_minutes() -> None:
     corr, want = _case("fourkeys")
     got = _whole(m.lead_time(corr, "service", None, "fourkeys"), "lead_time_median")
@@ -180,12 +151,6 @@ def test_fourkeys_incidents_by_root_cause_sha() -> None:
     assert got == pytest.approx(num / den)
 
 
-@pytest.mark.xfail(
-    reason="Four Keys starts an incident at the earlier of its creation and its root cause's "
-    "deployment, and truncates to whole minutes; vsmml.metrics.time_to_restore measures "
-    "opened → resolved exactly (52.9 min instead of 82.5)",
-    strict=False,
-)
 def test_fourkeys_time_to_restore_from_root_cause_deployment() -> None:
     corr, want = _case("fourkeys")
     got = _whole(m.time_to_restore(corr, "service", None, "fourkeys"), "time_to_restore_median")
@@ -213,11 +178,6 @@ def test_gitlab_lead_time_from_merge_daily() -> None:
     assert daily == pytest.approx({k: v / HOUR_MIN for k, v in expected.items()})
 
 
-@pytest.mark.xfail(
-    reason="GitLab's value for a range is the median of the daily medians (Dora::DailyMetrics); "
-    "vsmml.metrics.lead_time with freq=None takes one median over all MRs (70 min, not 60)",
-    strict=False,
-)
 def test_gitlab_lead_time_range_is_median_of_daily_medians() -> None:
     corr, want = _case("gitlab")
     got = _whole(m.lead_time(corr, "service", None, "gitlab"), "lead_time_median")
@@ -231,12 +191,6 @@ def test_gitlab_incidents_one_to_one() -> None:
     assert got == pytest.approx(num / den)
 
 
-@pytest.mark.xfail(
-    reason="GitLab buckets incidents by the day they were closed and aggregates a range as the "
-    "median of daily medians; vsmml.metrics.time_to_restore buckets by opening and takes one "
-    "median (4 h instead of 6 h)",
-    strict=False,
-)
 def test_gitlab_time_to_restore_by_closing_day() -> None:
     corr, want = _case("gitlab")
     daily = _values(m.time_to_restore(corr, "service", "D", "gitlab"), "time_to_restore_median")

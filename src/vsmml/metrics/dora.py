@@ -20,22 +20,25 @@ in `vsmml.metrics.profiles.Profile`):
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.extract import member
+from vsmml.correlate.extract import lookup, member
 from vsmml.correlate.links import scope_of
 from vsmml.correlate.records import Correlation
 from vsmml.metrics.frames import (
     By,
     combine,
     count_metric,
+    empty_tidy,
     full_grid,
     group_columns,
     hours_between,
     keyed,
+    period_start,
     positive,
     quantile_metrics,
     ratio_metric,
@@ -118,12 +121,64 @@ def change_lead_times(corr: Correlation, profile: str | Profile | None = None) -
     out = ch[["change_id", "service", "team", "repo", "production_deploy_id"]].copy()
     out["start"] = start
     out["deployed_at"] = ch["production_deployed_at"]
-    lead = positive(hours_between(start, ch["production_deployed_at"], prof))
+    if prof.lead_time_parts:
+        lead = _summed_parts(ch, start, prof)
+    else:
+        lead = positive(hours_between(start, ch["production_deployed_at"], prof))
     if prof.span_rounding == "floor_minute":
         lead = lead.where(lead > 0)
     out["lead_time_h"] = lead
     out = out.loc[out["lead_time_h"].notna().to_numpy() | (prof.span_rounding != "floor_minute")]
     return out.reset_index(drop=True)
+
+
+_PARTS: Final = {
+    "first_commit": ("first_commit_at", "opened_at", "merged_at"),
+    "opened": ("opened_at", "merged_at"),
+    "merged": ("merged_at",),
+}
+
+
+def _summed_parts(ch: pd.DataFrame, start: pd.Series, prof: Profile) -> pd.Series:
+    """Lead time as the sum of its parts (start → opened → merged → deployed), each rounded on
+    its own; a missing or negative part adds nothing (DevLake's ``pr_cycle_time``)."""
+    marks = [
+        start,
+        *(ch[c] for c in _PARTS[prof.lead_time_start][1:]),
+        ch["production_deployed_at"],
+    ]
+    total = pd.Series(0.0, index=ch.index)
+    for a, b in pairwise(marks):
+        total = total + positive(hours_between(a, b, prof)).fillna(0.0)
+    return total.where(ch["production_deployed_at"].notna())
+
+
+def _aggregated(
+    values: pd.Series,
+    frame: pd.DataFrame,
+    ts: pd.Series,
+    by: By,
+    freq: str | None,
+    prof: Profile,
+    name: str,
+) -> pd.DataFrame:
+    """Median and p85 of `values` per group and period of `ts`, under the profile's
+    `range_aggregation`: pooled, or over the daily medians (then ``n`` counts days)."""
+    if prof.range_aggregation == "pooled" or freq == "D":
+        return quantile_metrics(values, keyed(frame, ts, by, freq), prof, name)
+    cols = group_columns(by)
+    days = keyed(frame, ts, by, "D")
+    ok = values.notna().to_numpy()
+    data = days.loc[ok].assign(_v=values.loc[ok].to_numpy(dtype="float64"))
+    if data.empty:
+        return empty_tidy(cols)
+    daily = data.groupby([*cols, "period"], sort=True, dropna=False)["_v"].quantile(
+        0.5, interpolation=prof.interpolation
+    )
+    per_day = daily.reset_index()
+    keys = per_day[cols].copy()
+    keys["period"] = period_start(per_day["period"], freq)
+    return quantile_metrics(per_day["_v"], keys, prof, name)
 
 
 def lead_time(
@@ -132,11 +187,11 @@ def lead_time(
     freq: str | None = "W",
     profile: str | Profile | None = None,
 ) -> pd.DataFrame:
-    """``lead_time_median`` and ``lead_time_p85`` in hours per group and period of deployment."""
+    """``lead_time_median`` and ``lead_time_p85`` in hours per group and period of deployment
+    (GitLab: of the daily medians)."""
     prof = get_profile(profile)
     lt = change_lead_times(corr, prof)
-    keys = keyed(lt, lt["deployed_at"], by, freq)
-    return quantile_metrics(lt["lead_time_h"], keys, prof, "lead_time")
+    return _aggregated(lt["lead_time_h"], lt, lt["deployed_at"], by, freq, prof, "lead_time")
 
 
 def _failure_weight(corr: Correlation, deps: pd.DataFrame, profile: Profile) -> pd.Series:
@@ -187,15 +242,30 @@ def recovery_time(
     freq: str | None = "W",
     profile: str | Profile | None = None,
 ) -> pd.DataFrame:
-    """``recovery_time_median``/``_p85`` (hours): failed deployment finished → restored."""
+    """``recovery_time_median``/``_p85`` (hours): failed deployment finished → restored.
+
+    With ``recovery_per_incident`` (DevLake) one value per linked, resolved incident: its
+    deployment finished → the incident resolved. Counted in the period the deployment finished.
+    """
     prof = get_profile(profile)
     linked = _profiled(corr, prof)
     deps = production_deployments(linked, prof)
-    is_failed = (_failure_weight(corr, deps, prof) >= 0.5).to_numpy()
-    failed = deps.loc[is_failed & deps["restored_at"].notna().to_numpy()]
-    hours = positive(hours_between(failed["finished_at"], failed["restored_at"], prof))
-    keys = keyed(failed, failed["finished_at"], by, freq)
-    return quantile_metrics(hours, keys, prof, "recovery_time")
+    if prof.recovery_per_incident:
+        inc = linked.incidents
+        inc = inc.loc[
+            member(inc["deploy_id_linked"], deps["deploy_id"]) & inc["resolved_at"].notna()
+        ]
+        per = deps.drop_duplicates("deploy_id").set_index("deploy_id")
+        cols = [c for c in ("service", "team", "repo", "finished_at") if c in per.columns]
+        rows = pd.DataFrame({c: lookup(inc["deploy_id_linked"], per[c]) for c in cols})
+        ends = inc["resolved_at"]
+    else:
+        is_failed = (_failure_weight(corr, deps, prof) >= 0.5).to_numpy()
+        rows = deps.loc[is_failed & deps["restored_at"].notna().to_numpy()]
+        ends = rows["restored_at"]
+    spans = hours_between(rows["finished_at"], ends, prof, prof.incident_rounding)
+    keys = keyed(rows, rows["finished_at"], by, freq)
+    return quantile_metrics(positive(spans), keys, prof, "recovery_time")
 
 
 def time_to_restore(
@@ -204,12 +274,30 @@ def time_to_restore(
     freq: str | None = "W",
     profile: str | Profile | None = None,
 ) -> pd.DataFrame:
-    """``time_to_restore_median``/``_p85`` (hours): incident opened → resolved, every incident."""
+    """``time_to_restore_median``/``_p85`` (hours): incident opened → resolved, every incident.
+
+    Profile switches: ``incident_start`` (Four Keys starts at the root cause's deployment when
+    that is earlier), ``incident_rounding``, ``restore_period`` (GitLab counts an incident on
+    the day it was resolved) and ``range_aggregation`` (GitLab: median of daily medians).
+    """
     prof = get_profile(profile)
     inc = corr.incidents.loc[corr.incidents["resolved_at"].notna()]
-    hours = positive(hours_between(inc["opened_at"], inc["resolved_at"], prof))
-    keys = keyed(inc, inc["opened_at"], by, freq)
-    return quantile_metrics(hours, keys, prof, "time_to_restore")
+    start = inc["opened_at"]
+    if prof.incident_start == "root_cause_deploy":
+        linked = _profiled(corr, prof)
+        link = lookup(
+            inc["incident_id"],
+            linked.incidents.drop_duplicates("incident_id").set_index("incident_id")[
+                "deploy_id_linked"
+            ],
+        )
+        fin = linked.deployments.drop_duplicates("deploy_id").set_index("deploy_id")["finished_at"]
+        shipped = lookup(link, fin)
+        earlier = (shipped < start).fillna(False).to_numpy(dtype=bool)
+        start = start.where(~earlier, shipped)
+    hours = positive(hours_between(start, inc["resolved_at"], prof, prof.incident_rounding))
+    when = inc["resolved_at"] if prof.restore_period == "resolved" else start
+    return _aggregated(hours, inc, when, by, freq, prof, "time_to_restore")
 
 
 def rework_flags(corr: Correlation) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from vsmml.errors import DataError
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
-from vsmml.metrics.profiles import Profile
+from vsmml.metrics.profiles import Profile, SpanRounding, span_hours
 
 GROUPS: Final = ("service", "team", "repo")
 FREQS: Final = ("D", "W", "M")
@@ -159,11 +159,23 @@ def combine(parts: Sequence[pd.DataFrame], group_cols: Sequence[str]) -> pd.Data
     return finish(pd.concat(parts, ignore_index=True), group_cols)
 
 
-def hours_between(start: pd.Series, end: pd.Series, profile: Profile) -> pd.Series:
-    """end − start in hours (float; NaN when either is missing), rounded per the profile."""
-    delta = end.astype(TS_DTYPE) - start.astype(TS_DTYPE)
-    hours = pd.Series(delta.dt.total_seconds().to_numpy() / 3600.0, index=start.index)
-    return profile.round_span(hours)
+def hours_between(
+    start: pd.Series,
+    end: pd.Series,
+    profile: Profile,
+    rounding: SpanRounding | None = None,
+) -> pd.Series:
+    """end − start in hours (float; NaN when either is missing), rounded on exact microseconds.
+
+    `rounding` defaults to the profile's `span_rounding` (change spans); incident spans pass
+    ``profile.incident_rounding``.
+    """
+    how = profile.span_rounding if rounding is None else rounding
+    a = pd.DatetimeIndex(start.astype(TS_DTYPE))
+    b = pd.DatetimeIndex(end.astype(TS_DTYPE))
+    micros = (b.asi8 - a.asi8).astype("float64")
+    micros[np.asarray(a.isna()) | np.asarray(b.isna())] = np.nan
+    return pd.Series(span_hours(micros, how), index=start.index)
 
 
 def positive(values: pd.Series) -> pd.Series:

@@ -22,6 +22,11 @@ LeadTimeStart = Literal["first_commit", "opened", "merged"]
 SpanRounding = Literal["none", "ceil_minute", "floor_minute"]
 FrequencyUnit = Literal["deployments", "deployment_days"]
 IncidentLinking = Literal["confidence", "latest_prod_deploy", "root_cause_sha", "one_to_one"]
+IncidentStart = Literal["opened", "root_cause_deploy"]
+RestorePeriod = Literal["start", "resolved"]
+RangeAggregation = Literal["pooled", "daily_median"]
+US_PER_MINUTE: Final = 60_000_000.0
+US_PER_HOUR: Final = 3_600_000_000.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,27 @@ class Profile:
             deployment to diff against) but still counts the deployment itself in deployment
             frequency and change failure rate.
         window_hours: how far back the ``"confidence"`` linker looks for a causing deployment.
+        lead_time_parts: round each part of a change's lead time on its own and sum the parts
+            (DevLake's ``pr_cycle_time`` = coding + open→merge + merge→deploy, each
+            ``math.Ceil`` of its minutes, a negative part left out) instead of rounding the
+            whole span once.
+        incident_rounding: `span_rounding` for incident spans (time to restore, failed
+            deployment recovery time); DevLake's ``lead_time_minutes`` (``uint(d.Minutes())``)
+            and ``TIMESTAMPDIFF(MINUTE, …)`` and Four Keys' ``TIMESTAMP_DIFF(…, MINUTE)`` truncate
+            to whole minutes. Never drops a span.
+        incident_start: where time to restore starts: the incident being opened, or the earlier
+            of that and the finish of the deployment its root cause shipped in (Four Keys'
+            ``MIN(IF(root.time_created < issue.time_created, …))``).
+        restore_period: the period an incident's time to restore counts in: the period it
+            started (see `incident_start`), or the period it was resolved (GitLab buckets
+            incidents by the day they were closed).
+        range_aggregation: how lead time and time to restore of a week, a month or the whole
+            range (``freq`` other than ``"D"``) are aggregated: ``"pooled"`` (one median over every
+            observation) or ``"daily_median"`` (the median, and p85, of the daily medians, as
+            GitLab's ``Dora::DailyMetrics`` does).
+        recovery_per_incident: failed-deployment recovery time as one value per linked incident
+            (deployment finished → that incident resolved, DevLake's 2023 panel) instead of one
+            per failed deployment (finished → restored by rollback or resolution).
     """
 
     name: str
@@ -64,6 +90,12 @@ class Profile:
     incident_linking: IncidentLinking = "confidence"
     count_first_deployment: bool = True
     window_hours: float = 72.0
+    lead_time_parts: bool = False
+    incident_rounding: SpanRounding = "none"
+    incident_start: IncidentStart = "opened"
+    restore_period: RestorePeriod = "start"
+    range_aggregation: RangeAggregation = "pooled"
+    recovery_per_incident: bool = False
 
     def with_(self, **changes: object) -> Profile:
         """A copy with some switches changed (for what-if comparisons and tests)."""
@@ -94,6 +126,24 @@ class Profile:
         return rounded
 
 
+def span_hours(micros: np.ndarray, rounding: SpanRounding) -> np.ndarray:
+    """Spans given as whole microseconds (float array, NaN for missing) in hours, rounded.
+
+    Works on exact microseconds, so a span of one minute and one microsecond rounds up to two
+    minutes and an exact minute stays put. ``"ceil_minute"`` is Go's ``math.Ceil(d.Minutes())``
+    (−30 s gives 0, −90 s gives −1); ``"floor_minute"`` truncates toward zero like
+    ``TIMESTAMPDIFF``/``TIMESTAMP_DIFF`` and Go's ``uint(d.Minutes())`` on a positive span.
+    """
+    us = np.asarray(micros, dtype="float64")
+    if rounding == "none":
+        out: np.ndarray = us / US_PER_HOUR
+        return out
+    minutes = us / US_PER_MINUTE
+    whole = np.ceil(minutes) if rounding == "ceil_minute" else np.trunc(minutes)
+    rounded: np.ndarray = whole / 60.0
+    return rounded
+
+
 VSMML: Final = Profile(name="vsmml")
 DEVLAKE: Final = Profile(
     name="devlake",
@@ -103,6 +153,9 @@ DEVLAKE: Final = Profile(
     frequency_unit="deployment_days",
     incident_linking="latest_prod_deploy",
     count_first_deployment=False,
+    lead_time_parts=True,
+    incident_rounding="floor_minute",
+    recovery_per_incident=True,
 )
 FOURKEYS: Final = Profile(
     name="fourkeys",
@@ -110,12 +163,16 @@ FOURKEYS: Final = Profile(
     lead_time_start="first_commit",
     span_rounding="floor_minute",
     incident_linking="root_cause_sha",
+    incident_start="root_cause_deploy",
+    incident_rounding="floor_minute",
 )
 GITLAB: Final = Profile(
     name="gitlab",
     median="interpolated",
     lead_time_start="merged",
     incident_linking="one_to_one",
+    restore_period="resolved",
+    range_aggregation="daily_median",
 )
 
 PROFILES: Final[dict[str, Profile]] = {p.name: p for p in (VSMML, DEVLAKE, FOURKEYS, GITLAB)}
