@@ -21,7 +21,8 @@ import duckdb
 import pandas as pd
 import psutil
 
-from vsmml.store import Store, _to_arrow
+from vsmml.store import Store
+from vsmml.store_sql import to_arrow
 from vsmml.synth import SynthConfig, iter_generate
 
 
@@ -99,7 +100,7 @@ def main() -> None:
         for i, path in enumerate(chunk_files):
             frame = pd.read_parquet(path)
             t = time.perf_counter()
-            arrow = _to_arrow(frame)
+            arrow = to_arrow(frame)
             con.register("_f", arrow)
             if i == 0:
                 con.execute("CREATE TABLE floor AS SELECT * FROM _f")

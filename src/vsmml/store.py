@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,25 +10,24 @@ from types import TracebackType
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from vsmml.config import Settings, get_settings
 from vsmml.errors import StoreError, StoreLockedError
-from vsmml.events.schema import (
-    CATEGORY_COLUMNS,
-    EVENT_COLUMNS,
-    KIND_DTYPE,
-    STR_DTYPE,
-    TIME_COLUMNS,
-    TS_DTYPE,
-    validate_events,
+from vsmml.events.schema import EVENT_COLUMNS, STR_DTYPE, validate_events
+from vsmml.store_schema import migrate
+from vsmml.store_sql import (
+    MAX_MESSAGES,
+    QUARANTINE_COLUMNS,
+    from_arrow,
+    insert_quarantine,
+    merge_batch,
+    scalar,
+    to_arrow,
+    utc,
 )
-from vsmml.store_schema import CONTENT_COLUMNS, migrate
 
-_MAX_MESSAGES = 50
-QUARANTINE_COLUMNS = ("source", "location", "field", "reason", "record")
+__all__ = ["QUARANTINE_COLUMNS", "Store", "WriteReport"]
 
 
 @dataclass
@@ -46,7 +44,7 @@ class WriteReport:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
-        room = _MAX_MESSAGES - len(self.messages)
+        room = MAX_MESSAGES - len(self.messages)
         self.messages.extend(other.messages[: max(room, 0)])
 
 
@@ -173,106 +171,17 @@ class Store:
         if events.empty:
             return report
         events["received_at"] = events["received_at"].fillna(now)
-        self._con.register("_batch", _to_arrow(events))
+        self._con.register("_batch", to_arrow(events))
         try:
-            stats = self._merge_batch()
+            stats = merge_batch(self._con)
         finally:
             self._con.unregister("_batch")
-        report.accepted += stats["accepted"]
-        report.duplicates += stats["duplicates"]
-        report.quarantined += stats["conflicts"]
-        report.messages.extend(stats["messages"])
+        report.add(WriteReport(stats.accepted, stats.duplicates, stats.conflicts, stats.messages))
         return report
 
-    def _merge_batch(self) -> dict[str, Any]:
-        """Insert the registered `_batch` into `events` with an anti-join; quarantine conflicts."""
-        con = self._con
-        typed = ", ".join(
-            f"CAST({c} AS {'TIMESTAMP' if c in TIME_COLUMNS else 'VARCHAR'}) AS {c}"
-            for c in EVENT_COLUMNS
-        )
-        hashed = f"*, hash({', '.join(CONTENT_COLUMNS)}) AS content_hash"
-        source = f"(SELECT {hashed} FROM (SELECT {typed} FROM _batch))"
-        n, distinct = con.execute(
-            "SELECT count(*), count(DISTINCT event_id) FROM _batch"
-        ).fetchall()[0]
-        messages: list[str] = []
-        duplicates = 0
-        if distinct < n:
-            # Repeats inside the batch: keep the first, count exact copies, quarantine conflicts.
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _staged AS
-                    SELECT *, row_number() OVER () AS _pos FROM {source}"""
-            )
-            con.execute(
-                """CREATE OR REPLACE TEMP TABLE _firsts AS SELECT * FROM _staged
-                   QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _pos) = 1"""
-            )
-            repeat = "FROM _staged s JOIN _firsts f USING (event_id) WHERE s._pos <> f._pos"
-            messages += self._quarantine_conflicts(
-                f"SELECT s.* {repeat} AND s.content_hash <> f.content_hash",
-                "conflicts with an earlier event of the same batch",
-            )
-            duplicates += _scalar(
-                con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash"
-            )
-            source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
-            n = distinct
-        stored_conflicts = self._quarantine_conflicts(
-            f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
-                WHERE s.content_hash <> e.content_hash""",
-            "conflicts with a stored event of the same id",
-        )
-        messages += stored_conflicts
-        accepted = _scalar(
-            con,
-            f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash
-                FROM {source} s ANTI JOIN events e USING (event_id)""",
-        )
-        con.execute("DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts")
-        return {
-            "accepted": accepted,
-            "duplicates": duplicates + n - accepted - len(stored_conflicts),
-            "conflicts": len(messages),
-            "messages": messages[:_MAX_MESSAGES],
-        }
-
-    def _quarantine_conflicts(self, select: str, why: str) -> list[str]:
-        rows = self._con.execute(select).df()
-        if rows.empty:
-            return []
-        messages = [f"event_id {eid!r}: 'event_id' {why}" for eid in rows["event_id"]]
-        records = [
-            json.dumps({c: _json_value(r[c]) for c in EVENT_COLUMNS}, default=str)
-            for _, r in rows.iterrows()
-        ]
-        q = pd.DataFrame(
-            {
-                "source": rows["source"].astype(str),
-                "location": "event_id " + rows["event_id"].astype(str),
-                "field": "event_id",
-                "reason": messages,
-                "record": records,
-            }
-        )
-        self._quarantine_rejects(q, pd.Timestamp.now(tz="UTC"))
-        return messages
-
     def _quarantine_rejects(self, rejects: pd.DataFrame, now: pd.Timestamp) -> WriteReport:
-        missing = set(QUARANTINE_COLUMNS) - set(rejects.columns)
-        if missing:
-            raise StoreError(f"quarantine rows lack column(s) {sorted(missing)}")
-        q = rejects.loc[:, list(QUARANTINE_COLUMNS)].astype(STR_DTYPE).fillna("")
-        q.insert(0, "received_at", now.tz_convert("UTC").tz_localize(None))
-        self._con.register("_q", q)
-        try:
-            self._con.execute(
-                """INSERT INTO quarantine (received_at, source, location, field, reason, record)
-                   SELECT received_at, source, location, field, reason, record FROM _q"""
-            )
-        finally:
-            self._con.unregister("_q")
-        return WriteReport(quarantined=len(q), messages=list(q["reason"][:_MAX_MESSAGES]))
+        reasons = insert_quarantine(self._con, rejects, now)
+        return WriteReport(quarantined=len(reasons), messages=reasons[:MAX_MESSAGES])
 
     def quarantine(self, rejects: pd.DataFrame) -> WriteReport:
         """Store records a converter refused (columns: source, location, field, reason, record)."""
@@ -334,10 +243,10 @@ class Store:
         where, params = [], []
         if since is not None:
             where.append("ts >= ?")
-            params.append(_utc(since))
+            params.append(utc(since))
         if until is not None:
             where.append("ts < ?")
-            params.append(_utc(until))
+            params.append(utc(until))
         for col, values in (("kind", kinds), ("service", services), ("source", sources)):
             if values is not None:
                 where.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
@@ -347,7 +256,7 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ts, event_id"
         table = self._con.sql(sql, params=params).to_arrow_table()
-        return _from_arrow(table)
+        return from_arrow(table)
 
     def read_slo_samples(
         self, *, since: pd.Timestamp | str | None = None, services: Sequence[str] | None = None
@@ -357,7 +266,7 @@ class Store:
         where, params = ["kind = 'slo.sample'"], []
         if since is not None:
             where.append("ts >= ?")
-            params.append(_utc(since))
+            params.append(utc(since))
         if services is not None:
             where.append("service IN (SELECT unnest(?::VARCHAR[]))")
             params.append(list(services))  # type: ignore[arg-type]
@@ -402,9 +311,9 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Row counts of the three tables (quarantine counts unresolved records)."""
         return {
-            "events": _scalar(self._con, "SELECT count(*) FROM events"),
-            "raw_payloads": _scalar(self._con, "SELECT count(*) FROM raw_payloads"),
-            "quarantine": _scalar(
+            "events": scalar(self._con, "SELECT count(*) FROM events"),
+            "raw_payloads": scalar(self._con, "SELECT count(*) FROM raw_payloads"),
+            "quarantine": scalar(
                 self._con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"
             ),
         }
@@ -426,46 +335,3 @@ class Store:
             "SELECT min(ts) AS first, max(ts) AS last, count(*) AS events FROM events"
         ).df()
         return {"by_kind": by_kind, "by_service": by_service, "range": span}
-
-
-def _to_arrow(events: pd.DataFrame) -> pa.Table:
-    """Arrow view of a canonical frame; times go in as naive UTC (the store's convention)."""
-    naive = events.assign(**{c: events[c].dt.tz_localize(None) for c in TIME_COLUMNS})
-    return pa.Table.from_pandas(naive, preserve_index=False)
-
-
-def _from_arrow(table: pa.Table) -> pd.DataFrame:
-    """Canonical dtypes from an Arrow result (categories for labels, UTC microseconds)."""
-    frame: pd.DataFrame = table.to_pandas()
-    for col in EVENT_COLUMNS:
-        if col == "kind":
-            frame[col] = frame[col].astype(KIND_DTYPE)
-        elif col in ("ts", "received_at"):
-            frame[col] = pd.to_datetime(frame[col]).dt.tz_localize("UTC").astype(TS_DTYPE)
-        elif col in CATEGORY_COLUMNS:
-            frame[col] = frame[col].astype(STR_DTYPE).astype("category")
-        else:
-            frame[col] = frame[col].astype(STR_DTYPE)
-    return frame
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    rows = con.execute(sql).fetchall()  # fetchall: fetchone leaves the result open
-    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
-
-
-def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        raise StoreError(f"time filter {value!r} has no UTC offset; pass e.g. '2026-01-01T00:00Z'")
-    return ts.tz_convert("UTC").tz_localize(None)
-
-
-def _json_value(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v

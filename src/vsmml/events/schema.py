@@ -1,497 +1,68 @@
-"""The canonical delivery event: columns, dtypes, kinds, and vectorised validation to UTC."""
+"""The canonical delivery event (DESIGN.md §2): one import for its columns, kinds, dtypes and
+validation. Definitions live in `columns` (what an event is) and `validate` (checking input)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
-
-import numpy as np
-import pandas as pd
-
-from vsmml.errors import SchemaError
-
-KINDS: Final[tuple[str, ...]] = (
-    "work.created",
-    "work.started",
-    "work.done",
-    "commit",
-    "change.opened",
-    "change.reviewed",
-    "change.merged",
-    "change.closed",
-    "pipeline.started",
-    "pipeline.finished",
-    "stage.started",
-    "stage.finished",
-    "test.finished",
-    "artifact.published",
-    "artifact.promoted",
-    "deploy.started",
-    "deploy.finished",
-    "rollback",
-    "incident.opened",
-    "incident.resolved",
-    "flag.toggled",
-    "slo.sample",
-    "security.finding.opened",
-    "security.finding.closed",
+from vsmml.events.columns import (
+    CATEGORY_COLUMNS,
+    ENVIRONMENTS,
+    EVENT_COLUMNS,
+    KEY_COLUMNS,
+    KIND_DTYPE,
+    KINDS,
+    REQUIRED_COLUMNS,
+    STR_DTYPE,
+    TEXT_COLUMNS,
+    TIME_COLUMNS,
+    TS_DTYPE,
+    attrs_of,
+    attrs_to_json,
+    empty_events,
+    normalise_env,
+    normalise_status,
+    to_canonical,
+    to_jsonable,
 )
-KIND_DTYPE: Final = pd.CategoricalDtype(list(KINDS))
-
-EVENT_COLUMNS: Final[tuple[str, ...]] = (
-    "event_id",
-    "kind",
-    "ts",
-    "received_at",
-    "source",
-    "service",
-    "team",
-    "repo",
-    "env",
-    "sha",
-    "change_id",
-    "pipeline_id",
-    "stage",
-    "artifact_id",
-    "deploy_id",
-    "incident_id",
-    "flag",
-    "status",
-    "attrs",
+from vsmml.events.validate import (
+    DEFAULT_FUTURE_TOLERANCE,
+    MIN_TS,
+    Rejection,
+    ValidationResult,
+    derive_event_ids,
+    ensure_events,
+    events_from_records,
+    parse_timestamps,
+    validate_events,
+    validate_record,
 )
-TIME_COLUMNS: Final = ("ts", "received_at")
-CATEGORY_COLUMNS: Final = ("source", "service", "team", "repo", "env", "status")
-KEY_COLUMNS: Final = (
-    "sha",
-    "change_id",
-    "pipeline_id",
-    "stage",
-    "artifact_id",
-    "deploy_id",
-    "incident_id",
-    "flag",
-)
-TEXT_COLUMNS: Final = ("event_id", *KEY_COLUMNS, "attrs")
-REQUIRED_COLUMNS: Final = ("kind", "ts", "source")
-TS_DTYPE: Final = pd.DatetimeTZDtype(unit="us", tz="UTC")
-STR_DTYPE: Final = pd.StringDtype(na_value=np.nan)
 
-ENVIRONMENTS: Final = ("production", "staging", "test", "other")
-_ENV_ALIASES: Final[dict[str, str]] = {
-    **dict.fromkeys(("production", "prod", "prd", "live", "main"), "production"),
-    **dict.fromkeys(("staging", "stage", "stg", "preprod", "pre-production", "uat"), "staging"),
-    **dict.fromkeys(("test", "testing", "qa", "ci", "dev", "development", "sandbox"), "test"),
-}
-_STATUS_ALIASES: Final[dict[str, str]] = {
-    **dict.fromkeys(("success", "succeeded", "successful", "passed", "pass", "ok"), "success"),
-    **dict.fromkeys(("failure", "failed", "fail", "error", "errored", "broken"), "failure"),
-    **dict.fromkeys(("cancelled", "canceled", "aborted", "skipped_by_user"), "cancelled"),
-    **dict.fromkeys(("started", "running", "in_progress", "pending", "queued"), "started"),
-}
-MIN_TS: Final = pd.Timestamp("2000-01-01", tz="UTC")
-DEFAULT_FUTURE_TOLERANCE: Final = pd.Timedelta(days=1)
-_OFFSET_RE: Final = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$"
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One reason one input record was refused: its position, field and what was wrong."""
-
-    index: int
-    field: str
-    reason: str
-    event_id: str | None = None
-    source: str | None = None
-
-    def message(self) -> str:
-        """Human-readable line naming the record and the field."""
-        where = f"event {self.index}"
-        if self.source:
-            where += f" ({self.source})"
-        if self.event_id:
-            where += f" id={self.event_id!r}"
-        return f"{where}: {self.field!r} {self.reason}"
-
-
-@dataclass
-class ValidationResult:
-    """Valid rows in canonical form plus every rejected record with its reasons."""
-
-    events: pd.DataFrame
-    rejections: list[Rejection] = field(default_factory=list)
-    rejected_records: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def ok(self) -> bool:
-        """True when every input record was accepted."""
-        return not self.rejections
-
-    def messages(self) -> list[str]:
-        """Every rejection as a readable line."""
-        return [r.message() for r in self.rejections]
-
-    def quarantine_frame(self) -> pd.DataFrame:
-        """One row per rejected record: index, source, field(s), reason(s), record as JSON."""
-        cols = ["index", "event_id", "source", "field", "reason", "record"]
-        if not self.rejections:
-            return pd.DataFrame({c: pd.Series(dtype=STR_DTYPE) for c in cols}).astype(
-                {"index": "int64"}
-            )
-        by_index: dict[int, list[Rejection]] = {}
-        for r in self.rejections:
-            by_index.setdefault(r.index, []).append(r)
-        rows = []
-        for idx, rs in by_index.items():
-            record = _record_json(self.rejected_records, idx)
-            rows.append(
-                {
-                    "index": idx,
-                    "event_id": rs[0].event_id,
-                    "source": rs[0].source,
-                    "field": ",".join(dict.fromkeys(r.field for r in rs)),
-                    "reason": "; ".join(r.message() for r in rs),
-                    "record": record,
-                }
-            )
-        return pd.DataFrame(rows, columns=cols)
-
-
-def _record_json(records: pd.DataFrame, idx: int) -> str:
-    if records.empty or idx not in records.index:
-        return "{}"
-    row = records.loc[idx]
-    return json.dumps({str(k): _jsonable(v) for k, v in row.items()}, default=str)
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def empty_events() -> pd.DataFrame:
-    """A zero-row frame with the canonical columns and dtypes."""
-    data: dict[str, pd.Series] = {}
-    for col in EVENT_COLUMNS:
-        data[col] = pd.Series([], dtype=_dtype_of(col))
-    return pd.DataFrame(data)
-
-
-def _dtype_of(col: str) -> Any:
-    if col == "kind":
-        return KIND_DTYPE
-    if col in TIME_COLUMNS:
-        return TS_DTYPE
-    if col in CATEGORY_COLUMNS:
-        return "category"
-    return STR_DTYPE
-
-
-def normalise_env(values: pd.Series) -> pd.Series:
-    """Map environment names onto production / staging / test / other (nulls stay null)."""
-    low = values.astype(STR_DTYPE).str.strip().str.lower()
-    mapped = low.map(lambda v: _ENV_ALIASES.get(v, "other") if isinstance(v, str) else v)
-    return mapped.astype(STR_DTYPE)
-
-
-def normalise_status(values: pd.Series) -> pd.Series:
-    """Lower-case statuses and fold the common synonyms (passed → success, failed → failure)."""
-    low = values.astype(STR_DTYPE).str.strip().str.lower()
-    mapped = low.map(lambda v: _STATUS_ALIASES.get(v, v) if isinstance(v, str) else v)
-    return mapped.astype(STR_DTYPE)
-
-
-def _categorical_map(values: pd.Series, fn: Any) -> pd.Series:
-    """Apply a label normaliser to a categorical's categories only (fast on millions of rows)."""
-    if not isinstance(values.dtype, pd.CategoricalDtype):
-        result: pd.Series = fn(values)
-        return result
-    cats = pd.Series(values.cat.categories, dtype=STR_DTYPE)
-    if cats.empty:
-        return pd.Series(np.nan, index=values.index, dtype=STR_DTYPE)
-    new = fn(cats).to_numpy(dtype=str)
-    uniq, inverse = np.unique(new, return_inverse=True)
-    codes = values.cat.codes.to_numpy()
-    mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
-    dtype = pd.CategoricalDtype(list(uniq))
-    return pd.Series(pd.Categorical.from_codes(mapped, dtype=dtype), index=values.index)
-
-
-def parse_timestamps(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """Parse a column to UTC microseconds.
-
-    Returns the parsed series (NaT where invalid or null) and, aligned with it, the reason each
-    invalid non-null value was refused (null where the value parsed). Naive values need `tz`.
-    """
-    no_reason = pd.Series(np.nan, index=values.index, dtype=STR_DTYPE)
-    nat = pd.Series(pd.NaT, index=values.index, dtype=TS_DTYPE)
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.as_unit("us"), no_reason
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        if tz is None:
-            return nat, no_reason.mask(values.notna(), _NAIVE)
-        out = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        out = out.dt.tz_convert("UTC").dt.as_unit("us")
-        return out, no_reason.mask(values.notna() & out.isna(), f"does not exist in {tz}")
-    if len(values) == 0:
-        return nat, no_reason
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return nat, no_reason.mask(values.notna(), _NOT_ISO)
-    text = values.map(lambda v: v if v is None or isinstance(v, str) else _stringify_time(v))
-    text = text.astype(STR_DTYPE)
-    present = text.notna() & (text.str.strip() != "")
-    has_offset = text.str.contains(_OFFSET_RE, regex=True, na=False)
-    aware = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
-    parsed = pd.Series(aware, index=values.index)
-    if tz is not None:
-        naive = pd.to_datetime(text.where(~has_offset), format="ISO8601", errors="coerce")
-        local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-        parsed = parsed.where(has_offset, local)
-    parsed = parsed.dt.as_unit("us")
-    bad = present & parsed.isna()
-    reasons = no_reason.mask(bad, _NOT_ISO)
-    if tz is None:
-        iso_like = text.str.match(r"^\s*\d{4}-\d{2}-\d{2}", na=False)
-        reasons = reasons.mask(bad & ~has_offset & iso_like, _NAIVE)
-    return parsed, reasons
-
-
-_NAIVE: Final = "has no UTC offset (naive timestamps are refused unless the source names a zone)"
-_NOT_ISO: Final = "must be an ISO-8601 timestamp with a UTC offset"
-
-
-def _stringify_time(v: Any) -> str | None:
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "isoformat"):
-        try:
-            return str(pd.Timestamp(v).isoformat())
-        except (ValueError, TypeError):
-            return str(v)
-    if isinstance(v, int | float):
-        return f"<number {v}>"
-    return str(v)
-
-
-def derive_event_ids(frame: pd.DataFrame) -> pd.Series:
-    """Stable ids from (source, kind, natural keys, ts) for sources that have no id of their own."""
-    cols = ["source", "kind", "service", "repo", "env", *KEY_COLUMNS, "status", "ts"]
-    part = pd.DataFrame(
-        {
-            c: frame[c].astype(STR_DTYPE) if c in frame else pd.Series("", index=frame.index)
-            for c in cols
-        }
-    ).fillna("")
-    hashed = pd.util.hash_pandas_object(part, index=False).to_numpy()
-    return pd.Series([f"h{h:016x}" for h in hashed], index=frame.index, dtype=STR_DTYPE)
-
-
-def validate_events(
-    frame: pd.DataFrame,
-    *,
-    tz: str | None = None,
-    now: pd.Timestamp | None = None,
-    future_tolerance: pd.Timedelta = DEFAULT_FUTURE_TOLERANCE,
-    min_ts: pd.Timestamp = MIN_TS,
-    first_index: int = 0,
-) -> ValidationResult:
-    """Check and coerce a frame to the canonical contract, reporting every bad record.
-
-    Rows are identified by `first_index` + their position in `frame`. Good rows come back with the
-    canonical columns, dtypes and UTC times; each bad row is listed once per faulty field.
-    """
-    frame = frame.reset_index(drop=True)
-    n = len(frame)
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
-    problems: list[tuple[pd.Series, str, str | pd.Series]] = []
-    unknown = set(frame.columns) - set(EVENT_COLUMNS)
-    if unknown:
-        raise SchemaError(
-            f"unknown column(s) {sorted(unknown)}; canonical columns are {list(EVENT_COLUMNS)}"
-        )
-    out: dict[str, pd.Series] = {}
-    for col in REQUIRED_COLUMNS:
-        if col not in frame:
-            raise SchemaError(
-                f"missing required column {col!r} (required: {list(REQUIRED_COLUMNS)})"
-            )
-
-    # kind
-    kind_raw = frame["kind"]
-    kind = (
-        kind_raw.astype(STR_DTYPE)
-        if not isinstance(kind_raw.dtype, pd.CategoricalDtype)
-        else kind_raw
-    )
-    kind_ok = kind.isin(KINDS)
-    problems.append((kind.isna(), "kind", "is required"))
-    problems.append((kind.notna() & ~kind_ok, "kind", "is not a known kind"))
-    out["kind"] = kind.where(kind_ok).astype(KIND_DTYPE)
-
-    # times
-    ts, ts_reasons = parse_timestamps(frame["ts"], tz=tz)
-    problems.append((ts.isna() & ts_reasons.isna(), "ts", "is required"))
-    problems.append((ts_reasons.notna(), "ts", ts_reasons))
-    in_range = ts.notna()
-    problems.append((in_range & (ts < min_ts), "ts", f"is before {min_ts.date()} (absurd)"))
-    limit = now + future_tolerance
-    problems.append(
-        (in_range & (ts > limit), "ts", f"is in the future (after {limit.isoformat()})")
-    )
-    out["ts"] = ts
-    if "received_at" in frame:
-        rec, rec_reasons = parse_timestamps(frame["received_at"], tz=tz)
-        problems.append((rec_reasons.notna(), "received_at", rec_reasons))
-        out["received_at"] = rec
-    else:
-        out["received_at"] = pd.Series(pd.NaT, index=frame.index, dtype=TS_DTYPE)
-
-    # text and category columns
-    for col in (*CATEGORY_COLUMNS, *TEXT_COLUMNS):
-        if col not in frame:
-            out[col] = pd.Series(np.nan, index=frame.index, dtype=STR_DTYPE)
-            continue
-        series = frame[col]
-        if series.dtype == object:
-            if col == "attrs":
-                series = series.map(_attrs_to_json)
-            wrong = series.map(lambda v: v is not None and not isinstance(v, str | int | float))
-            problems.append((wrong, col, "must be text"))
-            series = series.where(~wrong)
-        out[col] = series
-    problems.append((_blank(out["source"]), "source", "is required"))
-    attrs = out["attrs"].astype(STR_DTYPE)
-    attrs_bad = attrs.notna() & ~attrs.str.lstrip().str.startswith("{")
-    problems.append((attrs_bad, "attrs", "must be a JSON object"))
-
-    result = pd.DataFrame(out, index=frame.index)
-    ids = result["event_id"].astype(STR_DTYPE)
-    missing_id = ids.isna() | (ids.str.strip() == "")
-    if missing_id.any():
-        ids = ids.where(~missing_id, derive_event_ids(result[missing_id]))
-    result["event_id"] = ids
-
-    bad_any = np.zeros(n, dtype=bool)
-    rejections: list[Rejection] = []
-    for mask, col, reason in problems:
-        m = mask.to_numpy(dtype=bool, na_value=False)
-        if not m.any():
-            continue
-        bad_any |= m
-        for i in np.flatnonzero(m):
-            why = reason if isinstance(reason, str) else str(reason.iloc[i])
-            got = _show(frame[col].iloc[i]) if col in frame else None
-            rejections.append(
-                Rejection(
-                    index=first_index + int(i),
-                    field=col,
-                    reason=f"{why}, got {got}",
-                    event_id=_opt_str(ids.iloc[i]),
-                    source=_opt_str(frame["source"].iloc[i]),
-                )
-            )
-    rejections.sort(key=lambda r: r.index)
-    good = result.loc[~bad_any]
-    return ValidationResult(
-        events=to_canonical(good),
-        rejections=rejections,
-        rejected_records=frame.loc[bad_any].set_axis(np.flatnonzero(bad_any) + first_index),
-    )
-
-
-def _blank(s: pd.Series) -> pd.Series:
-    text = s.astype(STR_DTYPE)
-    return text.isna() | (text.str.strip() == "")
-
-
-def _attrs_to_json(v: Any) -> Any:
-    if isinstance(v, Mapping):
-        return json.dumps(v, sort_keys=True, default=str)
-    return v
-
-
-def _opt_str(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    return str(v)
-
-
-def _show(v: Any) -> str:
-    text = repr(_jsonable(v))
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cast an already-valid frame to the canonical column order and dtypes (no checks)."""
-    out: dict[str, pd.Series] = {}
-    for col in EVENT_COLUMNS:
-        series = frame[col] if col in frame else pd.Series(np.nan, index=frame.index)
-        if col == "kind":
-            out[col] = series.astype(KIND_DTYPE)
-        elif col in TIME_COLUMNS:
-            out[col] = series if series.dtype == TS_DTYPE else series.astype(TS_DTYPE)
-        elif col in CATEGORY_COLUMNS:
-            if col == "env":
-                series = _categorical_map(series, normalise_env)
-            elif col == "status":
-                series = _categorical_map(series, normalise_status)
-            out[col] = (
-                series
-                if isinstance(series.dtype, pd.CategoricalDtype)
-                else series.astype(STR_DTYPE).astype("category")
-            )
-        else:
-            out[col] = series if series.dtype == STR_DTYPE else series.astype(STR_DTYPE)
-    return pd.DataFrame(out).reset_index(drop=True)
-
-
-def events_from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Build an unvalidated event frame from dicts (attrs may be a dict); missing keys are null."""
-    rows = [dict(r) for r in records]
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
-    if "attrs" in frame:
-        frame["attrs"] = frame["attrs"].map(_attrs_to_json).astype(object)
-    return frame
-
-
-def validate_record(record: Mapping[str, Any], *, tz: str | None = None) -> dict[str, Any]:
-    """Validate one event dict; return it in canonical form or raise `SchemaError` naming fields."""
-    unknown = set(record) - set(EVENT_COLUMNS)
-    if unknown:
-        raise SchemaError(f"event 0: unknown field(s) {sorted(unknown)}")
-    result = validate_events(events_from_records([record]), tz=tz)
-    if not result.ok:
-        raise SchemaError("; ".join(result.messages()))
-    return {str(k): v for k, v in result.events.iloc[0].items()}
-
-
-def ensure_events(frame: pd.DataFrame, *, tz: str | None = None) -> pd.DataFrame:
-    """Validate strictly: the canonical frame, or `SchemaError` listing every problem."""
-    result = validate_events(frame, tz=tz)
-    if not result.ok:
-        msgs = result.messages()
-        more = f" (and {len(msgs) - 20} more)" if len(msgs) > 20 else ""
-        raise SchemaError("; ".join(msgs[:20]) + more)
-    return result.events
-
-
-def attrs_of(frame: pd.DataFrame, key: str) -> pd.Series:
-    """Extract one key from the JSON `attrs` column (null where absent)."""
-
-    def pick(text: Any) -> Any:
-        if not isinstance(text, str):
-            return None
-        value = json.loads(text)
-        return value.get(key) if isinstance(value, dict) else None
-
-    return frame["attrs"].map(pick)
+__all__ = [
+    "CATEGORY_COLUMNS",
+    "DEFAULT_FUTURE_TOLERANCE",
+    "ENVIRONMENTS",
+    "EVENT_COLUMNS",
+    "KEY_COLUMNS",
+    "KINDS",
+    "KIND_DTYPE",
+    "MIN_TS",
+    "REQUIRED_COLUMNS",
+    "STR_DTYPE",
+    "TEXT_COLUMNS",
+    "TIME_COLUMNS",
+    "TS_DTYPE",
+    "Rejection",
+    "ValidationResult",
+    "attrs_of",
+    "attrs_to_json",
+    "derive_event_ids",
+    "empty_events",
+    "ensure_events",
+    "events_from_records",
+    "normalise_env",
+    "normalise_status",
+    "parse_timestamps",
+    "to_canonical",
+    "to_jsonable",
+    "validate_events",
+    "validate_record",
+]

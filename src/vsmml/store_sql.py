@@ -1,0 +1,181 @@
+"""The store's write path in SQL: de-duplicating merge of a batch and quarantine inserts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from vsmml.errors import StoreError
+from vsmml.events.schema import (
+    CATEGORY_COLUMNS,
+    EVENT_COLUMNS,
+    KIND_DTYPE,
+    STR_DTYPE,
+    TIME_COLUMNS,
+    TS_DTYPE,
+)
+from vsmml.store_schema import CONTENT_COLUMNS
+
+MAX_MESSAGES: Final = 50
+QUARANTINE_COLUMNS: Final = ("source", "location", "field", "reason", "record")
+
+
+@dataclass
+class MergeStats:
+    """Outcome of merging one batch: inserted rows, exact repeats, conflicts (quarantined)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
+    """Insert the registered `_batch` into `events` with an anti-join; quarantine conflicts.
+
+    A key constraint would make bulk inserts several times slower (STACK.md), so uniqueness of
+    `event_id` is enforced here: repeats inside the batch keep the first row, repeats of stored
+    ids are skipped, and a repeat whose content differs is quarantined as a conflict.
+    """
+    typed = ", ".join(
+        f"CAST({c} AS {'TIMESTAMP' if c in TIME_COLUMNS else 'VARCHAR'}) AS {c}"
+        for c in EVENT_COLUMNS
+    )
+    hashed = f"*, hash({', '.join(CONTENT_COLUMNS)}) AS content_hash"
+    source = f"(SELECT {hashed} FROM (SELECT {typed} FROM _batch))"
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT event_id) FROM _batch").fetchall()[0]
+    messages: list[str] = []
+    duplicates = 0
+    if distinct < n:
+        # Repeats inside the batch: keep the first, count exact copies, quarantine conflicts.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _staged AS
+                SELECT *, row_number() OVER () AS _pos FROM {source}"""
+        )
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _firsts AS SELECT * FROM _staged
+               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _pos) = 1"""
+        )
+        repeat = "FROM _staged s JOIN _firsts f USING (event_id) WHERE s._pos <> f._pos"
+        messages += quarantine_conflicts(
+            con,
+            f"SELECT s.* {repeat} AND s.content_hash <> f.content_hash",
+            "conflicts with an earlier event of the same batch",
+        )
+        duplicates += scalar(con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash")
+        source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
+        n = distinct
+    stored_conflicts = quarantine_conflicts(
+        con,
+        f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
+            WHERE s.content_hash <> e.content_hash""",
+        "conflicts with a stored event of the same id",
+    )
+    messages += stored_conflicts
+    accepted = scalar(
+        con,
+        f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash
+            FROM {source} s ANTI JOIN events e USING (event_id)""",
+    )
+    con.execute("DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts")
+    return MergeStats(
+        accepted=accepted,
+        duplicates=duplicates + n - accepted - len(stored_conflicts),
+        conflicts=len(messages),
+        messages=messages[:MAX_MESSAGES],
+    )
+
+
+def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str, why: str) -> list[str]:
+    """Quarantine the rows `select` returns as id conflicts; returns their messages."""
+    rows = con.execute(select).df()
+    if rows.empty:
+        return []
+    messages = [f"event_id {eid!r}: 'event_id' {why}" for eid in rows["event_id"]]
+    records = [
+        json.dumps({c: json_value(r[c]) for c in EVENT_COLUMNS}, default=str)
+        for _, r in rows.iterrows()
+    ]
+    q = pd.DataFrame(
+        {
+            "source": rows["source"].astype(str),
+            "location": "event_id " + rows["event_id"].astype(str),
+            "field": "event_id",
+            "reason": messages,
+            "record": records,
+        }
+    )
+    insert_quarantine(con, q, pd.Timestamp.now(tz="UTC"))
+    return messages
+
+
+def insert_quarantine(
+    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, now: pd.Timestamp
+) -> list[str]:
+    """Append refused records (source, location, field, reason, record); returns the reasons."""
+    missing = set(QUARANTINE_COLUMNS) - set(rejects.columns)
+    if missing:
+        raise StoreError(f"quarantine rows lack column(s) {sorted(missing)}")
+    q = rejects.loc[:, list(QUARANTINE_COLUMNS)].astype(STR_DTYPE).fillna("")
+    q.insert(0, "received_at", now.tz_convert("UTC").tz_localize(None))
+    con.register("_q", q)
+    try:
+        con.execute(
+            """INSERT INTO quarantine (received_at, source, location, field, reason, record)
+               SELECT received_at, source, location, field, reason, record FROM _q"""
+        )
+    finally:
+        con.unregister("_q")
+    return [str(r) for r in q["reason"]]
+
+
+def to_arrow(events: pd.DataFrame) -> pa.Table:
+    """Arrow view of a canonical frame; times go in as naive UTC (the store's convention)."""
+    naive = events.assign(**{c: events[c].dt.tz_localize(None) for c in TIME_COLUMNS})
+    return pa.Table.from_pandas(naive, preserve_index=False)
+
+
+def from_arrow(table: pa.Table) -> pd.DataFrame:
+    """Canonical dtypes from an Arrow result (categories for labels, UTC microseconds)."""
+    frame: pd.DataFrame = table.to_pandas()
+    for col in EVENT_COLUMNS:
+        if col == "kind":
+            frame[col] = frame[col].astype(KIND_DTYPE)
+        elif col in ("ts", "received_at"):
+            frame[col] = pd.to_datetime(frame[col]).dt.tz_localize("UTC").astype(TS_DTYPE)
+        elif col in CATEGORY_COLUMNS:
+            frame[col] = frame[col].astype(STR_DTYPE).astype("category")
+        else:
+            frame[col] = frame[col].astype(STR_DTYPE)
+    return frame
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The single integer a query returns (0 for NULL)."""
+    rows = con.execute(sql).fetchall()  # fetchall: fetchone leaves the result open
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def utc(value: pd.Timestamp | str) -> pd.Timestamp:
+    """A filter instant as naive UTC (the store's convention); naive input is refused."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise StoreError(f"time filter {value!r} has no UTC offset; pass e.g. '2026-01-01T00:00Z'")
+    return ts.tz_convert("UTC").tz_localize(None)
+
+
+def json_value(v: Any) -> Any:
+    """A JSON-friendly copy of one cell."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
