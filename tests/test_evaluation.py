@@ -81,3 +81,22 @@ def test_protocols_split_by_time_and_report_every_metric() -> None:
     assert dr["quarter"].is_monotonic_increasing and dr["n"].sum() == 50
     with pytest.raises(DataError, match="at least 2"):
         ev.cross_project({"a": frames["a"]}, {"la": _la_scorer})
+
+
+def test_cli_prints_metrics_for_baselines_on_a_fixture_slice() -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from vsmml.cli import app
+
+    data = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "jit"
+    base = ["evaluate", "risk", "--data", str(data / "jdt_head_k_feature.csv")]
+    runner = CliRunner()
+    wp = runner.invoke(app, [*base, "--baselines-only"])
+    assert wp.exit_code == 0, wp.output
+    assert "lr_jit" in wp.output and "lapredict" in wp.output and "popt" in wp.output
+    drift = runner.invoke(app, [*base, "--baselines-only", "--protocol", "drift"])
+    assert drift.exit_code == 0 and "quarter" in drift.output
+    bad = runner.invoke(app, [*base, "--protocol", "loo"])
+    assert bad.exit_code != 0
