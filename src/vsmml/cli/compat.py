@@ -7,13 +7,15 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from vsmml.cli.app import app
 from vsmml.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 compat_app = typer.Typer(
     help="Reproduce other delivery-metrics tools' tables exactly (for switching without a debate).",
@@ -130,6 +132,8 @@ def read_devlake_tables(
     Every cell is read as a string and empty cells stay ''; the compat functions parse times and
     numbers themselves. A missing required file raises `DataError` naming it.
     """
+    import pandas as pd
+
     tables: dict[str, pd.DataFrame | None] = {}
     for name in (*required, *optional):
         path = directory / f"{name}.csv"
@@ -144,6 +148,8 @@ def read_devlake_tables(
 
 def devlake_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Render a result the way DevLake's CSV snapshots look: ISO times with offset, '' for NULL."""
+    import pandas as pd
+
     from vsmml.compat.devlake_frames import format_devlake_times
 
     time_columns = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]

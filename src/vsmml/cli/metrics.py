@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import enum
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from vsmml.cli.app import app
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Format(enum.StrEnum):
@@ -45,6 +47,8 @@ class Freq(enum.StrEnum):
 
 
 def _utc(text: str | None, option: str) -> pd.Timestamp | None:
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -58,6 +62,8 @@ def window(
     frame: pd.DataFrame, since: pd.Timestamp | None, until: pd.Timestamp | None
 ) -> pd.DataFrame:
     """Rows whose period starts in [since, until) (whole-range rows are always kept)."""
+    import pandas as pd
+
     keep = pd.Series(True, index=frame.index)
     period = frame["period"]
     if since is not None:

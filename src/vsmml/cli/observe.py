@@ -8,14 +8,16 @@ sample (1 - good / total).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from vsmml.cli.app import app
 from vsmml.cli.output import heading, table
 from vsmml.errors import VsmmlError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 slo_app = typer.Typer(help="Service-level objectives: error budget, burn rates, alerts.")
 app.add_typer(slo_app, name="slo")
@@ -40,6 +42,8 @@ def _store_samples(services: list[str] | None) -> pd.DataFrame:
 
 def read_series_csv(path: Path) -> pd.DataFrame:
     """A (TimeStamp|timestamp, Value|value[, Label]) CSV as timestamp/value columns."""
+    import pandas as pd
+
     raw = pd.read_csv(path)
     cols = {c.lower(): c for c in raw.columns}
     if "timestamp" not in cols or "value" not in cols:
@@ -63,6 +67,8 @@ def anomalies(
     top: Annotated[int, typer.Option(help="Rows to show per series (highest scores).")] = 20,
 ) -> None:
     """Score a metric series (or each service's SLI error ratio) and list the anomalous rows."""
+    import pandas as pd
+
     from vsmml.anomaly import get_detector
 
     try:
@@ -102,6 +108,8 @@ def slo_status(
 
     Exit code 3 when any service's page alert is firing (usable as a pipeline gate).
     """
+    import pandas as pd
+
     from vsmml.slo import SLO, status
 
     try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from vsmml.pipeline import DemoResult
     from vsmml.tour import Tour
 
@@ -66,6 +67,8 @@ def print_tour(tour: Tour) -> None:
 
 
 def _utc(value: object) -> str:
+    import pandas as pd
+
     ts = pd.Timestamp(value)  # type: ignore[arg-type]
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
