@@ -8,13 +8,15 @@ score another. Everything works on plain numpy columns so one change scores in m
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from vsmml.errors import DataError
+
+if TYPE_CHECKING:  # pandas stays off the scoring path (`vsmml score` must start fast)
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -93,6 +95,8 @@ def describe(feature: str, value: float) -> str:
 
 def input_columns(X: pd.DataFrame) -> list[str]:  # noqa: N803
     """The model inputs of `X`: every column but the timestamp, each numeric or boolean."""
+    import pandas as pd
+
     if not isinstance(X, pd.DataFrame):
         raise DataError(f"X must be a pandas DataFrame, got {type(X).__name__}")
     cols = [str(c) for c in X.columns if c != TIME_COLUMN]
