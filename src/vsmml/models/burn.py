@@ -134,7 +134,7 @@ class BurnRiskModel:
         }
 
     @staticmethod
-    def _feature_columns(X: pd.DataFrame, time_column: str) -> list[str]:  # noqa: N803
+    def _feature_columns(X: pd.DataFrame, time_column: str) -> list[str]:
         skip = ID_COLUMNS | {time_column}
         cols = [c for c in X.columns if c not in skip]
         bad = [c for c in cols if not pd.api.types.is_numeric_dtype(X[c])]
@@ -144,7 +144,7 @@ class BurnRiskModel:
             raise DataError("BurnRiskModel: X has no feature columns")
         return cols
 
-    def fit(self, X: pd.DataFrame, y: Any) -> BurnRiskModel:  # noqa: N803
+    def fit(self, X: pd.DataFrame, y: Any) -> BurnRiskModel:
         """Early-stop and calibrate on the latest slice of the training period, refit on all."""
         import lightgbm as lgb
 
@@ -193,7 +193,7 @@ class BurnRiskModel:
         self.base_rate_ = float(yy.mean())
         return self
 
-    def _matrix(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def _matrix(self, X: pd.DataFrame) -> FloatArray:
         check_is_fitted(self, ("booster_",))
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"X must be a pandas DataFrame, got {type(X).__name__}")
@@ -202,30 +202,30 @@ class BurnRiskModel:
             raise DataError(f"BurnRiskModel: X misses feature column(s) {missing}")
         return X[self.feature_names_].to_numpy(dtype=np.float64)
 
-    def decision_function(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def decision_function(self, X: pd.DataFrame) -> FloatArray:
         """Raw (uncalibrated) log-odds; `contributions` rows sum to it."""
         m = self._matrix(X)
         out: FloatArray = np.asarray(self.booster_.predict(m, raw_score=True))
         return out
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
         """Calibrated probabilities, shape (n, 2): no page / page within the horizon."""
         raw = self.decision_function(X)
         p = np.clip(self.calibrator_.transform(raw), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def predict(self, X: pd.DataFrame) -> FloatArray:
         """1 where the page probability is at least `threshold` (a warning), else 0."""
         out: FloatArray = (self.predict_proba(X)[:, 1] >= self.threshold).astype(np.float64)
         return out
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature log-odds contributions plus ``bias``; each row sums to the raw score."""
         m = self._matrix(X)
         contrib = np.asarray(self.booster_.predict(m, pred_contrib=True))
         return pd.DataFrame(contrib, columns=[*self.feature_names_, "bias"], index=X.index)
 
-    def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:  # noqa: N803
+    def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:
         """The `top` reasons per row, largest |contribution| first, worded for an on-call engineer.
 
         Columns: ``row``, ``rank``, ``feature``, ``value``, ``contribution``, ``text`` (e.g.

@@ -224,7 +224,7 @@ class ChangeRiskModel:
         choice = {**best[1], "validation_auc": best[0], "validation_rows": n - cut}
         return choice, best[2], y[va]
 
-    def fit(self, X: pd.DataFrame, y: Any) -> ChangeRiskModel:  # noqa: N803
+    def fit(self, X: pd.DataFrame, y: Any) -> ChangeRiskModel:
         """Tune on the latest slice of the training period, calibrate there, refit on all rows."""
         import lightgbm as lgb
 
@@ -263,7 +263,7 @@ class ChangeRiskModel:
         return self
 
     # ---------------------------------------------------------------- scoring
-    def _matrix(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def _matrix(self, X: pd.DataFrame) -> FloatArray:
         check_is_fitted(self, ("booster_",))
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"X must be a pandas DataFrame, got {type(X).__name__}")
@@ -277,23 +277,23 @@ class ChangeRiskModel:
         out: FloatArray = np.asarray(w * gbm + (1 - w) * lin, dtype=np.float64)
         return out
 
-    def decision_function(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def decision_function(self, X: pd.DataFrame) -> FloatArray:
         """Raw (uncalibrated) log-odds of failure; explanations sum to this."""
         return self.raw_from_matrix(self._matrix(X))
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
         """Calibrated probabilities, shape (n, 2): columns are classes 0 and 1."""
         raw = self.decision_function(X)
         p = self.calibrator_.transform(raw)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def predict(self, X: pd.DataFrame) -> FloatArray:
         """Class 1 where the calibrated failure probability is at least 0.5."""
         out: FloatArray = (self.predict_proba(X)[:, 1] >= 0.5).astype(np.float64)
         return out
 
     # --------------------------------------------------------------- explaining
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature log-odds contributions plus a ``bias`` column; rows sum to the raw score."""
         m = self._matrix(X)
         w = self.blend_weight_
@@ -305,7 +305,7 @@ class ChangeRiskModel:
             contrib[:, -1] += (1 - w) * self.linear_.intercept
         return pd.DataFrame(contrib, columns=[*self.feature_names_, "bias"], index=X.index)
 
-    def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:  # noqa: N803
+    def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:
         """The `top` reasons per change, worded for a developer, largest |contribution| first.
 
         One row per (change, reason) with columns ``row`` (position in X), ``rank``,

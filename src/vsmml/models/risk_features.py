@@ -93,7 +93,7 @@ def describe(feature: str, value: float) -> str:
     return word(value) if word else f"has {feature} = {value:,.4g}"
 
 
-def input_columns(X: pd.DataFrame) -> list[str]:  # noqa: N803
+def input_columns(X: pd.DataFrame) -> list[str]:
     """The model inputs of `X`: every column but the timestamp, each numeric or boolean."""
     import pandas as pd
 
@@ -113,7 +113,7 @@ def feature_names(columns: list[str]) -> list[str]:
     return [*columns, *[r for r, (deps, _) in RATIOS.items() if set(deps) <= have]]
 
 
-def column_arrays(X: pd.DataFrame, columns: list[str]) -> dict[str, FloatArray]:  # noqa: N803
+def column_arrays(X: pd.DataFrame, columns: list[str]) -> dict[str, FloatArray]:
     """Float columns of `X` by name; a column the model knows but `X` lacks becomes NaN."""
     n = len(X)
     out: dict[str, FloatArray] = {}
