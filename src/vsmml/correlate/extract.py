@@ -163,7 +163,9 @@ def delivery_view(events: pd.DataFrame) -> pd.DataFrame:
     """The columns correlation reads, without `slo.sample` rows, in contiguous Arrow chunks.
 
     SLI samples are often half of all events and never join a change; dropping them (a
-    chunk-wise filter) before compacting halves the memory the compact copy needs.
+    chunk-wise filter) before compacting halves the memory the compact copy needs. When the
+    caller already read only delivery rows into single-chunk columns (as
+    bench/bench_metrics.py does), the columns are reused without a copy.
     """
     cols = [c for c in CORRELATION_COLUMNS if c in events.columns]
     kind = events["kind"]
@@ -172,6 +174,7 @@ def delivery_view(events: pd.DataFrame) -> pd.DataFrame:
         keep = kind.cat.codes.to_numpy() != code
     else:
         keep = (kind.astype(STR_DTYPE) != "slo.sample").to_numpy(dtype=bool)
+    everything = bool(keep.all())
     mask = pa.array(keep)
     out: dict[str, object] = {}
     for col in cols:
@@ -180,8 +183,11 @@ def delivery_view(events: pd.DataFrame) -> pd.DataFrame:
         if hasattr(arr, "__arrow_array__") and not isinstance(series.dtype, pd.CategoricalDtype):
             chunked = pa.chunked_array(arr.__arrow_array__())
             if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
+                if everything and chunked.num_chunks <= 1:
+                    out[col] = arr  # already what we need: no copy
+                    continue
                 picked = chunked.filter(mask).combine_chunks()
                 out[col] = pd.array(picked, dtype=series.dtype)
                 continue
-        out[col] = arr[keep]
-    return pd.DataFrame(out)
+        out[col] = arr if everything else arr[keep]
+    return pd.DataFrame(out, copy=False)
