@@ -34,6 +34,7 @@ KINDS: Final[tuple[str, ...]] = (
     "slo.sample",
     "security.finding.opened",
     "security.finding.closed",
+    "resource.changed",
 )
 KIND_DTYPE: Final = pd.CategoricalDtype(list(KINDS))
 
