@@ -11,6 +11,7 @@ import pytest
 
 from vsmml.events.schema import attrs_of
 from vsmml.synth import WAIT_STAGES, SynthConfig, SynthOrg, generate
+from vsmml.synth.org import plan_org, ramp_stage, weekly_plan
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +230,59 @@ def test_review_depth_is_visible_in_events(tiny: SynthOrg) -> None:
         .map(lambda a: json.loads(a)["author"])
     )
     assert (reviewer.to_numpy() != authors.loc[rev["change_id"]].to_numpy()).all()
+
+
+def test_a_move_is_announced_by_a_ramp_of_the_incoming_stage(medium: SynthOrg) -> None:
+    plan = plan_org(medium.config)
+    shares = medium.truth.stage_wait_shares
+    waits = medium.truth.changes
+    n_ramps, growth = 0, []
+    for svc in plan.services:
+        s = shares[shares["service"] == svc.name]
+        wide = s.pivot(index="week_start", columns="stage", values="wait_share").reset_index()
+        for prev, r in itertools.pairwise(svc.regimes):
+            assert 1 <= r.ramp_weeks <= 3
+            before, last = r.week - r.ramp_weeks - 1, r.week - 1
+            incoming, old = wide[r.stage], wide[prev.stage]
+            # it builds up, stays behind the old bottleneck, then overtakes it
+            assert incoming[last] > incoming[before] or incoming[before] > 0.9 * old[before]
+            assert incoming[last] < old[last]
+            assert incoming[r.week] > old[r.week]
+            # within the ramp weeks, later changes wait longer in the incoming stage
+            for week in wide["week_start"][r.week - r.ramp_weeks : r.week]:
+                ch = waits[(waits["service"] == svc.name) & (waits["week_start"] == week)]
+                frac = (ch["first_commit_at"] - week).dt.total_seconds() / (7 * 86400)
+                w = ch[f"wait_{r.stage}_s"]
+                growth.append(w[frac >= 0.5].mean() / w[frac < 0.5].mean())
+            n_ramps += 1
+    assert n_ramps >= 4
+    assert float(np.median(growth)) > 1.2, growth
+
+
+def test_shares_vary_from_week_to_week_within_a_regime(medium: SynthOrg) -> None:
+    b = medium.truth.bottlenecks
+    steady = b.groupby(["service", "regime"])["lead"].agg(["std", "size"])
+    assert (steady.loc[steady["size"] >= 3, "std"] > 0.01).all()
+    s = medium.truth.stage_wait_shares
+    week_sd = s.groupby(["service", "stage"])["wait_share"].std()
+    assert week_sd.median() > 0.003
+
+
+def test_weekly_plan_is_deterministic_and_keeps_the_lead() -> None:
+    cfg = SynthConfig(n_services=6, n_teams=2, days=140, moving_bottleneck_share=1.0, seed=11)
+    plan = plan_org(cfg)
+    for svc in plan.services:
+        p1, t1 = weekly_plan(cfg.seed, svc, plan.n_weeks)
+        p2, t2 = weekly_plan(cfg.seed, svc, plan.n_weeks)
+        assert np.array_equal(t1, t2) and np.array_equal(p1, p2)
+        stage = np.zeros(plan.n_weeks, dtype=int)
+        for r in svc.regimes:
+            stage[r.week :] = WAIT_STAGES.index(r.stage)
+        rows = np.arange(plan.n_weeks)
+        top = np.sort(t1, axis=1)
+        assert (np.argmax(t1, axis=1) == stage).all()
+        lead = top[:, -1] / top[:, -2] - 1
+        assert (lead >= 0.07 - 1e-9).all() and (lead <= 0.22 + 1e-9).all()
+        assert not np.allclose(t1[rows, stage], p1[rows, stage])  # noise on the plan
+        ramping = ramp_stage(svc, plan.n_weeks)
+        assert ((ramping >= 0).sum()) == sum(r.ramp_weeks for r in svc.regimes)

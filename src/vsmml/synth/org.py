@@ -42,6 +42,12 @@ NATURAL_WAIT_H: Final[dict[str, float]] = {
     "production": 2.0,
 }
 ORG_STREAM: Final = 1_000_003
+PLAN_STREAM: Final = 3
+MIN_MOVE_GAP: Final = 4  # weeks between two moves (room for the next ramp)
+RAMP_GAP: Final = (0.05, 0.12)  # the old bottleneck's lead over the incoming stage at ramp end
+WEEK_NOISE_SIGMA: Final = 0.1  # lognormal week-to-week noise of every stage's planned wait
+LEAD_NOISE_SIGMA: Final = 0.3  # lognormal noise of the planted stage's weekly lead
+LEAD_BOUNDS: Final = (0.07, 0.22)  # the planted stage's weekly lead over the next, after noise
 
 
 def service_names(n: int) -> list[str]:
@@ -63,6 +69,8 @@ class BottleneckRegime:
     runner_up: str
     lead: float
     mean_wait_h: dict[str, float]
+    ramp_weeks: int = 0
+    """Weeks before `week` in which `stage` builds up (0 for the first regime)."""
 
 
 @dataclass(frozen=True)
@@ -98,19 +106,30 @@ class OrgPlan:
         return [s.index for s in self.services if s.team_index == team_index]
 
 
+def _move_weeks(rng: np.random.Generator, n_weeks: int, moving: bool) -> list[int]:
+    """Weeks at which the planted bottleneck moves: none, one or two, `MIN_MOVE_GAP` apart."""
+    if not moving or n_weeks < 4:
+        return []
+    cands = np.arange(2, n_weeks - 1)
+    first = int(rng.choice(cands))
+    if rng.random() >= 0.4:
+        return [first]
+    spaced = cands[np.abs(cands - first) >= MIN_MOVE_GAP]
+    return sorted([first, int(rng.choice(spaced))]) if spaced.size else [first]
+
+
 def _regimes(
     rng: np.random.Generator, n_weeks: int, moving: bool, batching: bool
 ) -> tuple[BottleneckRegime, ...]:
-    """Plant the bottleneck: one stage leads the runner-up by 8-20 % of the runner-up's share."""
-    starts = [0]
-    if moving and n_weeks >= 4:
-        n_moves = 1 + int(rng.random() < 0.4)
-        cands = np.arange(2, n_weeks - 1)
-        picks = sorted(rng.choice(cands, size=min(n_moves, len(cands)), replace=False).tolist())
-        starts += [int(w) for w in picks]
+    """Plant the bottleneck: one stage leads the runner-up by 8-20 % of the runner-up's share.
+
+    A move to a new stage is announced by a ramp of 1-3 weeks (fewer when the previous regime
+    is younger) in which the incoming stage's wait builds up (see `weekly_plan`).
+    """
+    starts = [0, *_move_weeks(rng, n_weeks, moving)]
     regimes: list[BottleneckRegime] = []
     previous = ""
-    for week in starts:
+    for j, week in enumerate(starts):
         natural = {k: v * float(rng.uniform(0.7, 1.3)) for k, v in NATURAL_WAIT_H.items()}
         if batching:  # release trains: changes wait for the next departure
             natural["production"] *= 2.5
@@ -123,9 +142,60 @@ def _regimes(
         means = dict(natural)
         means[runner] = runner_mean
         means[stage] = runner_mean * (1.0 + lead)
-        regimes.append(BottleneckRegime(week, stage, runner, lead, means))
+        ramp = 0
+        if j:
+            ramp = min(int(rng.integers(1, 4)), week - starts[j - 1] - 1)
+        regimes.append(BottleneckRegime(week, stage, runner, lead, means, ramp))
         previous = stage
     return tuple(regimes)
+
+
+def ramp_stage(svc: ServicePlan, n_weeks: int) -> np.ndarray:
+    """Per week: the index (in `WAIT_STAGES`) of the stage building up before a move, else -1."""
+    out = np.full(n_weeks, -1, dtype=np.int64)
+    for r in svc.regimes[1:]:
+        lo, hi = max(r.week - r.ramp_weeks, 0), min(r.week, n_weeks)
+        out[lo:hi] = WAIT_STAGES.index(r.stage)
+    return out
+
+
+def weekly_plan(seed: int, svc: ServicePlan, n_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The planted mean wait per change (hours), shape (n_weeks, stages): (plan, target).
+
+    `plan` is the regimes' plan with the ramps: in the `ramp_weeks` before a move the incoming
+    stage's wait climbs linearly from its level in the old regime to within `RAMP_GAP` of the old
+    bottleneck (a new constraint builds up: its queue grows before it overtakes). `target` is
+    what the timeline enforces: every other stage's plan times lognormal week-to-week noise
+    (`WEEK_NOISE_SIGMA`, from the service's own plan stream); the planted stage is set to the
+    largest of them times one plus its planned lead (its regime's lead, or the ramp's gap) with
+    lognormal noise (`LEAD_NOISE_SIGMA`), kept within `LEAD_BOUNDS`: it leads every week, by at
+    most 22 % (production, laid out by release windows, may drift a little).
+    """
+    k = len(WAIT_STAGES)
+    plan = np.zeros((n_weeks, k))
+    stage = np.zeros(n_weeks, dtype=np.int64)
+    for r in svc.regimes:
+        plan[r.week :] = [r.mean_wait_h[s] for s in WAIT_STAGES]
+        stage[r.week :] = WAIT_STAGES.index(r.stage)
+    rng = np.random.default_rng([seed, svc.index, PLAN_STREAM])
+    for prev, r in zip(svc.regimes, svc.regimes[1:], strict=False):
+        gap = float(rng.uniform(*RAMP_GAP))
+        s = WAIT_STAGES.index(r.stage)
+        v0 = prev.mean_wait_h[r.stage]
+        v1 = max(v0, prev.mean_wait_h[prev.stage] / (1.0 + gap))
+        for j in range(1, r.ramp_weeks + 1):
+            w = r.week - r.ramp_weeks + j - 1
+            if 0 <= w < n_weeks:
+                plan[w, s] = v0 + (v1 - v0) * j / r.ramp_weeks
+    rows = np.arange(n_weeks)
+    others = plan.copy()
+    others[rows, stage] = -np.inf
+    lead = plan[rows, stage] / others.max(axis=1) - 1.0
+    target = plan * rng.lognormal(0.0, WEEK_NOISE_SIGMA, plan.shape)
+    lead = np.clip(lead * rng.lognormal(0.0, LEAD_NOISE_SIGMA, n_weeks), *LEAD_BOUNDS)
+    target[rows, stage] = -np.inf
+    target[rows, stage] = target.max(axis=1) * (1.0 + lead)
+    return plan, target
 
 
 def plan_org(config: SynthConfig) -> OrgPlan:

@@ -4,8 +4,9 @@ Wait per stage (what a constraint finder measures, see docs/synthetic-org.md):
 review = opened → first review; each CI stage = the sum of its `queue_s` over all attempts;
 staging = artifact published → staging deploy started; production = max(0, start of the first
 production deploy containing the change − its own staging deploy finished). A change belongs to
-the Monday-based week of its first commit. Review, CI and staging waits are rescaled per
-service-week so that their weekly totals equal the plan exactly; production waits come out of
+the Monday-based week of its first commit. The plan is `org.weekly_plan`'s target (the regimes,
+the ramps before moves, week-to-week noise). Review, CI and staging waits are rescaled per
+service-week so that their weekly totals equal it exactly; production waits come out of
 batching and release windows, so the per-week ask is corrected over a few rounds, and where
 production still overshoots, the week's other stages are scaled up to keep the shares."""
 
@@ -16,16 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vsmml.synth.changes import DAY, HOUR, MINUTE, US
+from vsmml.synth.changes import DAY, HOUR, MINUTE, US, WEEK
 from vsmml.synth.config import PIPELINE_STAGES, WAIT_STAGES, SynthConfig
 from vsmml.synth.deploys import Production, production, train_departures
-from vsmml.synth.org import ServicePlan
+from vsmml.synth.org import ServicePlan, ramp_stage, weekly_plan
 from vsmml.synth.pipeline import Pipelines, PipelineTimes, plan_pipelines, time_pipelines
 
 N_STAGES = len(WAIT_STAGES)
 I_REVIEW, I_STAGING, I_PROD = 0, N_STAGES - 2, N_STAGES - 1
 ROUNDS = 12
 OUTER = 4
+RAMP_SLOPE = 1.0  # within a ramp week, the incoming stage's waits grow from ×0.5 to ×1.5
 
 
 @dataclass
@@ -48,11 +50,17 @@ class Timeline:
     planned_h: np.ndarray  # (n_weeks, N_STAGES) planted mean wait per change (hours)
 
 
-def planted_means(svc: ServicePlan, n_weeks: int) -> np.ndarray:
-    """Planted mean wait (hours per change) of every stage in every week."""
-    out = np.zeros((n_weeks, N_STAGES))
-    for r in svc.regimes:
-        out[r.week :] = [r.mean_wait_h[s] for s in WAIT_STAGES]
+def ramp_shape(svc: ServicePlan, n_weeks: int, week: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Per change and stage, a multiplier of its wait draw before the weekly rescale.
+
+    1 everywhere except the stage building up before a move: in its ramp weeks a change's wait
+    grows with its position in the week (`frac` in [0, 1)), so the queue keeps growing within
+    the week too (the weekly total still equals the plan).
+    """
+    out = np.ones((week.size, N_STAGES))
+    ramping = ramp_stage(svc, n_weeks)[week] if week.size else np.zeros(0, dtype=np.int64)
+    hit = np.flatnonzero(ramping >= 0)
+    out[hit, ramping[hit]] = 1.0 + RAMP_SLOPE * (frac[hit] - 0.5)
     return out
 
 
@@ -90,12 +98,18 @@ def build_timeline(
     week = changes["week"].to_numpy()
     n_weeks = int(week.max()) + 1 if n else 1
     counts = np.bincount(week, minlength=n_weeks).astype(float)
-    planned = planted_means(svc, max(n_weeks, 1))[:n_weeks]
-    target = planned.copy()
+    plan_weeks = max(n_weeks, (config.days + 6) // 7)
+    plan_all, target_all = weekly_plan(config.seed, svc, plan_weeks)
+    planned, target = plan_all[:n_weeks], target_all[:n_weeks].copy()
     opened = changes["opened_us"].to_numpy()
+    first = changes["first_commit_us"].to_numpy()
+    frac = ((first - int(config.start.value // 1000)) % WEEK) / WEEK
+    shape = ramp_shape(svc, n_weeks, week, frac)
     load = changes["team_load"].to_numpy()
-    review_noise = rng.lognormal(-0.18, 0.6, n) * (
-        0.4 + 0.6 * load / max(load.mean() if n else 1.0, 1e-9)
+    review_noise = (
+        rng.lognormal(-0.18, 0.6, n)
+        * (0.4 + 0.6 * load / max(load.mean() if n else 1.0, 1e-9))
+        * shape[:, I_REVIEW]
     )
     rounds = changes["review_rounds"].to_numpy()
     gaps = rng.uniform(1.0, 6.0, (n, 3)) * HOUR
@@ -107,11 +121,13 @@ def build_timeline(
     day = ((opened - int(config.start.value // 1000)) // DAY).astype(np.int64)
     congestion = daily_congestion(rng, config.days + 1)[np.clip(day, 0, config.days)]
     pipes = plan_pipelines(np.full(n, svc.flakiness), rng)
-    pipes.run_queue_noise *= congestion[pipes.run_change]
+    pipes.run_queue_noise *= (
+        congestion[pipes.run_change] * shape[pipes.run_change, 1 + pipes.run_stage]
+    )
     publish_delay = rng.integers(5 * US, 60 * US, n)
-    stg_noise = congestion * rng.lognormal(0.0, 0.2, n)
+    stg_noise = congestion * rng.lognormal(0.0, 0.2, n) * shape[:, I_STAGING]
     stg_dur = (rng.lognormal(np.log(4.0), 0.3, n) * MINUTE).astype(np.int64)
-    prod_noise = rng.lognormal(-0.08, 0.4, n)
+    prod_noise = rng.lognormal(-0.08, 0.4, n) * shape[:, I_PROD]
     prod_dur = (rng.lognormal(np.log(6.0), 0.3, n) * MINUTE).astype(np.int64)
     trains = train_departures(config, svc) if svc.batches_deploys else None
     run_week = week[pipes.run_change]
