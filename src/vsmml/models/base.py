@@ -1,14 +1,17 @@
-"""Shared estimator contract helpers: fitted-state checks and time-ordered splits."""
+"""Shared estimator contract helpers: fitted-state checks, time-ordered splits, booster files."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Self, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from vsmml.errors import DataError, NotFittedError
+from vsmml.models.calibration import Calibrator, calibrator_from_dict
 
 
 def check_is_fitted(estimator: Any, attributes: tuple[str, ...] = ()) -> None:
@@ -49,3 +52,91 @@ def time_ordered_split(
             f"a time-ordered split of {len(order)} rows at {train_fraction} leaves a part empty"
         )
     return order[:k], order[k:]
+
+
+class BoosterPersistence:
+    """Mixin: a calibrated LightGBM binary model written as JSON state plus LightGBM text.
+
+    `save` writes ``model.txt`` (``Booster.model_to_string()``) and ``model.json`` (the state,
+    indented by 2); `to_bytes` writes one JSON document, the state plus a ``booster`` key. No
+    pickle is involved. ``vsmml.model_store`` reads the saved risk files without LightGBM, so the
+    layout and key order here are a format: change them only with a new `STATE_FORMAT`.
+
+    A subclass sets `STATE_FORMAT` (e.g. ``"vsmml-risk/1"``), provides ``get_params()``,
+    ``_state_fields()`` (its keys between ``params`` and ``training_period``, ``calibrator``
+    included) and ``_restore_fields(state)`` (its attributes beyond the shared ones restored
+    here: ``booster_``, ``calibrator_``, ``feature_names_``, ``classes_``,
+    ``training_period_`` and ``base_rate_``).
+    """
+
+    STATE_FORMAT: ClassVar[str]
+    booster_: Any
+    calibrator_: Calibrator
+    feature_names_: list[str]
+    classes_: npt.NDArray[np.int_]
+    training_period_: tuple[str, ...]
+    base_rate_: float
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor settings; the subclass defines them."""
+        raise NotImplementedError
+
+    def _state_fields(self) -> dict[str, Any]:
+        """The subclass's own state keys, in file order (``calibrator`` among them)."""
+        raise NotImplementedError
+
+    def _restore_fields(self, state: dict[str, Any]) -> None:
+        """Set the subclass's own fitted attributes from `state`."""
+        raise NotImplementedError
+
+    def _state(self) -> dict[str, Any]:
+        check_is_fitted(self, ("booster_",))
+        return {
+            "format": self.STATE_FORMAT,
+            "params": self.get_params(),
+            **self._state_fields(),
+            "training_period": list(self.training_period_),
+            "base_rate": self.base_rate_,
+        }
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any], model_text: str) -> Self:
+        import lightgbm as lgb
+
+        if state.get("format") != cls.STATE_FORMAT:
+            raise DataError(f"not a {cls.STATE_FORMAT} model: format {state.get('format')!r}")
+        model = cast(Any, cls)(**state["params"])
+        model.booster_ = lgb.Booster(model_str=model_text)
+        model.calibrator_ = calibrator_from_dict(state["calibrator"])
+        model.feature_names_ = list(state["feature_names"])
+        model.classes_ = np.array([0, 1])
+        model.training_period_ = tuple(state["training_period"])
+        model.base_rate_ = float(state["base_rate"])
+        model._restore_fields(state)
+        return cast(Self, model)
+
+    def to_bytes(self) -> bytes:
+        """One JSON document: the state plus the LightGBM model text under ``booster``."""
+        state = self._state()
+        state["booster"] = self.booster_.model_to_string()
+        return json.dumps(state).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Rebuild a model written by `to_bytes` (no pickle involved)."""
+        state = json.loads(data.decode("utf-8"))
+        return cls._from_state(state, state.pop("booster"))
+
+    def save(self, path: str | Path) -> None:
+        """Write ``model.txt`` (LightGBM text) and ``model.json`` (the rest) into `path`."""
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "model.txt").write_text(self.booster_.model_to_string(), encoding="utf-8")
+        (d / "model.json").write_text(json.dumps(self._state(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by `save`."""
+        d = Path(path)
+        state = json.loads((d / "model.json").read_text(encoding="utf-8"))
+        return cls._from_state(state, (d / "model.txt").read_text(encoding="utf-8"))

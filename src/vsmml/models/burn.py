@@ -12,17 +12,15 @@ LightGBM's per-feature contributions (``pred_contrib``), which sum to the raw sc
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from vsmml.errors import DataError
-from vsmml.models.base import check_is_fitted, time_order
-from vsmml.models.calibration import Calibrator, calibrator_from_dict, make_calibrator
+from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order
+from vsmml.models.calibration import Calibrator, make_calibrator
 
 FloatArray = npt.NDArray[np.float64]
 FORMAT: Final[str] = "vsmml-burn/1"
@@ -58,7 +56,7 @@ def describe_burn(name: str, value: float) -> str:
     return f"{_WORDS.get(name, name)} = {shown}"
 
 
-class BurnRiskModel:
+class BurnRiskModel(BoosterPersistence):
     """Calibrated probability that the page condition holds within the horizon.
 
     Args:
@@ -73,7 +71,12 @@ class BurnRiskModel:
         time_column: the column that orders rows in time (not a feature).
         random_state: LightGBM seed; equal seeds give equal models.
         n_jobs: LightGBM threads (0 = LightGBM's default).
+
+    Saved and loaded through `BoosterPersistence` (``model.txt`` + ``model.json``, format
+    ``vsmml-burn/1``).
     """
+
+    STATE_FORMAT: ClassVar[str] = FORMAT
 
     def __init__(
         self,
@@ -259,57 +262,13 @@ class BurnRiskModel:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------ serialising
-    def _state(self) -> dict[str, Any]:
-        check_is_fitted(self, ("booster_",))
+    def _state_fields(self) -> dict[str, Any]:
         return {
-            "format": FORMAT,
-            "params": self.get_params(),
             "feature_names": self.feature_names_,
             "n_estimators": self.n_estimators_,
             "calibrator": self.calibrator_.to_dict(),
-            "training_period": list(self.training_period_),
-            "base_rate": self.base_rate_,
         }
 
-    @classmethod
-    def _from_state(cls, state: dict[str, Any], model_text: str) -> BurnRiskModel:
-        import lightgbm as lgb
-
-        if state.get("format") != FORMAT:
-            raise DataError(f"not a {FORMAT} model: format {state.get('format')!r}")
-        model = cls(**state["params"])
-        model.booster_ = lgb.Booster(model_str=model_text)
-        model.calibrator_ = calibrator_from_dict(state["calibrator"])
-        model.feature_names_ = list(state["feature_names"])
-        model.n_features_in_ = len(model.feature_names_)
-        model.n_estimators_ = int(state["n_estimators"])
-        model.classes_ = np.array([0, 1])
-        model.training_period_ = tuple(state["training_period"])
-        model.base_rate_ = float(state["base_rate"])
-        return model
-
-    def to_bytes(self) -> bytes:
-        """One JSON document: settings, calibration and the LightGBM model text."""
-        state = self._state()
-        state["booster"] = self.booster_.model_to_string()
-        return json.dumps(state).encode("utf-8")
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> BurnRiskModel:
-        """Rebuild a model written by `to_bytes` (no pickle involved)."""
-        state = json.loads(data.decode("utf-8"))
-        return cls._from_state(state, state.pop("booster"))
-
-    def save(self, path: str | Path) -> None:
-        """Write ``model.txt`` (LightGBM text) and ``model.json`` (the rest) into `path`."""
-        d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "model.txt").write_text(self.booster_.model_to_string(), encoding="utf-8")
-        (d / "model.json").write_text(json.dumps(self._state(), indent=2), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> BurnRiskModel:
-        """Read a model written by `save`."""
-        d = Path(path)
-        state = json.loads((d / "model.json").read_text(encoding="utf-8"))
-        return cls._from_state(state, (d / "model.txt").read_text(encoding="utf-8"))
+    def _restore_fields(self, state: dict[str, Any]) -> None:
+        self.n_features_in_ = len(self.feature_names_)
+        self.n_estimators_ = int(state["n_estimators"])

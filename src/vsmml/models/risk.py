@@ -11,16 +11,14 @@ parts are refitted on all rows. Every prediction is explained by per-feature con
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 import pandas as pd
 
 from vsmml.errors import DataError
-from vsmml.models.base import check_is_fitted, time_order
-from vsmml.models.calibration import Calibrator, calibrator_from_dict, make_calibrator
+from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order
+from vsmml.models.calibration import Calibrator, make_calibrator
 from vsmml.models.risk_features import (
     TIME_COLUMN,
     FloatArray,
@@ -93,7 +91,7 @@ class _Linear:
         return float(self.state["intercept"][0])
 
 
-class ChangeRiskModel:
+class ChangeRiskModel(BoosterPersistence):
     """Calibrated change-failure risk from JIT metrics plus any numeric delivery context.
 
     Args:
@@ -112,7 +110,12 @@ class ChangeRiskModel:
             host two OpenMP threads trained 4x slower than one; raise it on a dedicated host.
         half_life_days: weight rows by recency, halving every this many days before the
             latest change (defect rates drift); None weighs all rows equally.
+
+    Saved and loaded through `BoosterPersistence` (``model.txt`` + ``model.json``, format
+    ``vsmml-risk/1``, which ``vsmml.model_store`` also reads).
     """
+
+    STATE_FORMAT: ClassVar[str] = FORMAT
 
     def __init__(
         self,
@@ -340,63 +343,19 @@ class ChangeRiskModel:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------ serialising
-    def _state(self) -> dict[str, Any]:
-        check_is_fitted(self, ("booster_",))
+    def _state_fields(self) -> dict[str, Any]:
         return {
-            "format": FORMAT,
-            "params": self.get_params(),
             "input_columns": self.input_columns_,
             "feature_names": self.feature_names_,
             "blend_weight": self.blend_weight_,
             "linear": self.linear_.state,
             "calibrator": self.calibrator_.to_dict(),
             "best_params": self.best_params_,
-            "training_period": list(self.training_period_),
-            "base_rate": self.base_rate_,
         }
 
-    @classmethod
-    def _from_state(cls, state: dict[str, Any], model_text: str) -> ChangeRiskModel:
-        import lightgbm as lgb
-
-        if state.get("format") != FORMAT:
-            raise DataError(f"not a {FORMAT} model: format {state.get('format')!r}")
-        model = cls(**state["params"])
-        model.booster_ = lgb.Booster(model_str=model_text)
-        model.linear_ = _Linear(state["linear"])
-        model.blend_weight_ = float(state["blend_weight"])
-        model.calibrator_ = calibrator_from_dict(state["calibrator"])
-        model.best_params_ = state["best_params"]
-        model.input_columns_ = list(state["input_columns"])
-        model.feature_names_ = list(state["feature_names"])
-        model.n_features_in_ = len(model.input_columns_)
-        model.classes_ = np.array([0, 1])
-        model.training_period_ = tuple(state["training_period"])
-        model.base_rate_ = float(state["base_rate"])
-        return model
-
-    def to_bytes(self) -> bytes:
-        """One JSON document: metadata, calibration, linear part and the LightGBM model text."""
-        state = self._state()
-        state["booster"] = self.booster_.model_to_string()
-        return json.dumps(state).encode("utf-8")
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ChangeRiskModel:
-        """Rebuild a model written by `to_bytes` (no pickle involved)."""
-        state = json.loads(data.decode("utf-8"))
-        return cls._from_state(state, state.pop("booster"))
-
-    def save(self, path: str | Path) -> None:
-        """Write ``model.txt`` (LightGBM text) and ``model.json`` (the rest) into `path`."""
-        d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "model.txt").write_text(self.booster_.model_to_string(), encoding="utf-8")
-        (d / "model.json").write_text(json.dumps(self._state(), indent=2), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> ChangeRiskModel:
-        """Read a model written by `save`."""
-        d = Path(path)
-        state = json.loads((d / "model.json").read_text(encoding="utf-8"))
-        return cls._from_state(state, (d / "model.txt").read_text(encoding="utf-8"))
+    def _restore_fields(self, state: dict[str, Any]) -> None:
+        self.linear_ = _Linear(state["linear"])
+        self.blend_weight_ = float(state["blend_weight"])
+        self.best_params_ = state["best_params"]
+        self.input_columns_ = list(state["input_columns"])
+        self.n_features_in_ = len(self.input_columns_)
