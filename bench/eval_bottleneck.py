@@ -6,7 +6,7 @@ weeks train (the model early-stops on the last 20 % of those), the rest are the 
 Baselines: the stage with the largest trailing 4-week median wait (the stated baseline) and the
 stage with the largest share last week (a stronger naive forecast, for reference).
 
-Usage: .venv/bin/python bench/eval_bottleneck.py [--quick] [--preset year50] [--seed N]
+Usage: .venv/bin/python bench/eval_bottleneck.py [--quick] [--preset year50] [--seeds 42,5,7]
 """
 
 from __future__ import annotations
@@ -21,6 +21,23 @@ from vsmml.features import dominant_stages, period_features, stage_waits
 from vsmml.models.bottleneck import BottleneckModel
 from vsmml.models.bottleneck_eval import periods_since_move, pinball_table, top1_table
 from vsmml.synth import WAIT_STAGES, SynthConfig, generate
+from vsmml.synth.org import plan_org, ramp_stage
+
+
+def ramp_periods(cfg: SynthConfig) -> pd.DataFrame:
+    """Per (service, week) of the plan: whether the next bottleneck is building up (a ramp)."""
+    plan = plan_org(cfg)
+    rows = []
+    for svc in plan.services:
+        ramping = ramp_stage(svc, plan.n_weeks) >= 0
+        for w in range(plan.n_weeks):
+            rows.append((svc.name, cfg.start + pd.Timedelta(weeks=w), bool(ramping[w])))
+    out = pd.DataFrame(rows, columns=["service", "period_start", "in_ramp"])
+    out["period_start"] = out["period_start"].astype("datetime64[us, UTC]")
+    return out.astype({"service": "str"})
+
+
+PREDICTORS = ("model", "baseline_median", "last_week_leader")
 
 
 def run(preset: str, seed: int, train_share: float = 0.6) -> dict[str, object]:
@@ -34,6 +51,8 @@ def run(preset: str, seed: int, train_share: float = 0.6) -> dict[str, object]:
     labels = dominant_stages(waits, stages=stages)[["service", "period_start", "stage"]]
     data = feats.merge(labels, on=["service", "period_start"], how="inner")
     data = data.merge(periods_since_move(org.truth.bottlenecks), on=["service", "period_start"])
+    data = data.merge(ramp_periods(cfg), on=["service", "period_start"], how="left")
+    data["in_ramp"] = data["in_ramp"].fillna(False).astype(bool)
     t_feat = time.perf_counter() - t0
     weeks = np.sort(data["period_start"].unique())
     cut = weeks[int(len(weeks) * train_share)]
@@ -50,7 +69,7 @@ def run(preset: str, seed: int, train_share: float = 0.6) -> dict[str, object]:
         baseline_median=test["baseline_stage"],
         last_week_leader=np.array(stages)[np.nanargmax(np.nan_to_num(share1, nan=-1.0), axis=1)],
     )
-    acc = top1_table(test, ["model", "baseline_median", "last_week_leader"])
+    acc = top1_table(test, list(PREDICTORS))
     pin = pinball_table(test, waits, model.predict_quantiles(test), stages)
     return {
         "preset": preset,
@@ -62,26 +81,34 @@ def run(preset: str, seed: int, train_share: float = 0.6) -> dict[str, object]:
         "accuracy": acc,
         "pinball": pin,
         "explain": model.explain(test.iloc[:1], top=3),
+        "test": test[["service", "period_start", "stage", "since_move", "in_ramp", *PREDICTORS]],
     }
 
 
 def main() -> None:
-    """Command line entry point: prints the accuracy and pinball tables."""
+    """Command line entry point: prints the accuracy and pinball tables (per seed and pooled)."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="demo preset (12 services, 26 weeks)")
     ap.add_argument("--preset", default="year50")
-    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--seeds", default="42", help="comma-separated seeds, e.g. 42,5,7")
     args = ap.parse_args()
-    res = run("demo" if args.quick else args.preset, args.seed)
     pd.set_option("display.width", 200)
-    for k, v in res.items():
-        if not isinstance(v, pd.DataFrame):
-            print(f"{k}: {v}")
     fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
-    print(res["accuracy"].to_string(**fmt))  # type: ignore[union-attr]
-    pin = res["pinball"]
-    print(pin[pin["stage"] == "all"].to_string(**fmt))  # type: ignore[index]
-    print(res["explain"].to_string(**fmt))  # type: ignore[union-attr]
+    tests = []
+    for seed in [int(x) for x in args.seeds.split(",")]:
+        res = run("demo" if args.quick else args.preset, seed)
+        print(f"== seed {seed}")
+        for k, v in res.items():
+            if not isinstance(v, pd.DataFrame):
+                print(f"{k}: {v}")
+        print(res["accuracy"].to_string(**fmt))  # type: ignore[union-attr]
+        pin = res["pinball"]
+        print(pin[pin["stage"] == "all"].to_string(**fmt))  # type: ignore[index]
+        print(res["explain"].to_string(**fmt))  # type: ignore[union-attr]
+        tests.append(res["test"])
+    if len(tests) > 1:
+        print("== pooled over seeds")
+        print(top1_table(pd.concat(tests, ignore_index=True), list(PREDICTORS)).to_string(**fmt))
 
 
 if __name__ == "__main__":

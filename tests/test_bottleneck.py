@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from vsmml.errors import DataError, NotFittedError
-from vsmml.features.bottleneck_features import STAGE_STATS
+from vsmml.features.bottleneck_features import STAGE_STATS, period_features
 from vsmml.models.bottleneck import BottleneckModel, pinball
 from vsmml.models.bottleneck_eval import periods_since_move, pinball_table, top1_table
 
@@ -125,3 +125,50 @@ def test_eval_helpers() -> None:
     assert t.loc["after move (1-3)", "bad"] == pytest.approx(2 / 3)
     with pytest.raises(DataError):
         periods_since_move(b.drop(columns="regime"))
+
+
+def test_ramp_periods_get_their_own_group() -> None:
+    frame = pd.DataFrame(
+        {
+            "since_move": [-1, -1, -1, 0, 1, 5],
+            "in_ramp": [False, True, True, False, False, False],
+            "stage": ["a"] * 6,
+            "model": ["a", "a", "b", "a", "a", "a"],
+        }
+    )
+    t = top1_table(frame, ["model"]).set_index("periods")
+    assert t.loc["ramp before a move", "n"] == 2 and t.loc["ramp before a move", "model"] == 0.5
+    assert t.loc["steady", "n"] == 2 and t.loc["steady", "model"] == 1.0
+
+
+def test_period_features_see_the_last_week_change_and_open_share() -> None:
+    mon = pd.Timestamp("2026-01-05", tz="UTC")
+    rows = []
+    for week, (rev, build) in enumerate([(5.0, 1.0), (4.0, 4.0), (1.0, 3.0)]):
+        first = mon + pd.Timedelta(days=7 * week, hours=1)
+        start = first + pd.Timedelta(hours=1)
+        rows += [
+            (f"c{week}", "api", "t", first, "review", start, rev),
+            (f"c{week}", "api", "t", first, "build", start, build),
+        ]
+    w = pd.DataFrame(
+        rows,
+        columns=[
+            "change_id",
+            "service",
+            "team",
+            "first_commit_at",
+            "stage",
+            "started_at",
+            "wait_h",
+        ],
+    )
+    w["known_at"] = w["started_at"] + pd.to_timedelta(w["wait_h"], unit="h")
+    w.loc[5, "known_at"] = mon + pd.Timedelta(days=30)  # week 2's build wait still open
+    f = period_features(w, stages=["review", "build"]).set_index("period_start")
+    wk2 = f.loc[mon + pd.Timedelta(days=14)]
+    assert wk2["build__share2"] == pytest.approx(1 / 6)
+    assert wk2["build__delta1"] == pytest.approx(0.5 - 1 / 6)
+    assert wk2["build__proj"] == pytest.approx(1.0 - 1 / 6)
+    wk3 = f.loc[mon + pd.Timedelta(days=21)]
+    assert wk3["build__open_share"] == 1.0 and wk3["review__open_share"] == 0.0

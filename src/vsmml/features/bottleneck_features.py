@@ -1,5 +1,6 @@
-"""Per service-period stage features (trailing medians, p85, shares, trend, queues, WIP, reviewer
-load) and the dominant-stage label, from the long per-change waits of `stage_waits`.
+"""Per service-period stage features (trailing medians, p85, shares, trend, last-week change and
+its projection, queues and their share, WIP, reviewer load) and the dominant-stage label, from
+the long per-change waits of `stage_waits`.
 
 A period is a Monday-based week and a change belongs to the week of its first commit (as the
 metrics and the synthetic organisation count it). Features of period p are computed at its
@@ -31,6 +32,10 @@ STAGE_STATS: Final[tuple[str, ...]] = (
     "trend",
     "queue",
     "open_wait_h",
+    "share2",
+    "delta1",
+    "proj",
+    "open_share",
 )
 """Per-stage columns of `period_features`, named ``<stage>__<stat>``."""
 SERVICE_STATS: Final[tuple[str, ...]] = ("n_changes_1", "n_known_4", "wip", "review_load")
@@ -105,6 +110,7 @@ def _service_rows(
         in4 = seen & (week >= cut - 4 * WEEK_US) & (week < cut)
         in1 = seen & (week >= cut - WEEK_US) & (week < cut)
         prev = in4 & ~in1
+        in2 = seen & (week >= cut - 2 * WEEK_US) & (week < cut - WEEK_US)
         med4 = _stage_block(code[in4], wait[in4], n_s, 0.5)
         share1, share_prev = (
             _shares(code[in1], wait[in1], n_s),
@@ -112,6 +118,8 @@ def _service_rows(
         )
         open_ = (started <= cut) & (known >= cut)
         open_h = (cut - started[open_]).astype(np.float64) / 3.6e9
+        open_wait = np.bincount(code[open_], weights=open_h, minlength=n_s)
+        share2 = _shares(code[in2], wait[in2], n_s)
         stats = {
             "med4": med4,
             "p85_4": _stage_block(code[in4], wait[in4], n_s, 0.85),
@@ -122,7 +130,11 @@ def _service_rows(
             "med1": _stage_block(code[in1], wait[in1], n_s, 0.5),
             "trend": share1 - share_prev,
             "queue": np.bincount(code[open_], minlength=n_s).astype(np.float64),
-            "open_wait_h": np.bincount(code[open_], weights=open_h, minlength=n_s),
+            "open_wait_h": open_wait,
+            "share2": share2,
+            "delta1": share1 - share2,
+            "proj": 2 * share1 - share2,
+            "open_share": open_wait / open_wait.sum() if open_wait.sum() > 0 else open_wait,
         }
         started_changes = set(change[week < cut].tolist())
         shipped = set(change[is_prod & seen].tolist())

@@ -33,7 +33,16 @@ from vsmml.models.base import check_is_fitted, time_order
 
 FloatArray = npt.NDArray[np.float64]
 FORMAT: Final[str] = "vsmml-bottleneck/1"
-MARGIN_STATS: Final[tuple[str, ...]] = ("share1", "share4", "med4", "mean4", "p85_4", "queue")
+MARGIN_STATS: Final[tuple[str, ...]] = (
+    "share1",
+    "share4",
+    "med4",
+    "mean4",
+    "p85_4",
+    "queue",
+    "proj",
+    "open_wait_h",
+)
 ROW_FEATURES: Final[tuple[str, ...]] = (
     "stage_code",
     *(f"s_{s}" for s in STAGE_STATS),
@@ -55,7 +64,8 @@ def _relative(rows: pd.DataFrame, n_stages: int) -> pd.DataFrame:
         filled = np.where(np.isfinite(v), v, -np.inf)
         top2 = -np.sort(-filled, axis=0)[:2] if n_stages > 1 else np.vstack([filled, filled])
         other = np.where(filled == top2[0], top2[1], top2[0])
-        margin = np.where(np.isfinite(filled) & np.isfinite(other), filled - other, np.nan)
+        with np.errstate(invalid="ignore"):
+            margin = np.where(np.isfinite(filled) & np.isfinite(other), filled - other, np.nan)
         rank = np.argsort(np.argsort(-filled, axis=0, kind="stable"), axis=0, kind="stable")
         out[f"margin_{stat}"] = margin.ravel()
         out[f"rank_{stat}"] = rank.ravel().astype(np.float64)
@@ -147,7 +157,7 @@ class BottleneckModel:
             "min_data_in_leaf": self.min_data_in_leaf,
         }
 
-    def _class_matrix(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def _class_matrix(self, X: pd.DataFrame) -> FloatArray:
         """Stage-major rows: all periods for stage 0, then stage 1 ... (n * classes rows)."""
         stages = list(self.classes_)
         missing = [f"{s}__{t}" for s in stages for t in STAGE_STATS if f"{s}__{t}" not in X]
@@ -160,7 +170,7 @@ class BottleneckModel:
     # ------------------------------------------------------------ fitting
     def fit(
         self,
-        X: pd.DataFrame,  # noqa: N803
+        X: pd.DataFrame,
         y: Any,
         waits: pd.DataFrame | None = None,
     ) -> BottleneckModel:
@@ -186,7 +196,7 @@ class BottleneckModel:
         self.classes_ = np.array(stages)
         self.feature_names_ = list(CLASS_FEATURES)
         order = time_order(X["period_start"])
-        Xs = X.iloc[order].reset_index(drop=True)  # noqa: N806
+        Xs = X.iloc[order].reset_index(drop=True)
         k, n = len(stages), len(Xs)
         m = self._class_matrix(Xs)
         target = (
@@ -222,10 +232,10 @@ class BottleneckModel:
         return self
 
     @staticmethod
-    def _stages_from(X: pd.DataFrame) -> list[str]:  # noqa: N803
+    def _stages_from(X: pd.DataFrame) -> list[str]:
         return [c[: -len("__med4")] for c in X.columns if c.endswith("__med4")]
 
-    def _fit_quantiles(self, X: pd.DataFrame, waits: pd.DataFrame) -> None:  # noqa: N803
+    def _fit_quantiles(self, X: pd.DataFrame, waits: pd.DataFrame) -> None:
         import lightgbm as lgb
 
         rows = quantile_rows(X, waits, list(self.classes_))
@@ -245,27 +255,27 @@ class BottleneckModel:
             self.quantile_boosters_[f"{q:g}"] = lgb.train(params, data, self.quantile_estimators)
 
     # ------------------------------------------------------------ predicting
-    def _raw(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def _raw(self, X: pd.DataFrame) -> FloatArray:
         """Per-stage scores, shape (n, classes)."""
         check_is_fitted(self, ("booster_",))
         raw = np.asarray(self.booster_.predict(self._class_matrix(X), raw_score=True))
         out: FloatArray = raw.reshape(len(self.classes_), len(X)).T
         return out
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
         """Probability of each stage (columns in `classes_` order) dominating the period."""
         raw = self._raw(X)
         z = np.exp(raw - raw.max(axis=1, keepdims=True))
         out: FloatArray = z / z.sum(axis=1, keepdims=True)
         return out
 
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[np.str_]:  # noqa: N803
+    def predict(self, X: pd.DataFrame) -> npt.NDArray[np.str_]:
         """The most likely dominant stage of each row's period."""
         proba = self.predict_proba(X)
         out: npt.NDArray[np.str_] = self.classes_[np.argmax(proba, axis=1)]
         return out
 
-    def predict_quantiles(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
+    def predict_quantiles(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per row and stage, the modelled wait quantiles (hours) of a change in that period.
 
         Returns a long frame: `row` (position in X), `service`, `period_start`, `stage` and one
@@ -285,7 +295,7 @@ class BottleneckModel:
             out[f"q{level}"] = np.maximum(np.asarray(booster.predict(m)), 0.0)
         return out
 
-    def raw_contributions(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+    def raw_contributions(self, X: pd.DataFrame) -> FloatArray:
         """LightGBM ``pred_contrib`` per stage: shape (n, classes, features + 1); the last axis
         sums to that stage's score (the softmax input)."""
         check_is_fitted(self, ("booster_",))
@@ -294,7 +304,7 @@ class BottleneckModel:
         out: FloatArray = c.reshape(k, len(X), f + 1).transpose(1, 0, 2)
         return out
 
-    def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:  # noqa: N803
+    def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:
         """Top contributions to the predicted stage's score, per row.
 
         Columns: ``row``, ``stage``, ``rank``, ``feature``, ``value``, ``contribution``; all

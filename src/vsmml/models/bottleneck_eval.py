@@ -45,14 +45,23 @@ def top1_table(frame: pd.DataFrame, predictors: list[str], label: str = "stage")
     """Accuracy of each predictor column against `label`, overall and by move status.
 
     `frame` may carry `since_move` (see `periods_since_move`): rows then also split into the
-    move period (0), the three periods after it (1-3) and the steady state (the rest).
+    move period (0), the three periods after it (1-3) and the steady state (the rest). With a
+    boolean `in_ramp` column (the periods in which the next bottleneck builds up before a move),
+    those get their own group and leave the steady state.
     """
     groups: dict[str, pd.Series] = {"all": pd.Series(True, index=frame.index)}
     if "since_move" in frame.columns:
         s = frame["since_move"]
+        ramp = (
+            frame["in_ramp"].astype(bool)
+            if "in_ramp" in frame.columns
+            else pd.Series(False, index=frame.index)
+        )
         groups["move period (0)"] = s == 0
         groups["after move (1-3)"] = s.between(1, 3)
-        groups["steady"] = (s == -1) | (s > 3)
+        if "in_ramp" in frame.columns:
+            groups["ramp before a move"] = ramp & ~s.between(0, 3)
+        groups["steady"] = ((s == -1) | (s > 3)) & ~ramp
     rows = []
     for name, mask in groups.items():
         row: dict[str, object] = {"periods": name, "n": int(mask.sum())}
