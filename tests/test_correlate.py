@@ -183,6 +183,21 @@ def test_link_coverage_counts_unlinked_events() -> None:
     assert next(iter(cov["kind"])) == "*"
 
 
+def test_link_coverage_kinds_partition_the_schema_and_skip_resource_changes() -> None:
+    from vsmml.correlate import coverage
+    from vsmml.events.schema import KINDS
+
+    groups = (coverage.CHANGE_KINDS, coverage.DEPLOY_KINDS, coverage.INCIDENT_KINDS)
+    parts = [*groups, coverage.NOT_LINKABLE]
+    assert sorted(k for part in parts for k in part) == sorted(KINDS)
+    assert "commit" in coverage.CHANGE_KINDS and "resource.changed" in coverage.NOT_LINKABLE
+    rows = pr("c1", "a1", 0, 2) + deploy("d1", "a1", 3)
+    rows += [ev("resource.changed", 4, repo="r", source="cde", status="created")]
+    events = frame(rows)
+    cov = link_coverage(events, correlate(events))
+    assert "cde" not in set(cov["source"]) and "resource.changed" not in set(cov["kind"])
+
+
 def test_flag_release_time() -> None:
     rows = pr("c1", "a1", 0, 2) + deploy("d1", "a1", 3)
     rows += [

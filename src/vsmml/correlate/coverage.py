@@ -13,31 +13,17 @@ import pandas as pd
 
 from vsmml.correlate.extract import member
 from vsmml.correlate.records import Correlation
-from vsmml.events.schema import STR_DTYPE
+from vsmml.events.schema import KINDS, STR_DTYPE
 
-CHANGE_KINDS: Final = (
-    "work.created",
-    "work.started",
-    "work.done",
-    "commit",
-    "change.opened",
-    "change.reviewed",
-    "change.merged",
-    "change.closed",
-    "pipeline.started",
-    "pipeline.finished",
-    "stage.started",
-    "stage.finished",
-    "test.finished",
-    "artifact.published",
-    "artifact.promoted",
-    "flag.toggled",
-    "security.finding.opened",
-    "security.finding.closed",
-)
 DEPLOY_KINDS: Final = ("deploy.started", "deploy.finished", "rollback")
 INCIDENT_KINDS: Final = ("incident.opened", "incident.resolved")
-NOT_LINKABLE: Final = ("slo.sample",)
+# SLO samples and repository/branch/environment changes describe no delivery step: they never
+# carry a change, deployment or incident key, so counting them would only dilute the shares.
+NOT_LINKABLE: Final = ("slo.sample", "resource.changed")
+# Every other canonical kind links through its change (by change id or sha).
+CHANGE_KINDS: Final = tuple(
+    k for k in KINDS if k not in {*DEPLOY_KINDS, *INCIDENT_KINDS, *NOT_LINKABLE}
+)
 
 
 def link_coverage(events: pd.DataFrame, corr: Correlation) -> pd.DataFrame:
@@ -45,8 +31,9 @@ def link_coverage(events: pd.DataFrame, corr: Correlation) -> pd.DataFrame:
 
     An event counts as linked when it attaches to a change record (by change id or sha), a
     deployment that shipped at least one change or is a rollback, or, for incidents, to a
-    deployment under the correlation's incident rule. `slo.sample` rows are not linkable and are
-    left out. Rows are ordered by source, then kind, with the ``kind="*"`` total first.
+    deployment under the correlation's incident rule. `slo.sample` and `resource.changed` rows
+    are not linkable and are left out. Rows are ordered by source, then kind, with the
+    ``kind="*"`` total first.
     """
     kind = events["kind"].astype(STR_DTYPE)
     keep = ~kind.isin(NOT_LINKABLE).to_numpy()
