@@ -30,7 +30,9 @@ from vsmml.events.connectors.cdevents_map import TYPE_MAP, kind_for, to_row
 from vsmml.events.connectors.cdevents_schema import Check, compile_check
 from vsmml.events.connectors.payloads import (
     Collector,
+    body_head,
     clip,
+    http_content_type,
     iter_objects,
     parse_records,
     records_from,
@@ -86,14 +88,6 @@ def schemas() -> dict[str, tuple[str, Draft202012Validator, Check | None]]:
     return out
 
 
-def _rules(rules: SourceRules | None) -> CDEventsRules:
-    if rules is None:
-        return CDEventsRules()
-    if isinstance(rules, CDEventsRules):
-        return rules
-    return CDEventsRules(**rules.model_dump())
-
-
 def to_events(
     raw: str | bytes | Mapping[str, Any] | list[Any],
     rules: SourceRules | None = None,
@@ -105,7 +99,7 @@ def to_events(
     Structured-mode CloudEvents envelopes (`specversion` + `data`) are unwrapped. Nothing is
     raised for bad input: each bad event is a `Reject` naming its location and field.
     """
-    rules = _rules(rules)
+    rules = CDEventsRules.coerce(rules)
     col = Collector(SOURCE)
     records, rejects = records_from(
         raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
@@ -125,9 +119,8 @@ def from_http(
 ) -> Conversion:
     """Convert one HTTP delivery: CloudEvents binary (`ce-*` headers) or structured mode, or
     plain CDEvents JSON / JSON Lines. The HTTP service reuses this as is."""
-    rules = _rules(rules)
-    low = {k.lower(): v for k, v in headers.items()}
-    ctype = low.get("content-type", "application/json").split(";")[0].strip().lower()
+    rules = CDEventsRules.coerce(rules)
+    low, ctype = http_content_type(headers)
     col = Collector(SOURCE)
     if ctype in ("application/cloudevents+json", "application/cloudevents-batch+json"):
         return to_events(body, rules, location=location)
@@ -137,7 +130,7 @@ def from_http(
             "content-type",
             f"{ctype!r} is not supported (send application/json, application/x-ndjson or "
             "application/cloudevents+json)",
-            body[:2048] if isinstance(body, str) else body[:2048].decode("utf-8", "replace"),
+            body_head(body),
         )
         return col.result()
     if "ce-type" not in low:

@@ -33,14 +33,6 @@ class FileRules(SourceRules):
     )
 
 
-def _rules(rules: SourceRules | None) -> FileRules:
-    if rules is None:
-        return FileRules()
-    if isinstance(rules, FileRules):
-        return rules
-    return FileRules(**rules.model_dump())
-
-
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -49,7 +41,7 @@ def to_events(
     raw: Any, rules: SourceRules | None = None, *, location: str = "payload"
 ) -> Conversion:
     """Convert canonical records (JSON Lines text, objects, or located pairs) to event rows."""
-    rules = _rules(rules)
+    rules = FileRules.coerce(rules)
     col = Collector(rules.source)
     records, rejects = records_from(
         raw, source=rules.source, location=location, max_bytes=rules.max_payload_bytes

@@ -34,7 +34,9 @@ from vsmml.events.connectors.github_objects import (
 from vsmml.events.connectors.github_webhooks import WEBHOOK_EVENTS, add_all
 from vsmml.events.connectors.payloads import (
     Collector,
+    body_head,
     dig,
+    http_content_type,
     iter_objects,
     records_from,
     text_of,
@@ -48,14 +50,6 @@ Raw = str | bytes | Mapping[str, Any] | list[Any]
 _IGNORED: Final = frozenset({"ping", "issue_comment", "check_run", "check_suite", "status"})
 
 
-def _rules(rules: SourceRules | None) -> GitHubRules:
-    if rules is None:
-        return GitHubRules()
-    if isinstance(rules, GitHubRules):
-        return rules
-    return GitHubRules(**rules.model_dump())
-
-
 def to_events(
     raw: Raw,
     rules: SourceRules | None = None,
@@ -67,7 +61,7 @@ def to_events(
 
     `event` is the webhook event name when the caller knows it (the `X-GitHub-Event` header).
     """
-    rules = _rules(rules)
+    rules = GitHubRules.coerce(rules)
     col = Collector(SOURCE)
     records, rejects = records_from(
         raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
@@ -86,16 +80,14 @@ def from_http(
     location: str = "http",
 ) -> Conversion:
     """Convert one webhook delivery (the event name is the `X-GitHub-Event` header)."""
-    low = {k.lower(): v for k, v in headers.items()}
-    ctype = low.get("content-type", "application/json").split(";")[0].strip().lower()
+    low, ctype = http_content_type(headers)
     if ctype != "application/json":
         col = Collector(SOURCE)
-        text = body if isinstance(body, str) else body[:2048].decode("utf-8", "replace")
         col.reject(
             location,
             "content-type",
             f"{ctype!r} is not supported (configure the webhook with application/json)",
-            text[:2048],
+            body_head(body),
         )
         return col.result()
     return to_events(body, rules, location=location, event=low.get("x-github-event"))

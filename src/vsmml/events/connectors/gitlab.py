@@ -22,6 +22,7 @@ from vsmml.events.connectors.gitlab_objects import (
 )
 from vsmml.events.connectors.payloads import (
     Collector,
+    http_content_type,
     iter_objects,
     parse_records,
     records_from,
@@ -43,19 +44,11 @@ _HEADER_KINDS: Final = {
 }
 
 
-def _rules(rules: SourceRules | None) -> GitLabRules:
-    if rules is None:
-        return GitLabRules()
-    if isinstance(rules, GitLabRules):
-        return rules
-    return GitLabRules(**rules.model_dump())
-
-
 def to_events(
     raw: Raw, rules: SourceRules | None = None, *, location: str = "payload"
 ) -> Conversion:
     """Convert GitLab webhook or REST JSON to canonical rows; bad records become rejects."""
-    rules = _rules(rules)
+    rules = GitLabRules.coerce(rules)
     col = Collector(SOURCE)
     records, rejects = records_from(
         raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
@@ -74,9 +67,8 @@ def from_http(
     location: str = "http",
 ) -> Conversion:
     """Convert one webhook delivery (`X-Gitlab-Event` names the hook if `object_kind` is absent)."""
-    low = {k.lower(): v for k, v in headers.items()}
-    ctype = low.get("content-type", "application/json").split(";")[0].strip().lower()
-    rules = _rules(rules)
+    low, ctype = http_content_type(headers)
+    rules = GitLabRules.coerce(rules)
     col = Collector(SOURCE)
     if ctype != "application/json":
         text = body if isinstance(body, str) else body[:2048].decode("utf-8", "replace")

@@ -62,6 +62,18 @@ def record_text(record: Any) -> str:
         return clip(repr(record))
 
 
+def http_content_type(headers: Mapping[str, str]) -> tuple[dict[str, str], str]:
+    """The headers keyed by lower-case name, and the media type of ``content-type`` (lower case,
+    parameters dropped; ``application/json`` when the header is absent)."""
+    low = {k.lower(): v for k, v in headers.items()}
+    return low, low.get("content-type", "application/json").split(";")[0].strip().lower()
+
+
+def body_head(body: str | bytes, limit: int = 2048) -> str:
+    """The first `limit` characters (or bytes, decoded leniently) of an HTTP body, for a reject."""
+    return body[:limit] if isinstance(body, str) else body[:limit].decode("utf-8", "replace")
+
+
 def stable_id(prefix: str, *parts: object) -> str:
     """A short deterministic id from parts (the idempotency key of sources with composite ids)."""
     text = "\x1f".join("" if p is None else str(p) for p in parts)

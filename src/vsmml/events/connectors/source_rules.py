@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,6 +59,16 @@ class SourceRules(BaseModel):
     @classmethod
     def _valid_regex(cls, value: str) -> str:
         return _check_regex(value)
+
+    @classmethod
+    def coerce(cls, rules: SourceRules | None) -> Self:
+        """`rules` as this connector's rules class: defaults for None, the settings of a base
+        `SourceRules` carried over (the connector's own fields keep their defaults)."""
+        if rules is None:
+            return cls()
+        if isinstance(rules, cls):
+            return rules
+        return cls(**rules.model_dump())
 
     def env_of(self, name: Any) -> str | None:
         """Classify an environment name: production / staging by the rules, else the name itself.
