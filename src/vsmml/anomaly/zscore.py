@@ -43,7 +43,14 @@ class RobustZScore(Detector):
 
 def robust_z(values: FloatArray, window: int, rel_floor: float, direction: str) -> FloatArray:
     """Signed-then-one-sided z of each row against the trailing `window` rows."""
-    level = past_median(values, window)
+    return z_about(values, past_median(values, window), window, rel_floor, direction)
+
+
+def z_about(
+    values: FloatArray, level: FloatArray, window: int, rel_floor: float, direction: str
+) -> FloatArray:
+    """One-sided z of each row's deviation from its expected `level`, scaled by the trailing
+    robust sigma of those deviations (never below `rel_floor` times the level)."""
     resid = values - level
     scale = past_scale(resid, window, rel_floor=rel_floor * np.abs(np.nan_to_num(level)))
     return one_sided(resid / scale, direction)
@@ -88,10 +95,8 @@ class SeasonalZScore(Detector):
         expected = seasonal_expectation(secs, values, cfg.period, cfg.seasons, cfg.tolerance)
         fallback = past_median(values, cfg.window)
         expected = np.where(np.isnan(expected), fallback, expected)
-        resid = values - expected
-        floor = cfg.rel_floor * np.abs(np.nan_to_num(expected))
-        scale = past_scale(resid, cfg.window, rel_floor=floor)
-        return squash(one_sided(resid / scale, cfg.direction), cfg.half)
+        z = z_about(values, expected, cfg.window, cfg.rel_floor, cfg.direction)
+        return squash(z, cfg.half)
 
 
 def seasonal_expectation(
