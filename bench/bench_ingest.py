@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +20,10 @@ import duckdb
 import pandas as pd
 import psutil
 
+from peak_rss import PeakRss
 from vsmml.store import Store
 from vsmml.store_sql import to_arrow
 from vsmml.synth import SynthConfig, iter_generate
-
-
-class PeakRss:
-    """Samples this process's resident memory every 20 ms; `peak` is the maximum seen (bytes)."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        proc = psutil.Process()
-        while not self._stop.is_set():
-            self.peak = max(self.peak, proc.memory_info().rss)
-            self._stop.wait(0.02)
-
-    def __enter__(self) -> PeakRss:
-        self.peak = psutil.Process().memory_info().rss
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def synthetic_chunks(n_events: int, chunk_rows: int) -> Iterator[pd.DataFrame]:

@@ -8,14 +8,13 @@ the stated reference (p99 single-change latency target 1 ms; sklearn-wrapper lat
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import psutil
 
+from peak_rss import PeakRss
 from vsmml.models.risk import ChangeRiskModel
 from vsmml.models.risk_features import build_matrix, column_arrays
 
@@ -51,32 +50,6 @@ def changes(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     logit = -3.2 + 0.55 * np.log1p(la + ld) + 0.8 * x["fix"] - 0.25 * np.log1p(exp)
     logit += 6.0 * x["pipeline_flakiness"] - 0.3 * x["review_depth"]
     return x, pd.Series((rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int))
-
-
-class PeakRss:
-    """Samples this process's resident memory every 20 ms; `peak` in MiB."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def mib(self) -> float:
-        return self.peak / 2**20
 
 
 def latencies(fn: Callable[[], object], reps: int) -> np.ndarray:

@@ -8,39 +8,13 @@ Run: .venv/bin/python bench/bench_synth.py            (demo whole + year50 strea
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from dataclasses import dataclass
 
-import psutil
-
+from peak_rss import PeakRss
 from vsmml.synth import SynthConfig, generate, iter_generate
 
 DEMO_BUDGET_S = 10.0  # the brief: the default demo generates in under ~10 s
-
-
-class PeakRss:
-    """Samples this process's resident memory every 20 ms and keeps the peak."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.02)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
 @dataclass
