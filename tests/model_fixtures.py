@@ -5,22 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-JIT = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "exp",
-    "rexp",
-    "sexp",
-)
+from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
+
+JIT = KAMEI_COLUMNS
 
 
 def jit_frame(n: int = 1200, seed: int = 0, signal: float = 1.0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -21,24 +21,10 @@ import pandas as pd
 
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
+from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
 
-JIT_COLUMNS: Final[tuple[str, ...]] = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "exp",
-    "rexp",
-    "sexp",
-)
+JIT_COLUMNS: Final[tuple[str, ...]] = KAMEI_COLUMNS
 CONTEXT_COLUMNS: Final[tuple[str, ...]] = (
     "pipeline_flakiness",
     "hours_since_last_deploy",

@@ -16,23 +16,9 @@ import numpy as np
 import pandas as pd
 
 from vsmml.errors import DataError
+from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 
-CHANGE_METRICS: Final[tuple[str, ...]] = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "exp",
-    "rexp",
-    "sexp",
-)
+CHANGE_METRICS: Final[tuple[str, ...]] = KAMEI_COLUMNS
 JIT_COLUMNS: Final[tuple[str, ...]] = (*CHANGE_METRICS, "committed_at", "bug")
 FORMATS: Final[tuple[str, ...]] = ("issta21", "kamei", "vsmml")
 

@@ -20,24 +20,10 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 from vsmml.models.evaluation import FloatArray
 
-KAMEI_FEATURES: Final[tuple[str, ...]] = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "exp",
-    "rexp",
-    "sexp",
-)
+KAMEI_FEATURES: Final[tuple[str, ...]] = KAMEI_COLUMNS
 SOLVER_TOL: Final[float] = 1e-4
 MAX_ITER: Final[int] = 7000
 

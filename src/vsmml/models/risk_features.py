@@ -14,28 +14,14 @@ import numpy as np
 import numpy.typing as npt
 
 from vsmml.errors import DataError
+from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 
 if TYPE_CHECKING:  # pandas stays off the scoring path (`vsmml score` must start fast)
     import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
-JIT_FEATURES: Final[tuple[str, ...]] = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "exp",
-    "rexp",
-    "sexp",
-)
+JIT_FEATURES: Final[tuple[str, ...]] = KAMEI_COLUMNS
 TIME_COLUMN: Final[str] = "committed_at"
 
 

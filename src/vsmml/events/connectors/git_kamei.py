@@ -34,7 +34,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-KAMEI_COLUMNS: Final = (
+# The 14 JIT change metrics (Kamei et al., TSE 2013) in their conventional order: the one list
+# the JIT datasets, the baselines, the risk features and training use.
+KAMEI_COLUMNS: Final[tuple[str, ...]] = (
     "ns",
     "nd",
     "nf",
