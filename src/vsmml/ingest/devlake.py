@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from vsmml.errors import DataError
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.devlake import DevLakeRules, to_events
-from vsmml.ingest.filewalk import expand_paths
+from vsmml.ingest.filewalk import expand_paths, read_json_records
 
 SOURCE = "devlake"
 DOMAIN_TABLES = (
@@ -81,3 +82,29 @@ def raw_table_rows(path: Path, source: str) -> tuple[list[tuple[str, dict[str, s
         reject = Reject(source, str(path), "file", f"cannot be read as CSV ({exc})", "")
         return rows, Conversion(rejects=[reject])
     return rows, Conversion()
+
+
+RAW_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".ndjson")
+
+
+def json_or_raw_table_records(
+    paths: Sequence[str | Path],
+    source: str,
+    table_record: Callable[[Path, dict[str, str]], Any],
+) -> tuple[list[tuple[str, Any]], Conversion]:
+    """Located payloads from JSON / JSON Lines files and DevLake raw-table CSVs, plus rejects.
+
+    A JSON file gives its records as they are; each raw-table row becomes
+    ``table_record(path, row)`` (the connector decides how a table's `data` is wrapped).
+    """
+    records: list[tuple[str, Any]] = []
+    problems = Conversion()
+    for path in expand_paths(paths, suffixes=RAW_FILE_SUFFIXES):
+        if path.suffix == ".csv":
+            rows, bad = raw_table_rows(path, source)
+            records.extend((location, table_record(path, row)) for location, row in rows)
+        else:
+            found, bad = read_json_records(path, source)
+            records.extend(found)
+        problems = problems.extend(bad)
+    return records, problems

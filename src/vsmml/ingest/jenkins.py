@@ -9,27 +9,16 @@ from typing import Any
 
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.jenkins import JenkinsRules, to_events
-from vsmml.ingest.devlake import raw_table_rows
-from vsmml.ingest.filewalk import expand_paths, read_json_records
+from vsmml.ingest.devlake import json_or_raw_table_records
 
 SOURCE = "jenkins"
 
 
 def load(paths: Sequence[str | Path]) -> tuple[list[tuple[str, Any]], Conversion]:
     """Located Jenkins records from files, plus rejects for files that could not be read."""
-    records: list[tuple[str, Any]] = []
-    problems = Conversion()
-    for path in expand_paths(paths, suffixes=(".csv", ".json", ".jsonl", ".ndjson")):
-        if path.suffix == ".csv":
-            rows, bad = raw_table_rows(path, SOURCE)
-            kind = _table_kind(path.name)
-            for location, row in rows:
-                records.append((location, _wrap(row, kind)))
-        else:
-            found, bad = read_json_records(path, SOURCE)
-            records.extend(found)
-        problems = problems.extend(bad)
-    return records, problems
+    return json_or_raw_table_records(
+        paths, SOURCE, lambda path, row: _wrap(row, _table_kind(path.name))
+    )
 
 
 def read(paths: Sequence[str | Path], rules: JenkinsRules | None = None) -> Conversion:
