@@ -19,6 +19,7 @@ from vsmml.datasets.jit import CHANGE_METRICS, load_jit
 from vsmml.models import evaluation as ev
 from vsmml.models.baselines import PAPER_AUC, lapredict, lr_jit
 from vsmml.models.risk import ChangeRiskModel
+from vsmml.training import CONTEXT_COLUMNS
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "jit" / "issta21"
 PROJECTS = ("jdt", "platform", "gerrit", "go")
@@ -46,14 +47,7 @@ def synthetic(days: int, services: int) -> None:
     from vsmml.synth import SynthConfig, generate
 
     truth = generate(SynthConfig(days=days, n_services=services)).truth.changes
-    context = [
-        "pipeline_flakiness",
-        "hours_since_last_deploy",
-        "deploy_batch_size",
-        "service_recent_failure_rate",
-        "review_rounds",
-        "n_reviewers",
-    ]
+    context = list(CONTEXT_COLUMNS)
     frame = truth.assign(committed_at=truth["merged_at"], bug=truth["failed"].astype(int))
     frame = frame.dropna(subset=["committed_at"]).sort_values("committed_at", kind="stable")
     k = int(len(frame) * 0.8)
