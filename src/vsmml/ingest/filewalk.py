@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from vsmml.errors import DataError
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, parse_records
+from vsmml.ingest.readers import expand
 
 
 def expand_paths(paths: Sequence[str | Path], *, suffixes: Sequence[str]) -> list[Path]:
@@ -17,20 +17,10 @@ def expand_paths(paths: Sequence[str | Path], *, suffixes: Sequence[str]) -> lis
 
     Raises `DataError` naming the path when a path matches nothing.
     """
-    out: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes))
-        elif path.is_file():
-            out.append(path)
-        else:
-            matches = sorted(Path(p) for p in glob.glob(str(item), recursive=True))
-            files = [p for p in matches if p.is_file()]
-            if not files:
-                raise DataError(f"path {str(item)!r}: no such file, folder or glob match")
-            out.extend(files)
-    return out
+    found, missing = expand(paths, suffixes)
+    if missing:
+        raise DataError(f"path {missing[0]!r}: no such file, folder or glob match")
+    return found
 
 
 def read_json_records(
