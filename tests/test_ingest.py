@@ -237,3 +237,17 @@ def test_oversize_lines_and_big_json_lines_files(tmp_path: Path) -> None:
     (tmp_path / "e.json").write_text("  ")
     (empty,) = split_json(tmp_path / "e.json", 100, source="s")
     assert isinstance(empty, Reject) and empty.reason == "is empty"
+
+
+def test_expand_paths_walks_like_expand_and_names_the_first_unmatched_path(tmp_path: Path) -> None:
+    from vsmml.errors import DataError
+    from vsmml.ingest.filewalk import expand_paths
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.json").write_text("{}")
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "c.txt").write_text("")
+    assert expand_paths([tmp_path], suffixes=(".json",)) == expand([tmp_path], (".json",))[0]
+    assert [p.name for p in expand_paths([tmp_path], suffixes=(".json",))] == ["a.json", "b.json"]
+    with pytest.raises(DataError, match="nope1"):
+        expand_paths([tmp_path / "a.json", tmp_path / "nope1*", tmp_path / "nope2"], suffixes=())
