@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Self, cast
 
@@ -52,6 +53,47 @@ def time_ordered_split(
             f"a time-ordered split of {len(order)} rows at {train_fraction} leaves a part empty"
         )
     return order[:k], order[k:]
+
+
+def top_reasons(
+    contrib: pd.DataFrame,
+    values: npt.NDArray[np.float64],
+    describe: Callable[[str, float], str],
+    top: int,
+) -> pd.DataFrame:
+    """The `top` reasons per row of a binary model's explanation, largest |contribution| first.
+
+    `contrib` holds per-feature log-odds contributions plus a last ``bias`` column (rows sum to
+    the raw score); `values` the feature values in the same column order; `describe` words a
+    feature and its value. One row per (input row, reason) with columns ``row``, ``rank``,
+    ``feature``, ``value``, ``contribution``, ``text`` (``<describe(...)>: +0.42``), and per
+    input row ``bias``, ``rest`` (the unlisted features' sum) and ``raw_score``
+    (bias + listed contributions + rest = raw_score).
+    """
+    names = [str(c) for c in contrib.columns[:-1]]
+    feats = contrib.drop(columns="bias").to_numpy()
+    bias = contrib["bias"].to_numpy()
+    raw = contrib.to_numpy().sum(axis=1)
+    rows = []
+    for i in range(len(feats)):
+        order = np.argsort(-np.abs(feats[i]), kind="stable")[: max(top, 0)]
+        rest = float(feats[i].sum() - feats[i][order].sum())
+        for rank, j in enumerate(order, start=1):
+            name, c, v = names[j], float(feats[i, j]), float(values[i, j])
+            rows.append(
+                {
+                    "row": i,
+                    "rank": rank,
+                    "feature": name,
+                    "value": v,
+                    "contribution": c,
+                    "text": f"{describe(name, v)}: {c:+.2f}",
+                    "bias": float(bias[i]),
+                    "rest": rest,
+                    "raw_score": float(raw[i]),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 class BoosterPersistence:

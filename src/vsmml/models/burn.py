@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from vsmml.errors import DataError
-from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order
+from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order, top_reasons
 from vsmml.models.calibration import Calibrator, make_calibrator
 
 FloatArray = npt.NDArray[np.float64]
@@ -235,31 +235,7 @@ class BurnRiskModel(BoosterPersistence):
         ``burn rate over 5 min = 23.1: +1.84``), ``bias``, ``rest`` and ``raw_score``
         (bias + listed contributions + rest = raw_score).
         """
-        contrib = self.contributions(X)
-        values = self._matrix(X)
-        feats = contrib.drop(columns="bias").to_numpy()
-        bias = contrib["bias"].to_numpy()
-        raw = contrib.to_numpy().sum(axis=1)
-        rows = []
-        for i in range(len(feats)):
-            order = np.argsort(-np.abs(feats[i]), kind="stable")[: max(top, 0)]
-            rest = float(feats[i].sum() - feats[i][order].sum())
-            for rank, j in enumerate(order, start=1):
-                name, c, v = self.feature_names_[j], float(feats[i, j]), float(values[i, j])
-                rows.append(
-                    {
-                        "row": i,
-                        "rank": rank,
-                        "feature": name,
-                        "value": v,
-                        "contribution": c,
-                        "text": f"{describe_burn(name, v)}: {c:+.2f}",
-                        "bias": float(bias[i]),
-                        "rest": rest,
-                        "raw_score": float(raw[i]),
-                    }
-                )
-        return pd.DataFrame(rows)
+        return top_reasons(self.contributions(X), self._matrix(X), describe_burn, top)
 
     # ------------------------------------------------------------ serialising
     def _state_fields(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vsmml.errors import DataError
-from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order
+from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order, top_reasons
 from vsmml.models.calibration import Calibrator, make_calibrator
 from vsmml.models.risk_features import (
     TIME_COLUMN,
@@ -316,31 +316,12 @@ class ChangeRiskModel(BoosterPersistence):
         ``adds 1,240 lines (la): +0.42``, and per change ``bias``, ``rest`` (the other
         features' sum) and ``raw_score``: bias + the listed contributions + rest = raw_score.
         """
-        contrib = self.contributions(X)
-        values = build_matrix(column_arrays(X, self.input_columns_), self.feature_names_)
-        feats = contrib.drop(columns="bias").to_numpy()
-        bias = contrib["bias"].to_numpy()
-        raw = contrib.to_numpy().sum(axis=1)
-        rows = []
-        for i in range(len(feats)):
-            order = np.argsort(-np.abs(feats[i]), kind="stable")[: max(top, 0)]
-            rest = float(feats[i].sum() - feats[i][order].sum())
-            for rank, j in enumerate(order, start=1):
-                name, c = self.feature_names_[j], float(feats[i, j])
-                rows.append(
-                    {
-                        "row": i,
-                        "rank": rank,
-                        "feature": name,
-                        "value": float(values[i, j]),
-                        "contribution": c,
-                        "text": f"{describe(name, float(values[i, j]))}: {c:+.2f}",
-                        "bias": float(bias[i]),
-                        "rest": rest,
-                        "raw_score": float(raw[i]),
-                    }
-                )
-        return pd.DataFrame(rows)
+        return top_reasons(
+            self.contributions(X),
+            build_matrix(column_arrays(X, self.input_columns_), self.feature_names_),
+            describe,
+            top,
+        )
 
     # ------------------------------------------------------------ serialising
     def _state_fields(self) -> dict[str, Any]:
