@@ -34,8 +34,8 @@ from vsmml.events.connectors.payloads import (
     clip,
     http_content_type,
     iter_objects,
+    objects_from,
     parse_records,
-    records_from,
     stable_id,
 )
 from vsmml.events.connectors.source_rules import SourceRules
@@ -101,11 +101,8 @@ def to_events(
     """
     rules = CDEventsRules.coerce(rules)
     col = Collector(SOURCE)
-    records, rejects = records_from(
-        raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
-    )
-    col.extend_rejects(rejects)
-    for rec in iter_objects(records, col):
+    objects = objects_from(raw, col, location=location, max_bytes=rules.max_payload_bytes)
+    for rec in objects:
         _convert_one(rec.value, rec.location, rules, col)
     return col.result()
 

@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field
 
 from vsmml.events.connectors.base import Conversion
-from vsmml.events.connectors.payloads import Collector, iter_objects, records_from
+from vsmml.events.connectors.payloads import Collector, objects_from
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import EVENT_COLUMNS, validate_events
 
@@ -43,11 +43,8 @@ def to_events(
     """Convert canonical records (JSON Lines text, objects, or located pairs) to event rows."""
     rules = FileRules.coerce(rules)
     col = Collector(rules.source)
-    records, rejects = records_from(
-        raw, source=rules.source, location=location, max_bytes=rules.max_payload_bytes
-    )
-    col.extend_rejects(rejects)
-    for rec in iter_objects(records, col):
+    objects = objects_from(raw, col, location=location, max_bytes=rules.max_payload_bytes)
+    for rec in objects:
         row = _row(rec.value, rec.location, rules, col)
         if row is not None:
             col.add(row, location=rec.location, record=rec.value, check_keys=False)

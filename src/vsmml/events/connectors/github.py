@@ -37,8 +37,7 @@ from vsmml.events.connectors.payloads import (
     body_head,
     dig,
     http_content_type,
-    iter_objects,
-    records_from,
+    objects_from,
     text_of,
 )
 from vsmml.events.connectors.source_rules import SourceRules
@@ -63,11 +62,8 @@ def to_events(
     """
     rules = GitHubRules.coerce(rules)
     col = Collector(SOURCE)
-    records, rejects = records_from(
-        raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
-    )
-    col.extend_rejects(rejects)
-    for rec in iter_objects(records, col):
+    objects = objects_from(raw, col, location=location, max_bytes=rules.max_payload_bytes)
+    for rec in objects:
         _dispatch(rec.value, rec.location, event, rules, col)
     return col.result()
 

@@ -24,8 +24,8 @@ from vsmml.events.connectors.payloads import (
     Collector,
     http_content_type,
     iter_objects,
+    objects_from,
     parse_records,
-    records_from,
     text_of,
 )
 from vsmml.events.connectors.source_rules import SourceRules
@@ -50,11 +50,8 @@ def to_events(
     """Convert GitLab webhook or REST JSON to canonical rows; bad records become rejects."""
     rules = GitLabRules.coerce(rules)
     col = Collector(SOURCE)
-    records, rejects = records_from(
-        raw, source=SOURCE, location=location, max_bytes=rules.max_payload_bytes
-    )
-    col.extend_rejects(rejects)
-    for rec in iter_objects(records, col):
+    objects = objects_from(raw, col, location=location, max_bytes=rules.max_payload_bytes)
+    for rec in objects:
         _dispatch(rec.value, rec.location, None, rules, col)
     return col.result()
 

@@ -293,3 +293,16 @@ def iter_objects(records: list[Record], collector: Collector) -> Iterator[Record
                 f"must be a JSON object, got {type(rec.value).__name__}",
                 rec.value,
             )
+
+
+def objects_from(
+    raw: Any, collector: Collector, *, location: str, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+) -> Iterator[Record]:
+    """The JSON objects in `raw` (see `records_from`), located; what cannot be parsed and what
+    is not an object go to `collector` as rejects (parse rejects at once, the others as the
+    iteration reaches them)."""
+    records, rejects = records_from(
+        raw, source=collector.source, location=location, max_bytes=max_bytes
+    )
+    collector.extend_rejects(rejects)
+    return iter_objects(records, collector)
