@@ -41,7 +41,7 @@ def test_misconfigured_records_are_quarantined_and_the_good_one_lands(tmp_path: 
 
 def test_run_demo_fills_the_store_under_home(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
-    result = run_demo(settings, seed=7, days=14, services=3)
+    result = run_demo(settings, seed=7, days=14, services=3, train=False)
     assert result.store_path == tmp_path / "home" / "vsmml.duckdb"
     assert result.store_path.exists()
     by_kind = result.summary["by_kind"].set_index("kind")["events"]
@@ -56,10 +56,20 @@ def test_run_demo_fills_the_store_under_home(tmp_path: Path) -> None:
 
 
 def test_demo_command_prints_the_summary(vsmml_home: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--days", "7", "--services", "2", "--seed", "3"])
+    args = ["demo", "--days", "60", "--services", "3", "--seed", "3"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Events by kind" in result.output
     assert "slo.sample" in result.output
     assert "3 quarantined" in result.output
     assert "'deploy.completed'" in result.output
     assert (vsmml_home / "vsmml.duckdb").exists()
+
+
+def test_demo_with_too_little_history_still_tours_with_the_default_model(
+    vsmml_home: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["demo", "--days", "7", "--services", "2", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "risk model not trained:" in result.output
+    assert "(default)" in result.output

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
 
 from vsmml.config import Settings, get_settings
+from vsmml.errors import DataError
 from vsmml.store import Store, WriteReport
 from vsmml.synth import SynthConfig, iter_generate
 from vsmml.tour import Tour, run_tour
@@ -25,7 +26,20 @@ class DemoResult:
     summary: dict[str, pd.DataFrame]
     seconds: float
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    training: TrainingSummary | None = None
+    training_skipped: str | None = None
     tour: Tour | None = None
+
+
+@dataclass
+class TrainingSummary:
+    """The demo's risk-model training: the registered version, promotion and held-out scores."""
+
+    version: int
+    promoted: bool
+    reason: str
+    evaluation: pd.DataFrame
+    seconds: float
 
 
 def ingest_synthetic(
@@ -72,9 +86,11 @@ def run_demo(
     days: int | None = None,
     services: int | None = None,
     tour: bool = True,
+    train: bool = True,
 ) -> DemoResult:
-    """Generate the default synthetic organisation into the store under VSMML_HOME, then take
-    the tour (metrics, bottlenecks, SLO budgets, risky changes) unless `tour` is False."""
+    """Generate the default synthetic organisation into the store under VSMML_HOME, train the
+    change-risk model on its history (MLflow, champion only if better) unless `train` is False,
+    then take the tour (metrics, bottlenecks, SLO budgets, risky changes) unless `tour` is False."""
     s = settings or get_settings()
     overrides: dict[str, int] = {"seed": s.seed if seed is None else seed}
     if days is not None:
@@ -84,12 +100,21 @@ def run_demo(
         overrides.update(n_services=services, n_teams=min(config.n_teams, services))
         config = SynthConfig.preset("demo", **overrides)
     t0 = time.perf_counter()
+    skipped: str | None = None
     with Store.from_settings(s) as store:
         report = ingest_synthetic(store, config)
         report.add(store.write_events(misconfigured_webhook_events(config)))
         summary = store.summary()
         quarantine = store.read_quarantine()
         seconds = time.perf_counter() - t0
+        training = None
+        if train:
+            try:
+                training = train_demo_risk(s, config)
+            except DataError as exc:  # too little history to train on: score with the default
+                skipped = f"risk model not trained: {exc}"
+        else:
+            skipped = "risk model not trained (--no-train)"
         taken = run_tour(store) if tour else None
     return DemoResult(
         store_path=s.store_path,
@@ -97,5 +122,25 @@ def run_demo(
         summary=summary,
         seconds=seconds,
         quarantine=quarantine,
+        training=training,
+        training_skipped=skipped,
         tour=taken,
+    )
+
+
+def train_demo_risk(settings: Settings, config: SynthConfig) -> TrainingSummary:
+    """Train the change-risk model on the organisation's changes (first 80 % by merge time),
+    evaluate it and the baselines on the rest, track it in MLflow and promote it if better."""
+    from vsmml.training import risk_data_synthetic, train_risk
+
+    t0 = time.perf_counter()
+    overrides = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "seed"}
+    result, table = train_risk(risk_data_synthetic(config.seed, **overrides), settings=settings)
+    cols = [c for c in ("model", "auc", "pr_auc", "brier", "recall@20%", "ece") if c in table]
+    return TrainingSummary(
+        version=result.version,
+        promoted=result.promoted,
+        reason=result.reason,
+        evaluation=table[cols].round(3),
+        seconds=time.perf_counter() - t0,
     )

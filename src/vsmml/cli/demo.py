@@ -12,10 +12,11 @@ def demo(
     seed: int | None = typer.Option(None, help="Seed of the synthetic organisation (VSMML_SEED)."),
     days: int | None = typer.Option(None, help="Days of history (default 180)."),
     services: int | None = typer.Option(None, help="Number of services (default 12)."),
+    train: bool = typer.Option(True, help="Train and register the change-risk model."),
 ) -> None:
     """Generate the default organisation into the store under VSMML_HOME and summarise it."""
     from vsmml.cli.output import print_demo
     from vsmml.pipeline import run_demo
 
-    result = run_demo(seed=seed, days=days, services=services)
+    result = run_demo(seed=seed, days=days, services=services, train=train)
     print_demo(result)

@@ -48,6 +48,15 @@ def print_demo(result: DemoResult) -> None:
         typer.echo("(empty)")
     for _, row in q.head(10).iterrows():
         typer.echo(f"#{row['quarantine_id']:<4} {row['reason']}")
+    if result.training is not None:
+        t = result.training
+        verdict = "promoted to champion" if t.promoted else "not promoted"
+        heading(f"Trained the change-risk model on this history: version {t.version}, {verdict}")
+        typer.echo(f"{t.reason} ({t.seconds:.1f} s; MLflow backend under VSMML_HOME)")
+        typer.echo("held-out scores on the latest 20 % of changes, with the baselines:")
+        table(t.evaluation)
+    if result.training_skipped:
+        typer.echo(f"\n{result.training_skipped}")
     if result.tour is not None:
         print_tour(result.tour)
 
