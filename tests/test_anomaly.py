@@ -165,11 +165,12 @@ def test_ensemble_mean_and_max_combine_members() -> None:
     np.testing.assert_allclose(mean, (3 * a + b) / 4)
 
 
+@pytest.mark.parametrize("name", ["robust_zscore", "stl"])
 @pytest.mark.parametrize("direction", ["up", "down"])
-def test_direction_ignores_the_other_side(direction: str) -> None:
+def test_direction_ignores_the_other_side(name: str, direction: str) -> None:
     frame = hourly()
     frame = frame.assign(value=frame["value"].where(frame.index != 300, -100.0))
-    s = get_detector("robust_zscore", direction=direction).score(frame)
+    s = get_detector(name, direction=direction).score(frame)
     assert (s[300] > 0.5) == (direction == "down")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from vsmml.anomaly.base import Detector, DetectorConfig, FloatArray
 from vsmml.anomaly.registry import register
-from vsmml.anomaly.robust import one_sided, squash
+from vsmml.anomaly.robust import squash
 from vsmml.anomaly.seasonal_fit import fit_profile
 from vsmml.anomaly.zscore import robust_z
 
@@ -50,8 +50,8 @@ class STLDetector(Detector):
         cfg = self.config
         assert isinstance(cfg, STLConfig)
         seasonal = seasonal_component(secs, values, cfg)
-        z = robust_z(values - seasonal, cfg.window, cfg.rel_floor, "both")
-        return squash(one_sided(z, cfg.direction), cfg.half)
+        z = robust_z(values - seasonal, cfg.window, cfg.rel_floor, cfg.direction)
+        return squash(z, cfg.half)
 
 
 def refit_starts(secs: FloatArray, every: float) -> FloatArray:
