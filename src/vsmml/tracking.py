@@ -14,6 +14,7 @@ scoring path never imports mlflow. mlflow is imported inside functions only (it 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -109,6 +110,9 @@ def client(settings: Settings | None = None) -> MlflowClient:
     import mlflow
     from mlflow import MlflowClient
 
+    # MLflow announces its sqlite schema migrations at INFO on first use; keep CLI output clean.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(s.mlflow_uri)
     mlflow.set_registry_uri(s.mlflow_uri)
     return MlflowClient(tracking_uri=s.mlflow_uri, registry_uri=s.mlflow_uri)
