@@ -2,7 +2,7 @@
 
 One MLflow home is shared by the module (creating the sqlite schema costs seconds): the
 fixture records v1 (first: champion), v2 (worse: not promoted), v3 (better: promoted), then
-trains v4 through `train_risk` and v5 through `vsmml train risk`.
+trains v4 through `train_risk`, v5 through `vsmml train risk --data` and v6 on synthetic data.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracked]:
 
         mp.setattr(vsmml.models.risk, "ChangeRiskModel", FastRisk)
         cli = CliRunner().invoke(app, ["train", "risk", "--data", str(csv), "--format", "vsmml"])
-        every = CliRunner().invoke(app, ["train", "all", "--days", "21", "--seed", "3"])
+        every = CliRunner().invoke(app, ["train", "risk", "--days", "21", "--seed", "3"])
         yield Tracked(settings, results, table, cli.output, cli.exit_code, every)
     get_settings.cache_clear()
 
@@ -190,15 +190,12 @@ def test_risk_data_file_reads_vsmml_format(tmp_path: Path) -> None:
     assert len(data.frame) == 60 and data.source == "jit.csv (vsmml)"
 
 
-def test_cli_train_all_trains_what_exists(tracked: Tracked) -> None:
-    from vsmml.cli.train import available
-
+def test_cli_train_risk_on_synthetic(tracked: Tracked) -> None:
+    """`vsmml train all` (risk, burn, bottleneck) is covered in test_training_jobs.py."""
     out = tracked.cli_all.output
     assert tracked.cli_all.exit_code == 0, out
     assert "synthetic organisation (seed 3, days=21)" in out
     assert "registered vsmml-risk v6" in out
-    for name in ("burn", "bottleneck"):
-        assert (f"{name}: not available yet" in out) == (not available(name))
 
 
 @pytest.mark.parametrize("name", ["burn", "bottleneck", "nonsense"])

@@ -1,20 +1,28 @@
 """`vsmml train risk|burn|bottleneck|all`: train, evaluate, log to MLflow, register, promote.
 
-Exit codes: 0 trained (promoted or not), 2 a requested model is not available yet or its
-data is unusable.
+risk trains on the synthetic organisation or a JIT dataset (`--data`); burn and bottleneck
+train on the synthetic organisation (`vsmml.training_jobs`). Exit codes: 0 trained (promoted
+or not), 2 a requested model is not available, its data is unusable or `--data` was given for a
+model that cannot read it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from vsmml.cli.app import app
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.tracking import TrackResult
+
 MODELS: Final[tuple[str, ...]] = ("risk", "burn", "bottleneck")
+SYNTHETIC_ONLY: Final[tuple[str, ...]] = ("burn", "bottleneck")
 EXIT_UNAVAILABLE: Final[int] = 2
 
 
@@ -44,6 +52,43 @@ def _train_risk(data: Path | None, fmt: str, seed: int | None, days: int | None)
     typer.echo(f"risk: exported to {result.export_dir}")
 
 
+def _report(name: str, result: TrackResult, table: pd.DataFrame) -> None:
+    """Print the evaluation table and what the registry did with the new version."""
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    typer.echo(
+        f"{name}: registered vsmml-{name} v{result.version} (run {result.run_id}); "
+        f"{'promoted to champion' if result.promoted else 'champion unchanged'}: {result.reason}"
+    )
+    typer.echo(f"{name}: exported to {result.export_dir}")
+
+
+def _train_burn(seed: int | None, days: int | None) -> None:
+    from vsmml.config import get_settings
+    from vsmml.training_jobs import burn_data_synthetic, train_burn
+
+    settings = get_settings()
+    overrides = {} if days is None else {"days": days}
+    data = burn_data_synthetic(settings.seed if seed is None else seed, **overrides)
+    typer.echo(
+        f"burn: training on {data.source}, {len(data.features):,} grid rows, "
+        f"{len(data.events)} burn events"
+    )
+    result, table = train_burn(data, settings=settings)
+    _report("burn", result, table)
+
+
+def _train_bottleneck(seed: int | None, days: int | None) -> None:
+    from vsmml.config import get_settings
+    from vsmml.training_jobs import bottleneck_data_synthetic, train_bottleneck
+
+    settings = get_settings()
+    overrides = {} if days is None else {"days": days}
+    data = bottleneck_data_synthetic(settings.seed if seed is None else seed, **overrides)
+    typer.echo(f"bottleneck: training on {data.source}, {len(data.frame):,} service-weeks")
+    result, table = train_bottleneck(data, settings=settings)
+    _report("bottleneck", result, table)
+
+
 def _unavailable(name: str) -> None:
     typer.echo(
         f"{name}: not available yet (vsmml.models.{name} is not part of this installation)",
@@ -64,7 +109,10 @@ def train(
         int | None, typer.Option(help="Seed of the synthetic organisation (VSMML_SEED).")
     ] = None,
     days: Annotated[
-        int | None, typer.Option(help="Days of synthetic history (default 180).")
+        int | None,
+        typer.Option(
+            help="Days of synthetic history (default: risk 180, burn 180, bottleneck 365)."
+        ),
     ] = None,
 ) -> None:
     """Train a model, evaluate it on the later 20 % by time, log it to MLflow, register it,
@@ -74,20 +122,25 @@ def train(
     if model not in (*MODELS, "all"):
         typer.echo(f"train: model must be one of {[*MODELS, 'all']}, got {model!r}", err=True)
         raise typer.Exit(EXIT_UNAVAILABLE)
+    if data is not None and model in SYNTHETIC_ONLY:
+        typer.echo(f"train: --data trains risk only; {model} trains on the synthetic org", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE)
     names = list(MODELS) if model == "all" else [model]
     missing = [n for n in names if not available(n)]
     todo = [n for n in names if n not in missing]
     for name in missing:
         _unavailable(name)
-    try:
-        for name in todo:
+    failed = []
+    for name in todo:
+        try:
             if name == "risk":
                 _train_risk(data, fmt, seed, days)
+            elif name == "burn":
+                _train_burn(seed, days)
             else:
-                typer.echo(f"{name}: no training job is wired for it yet", err=True)
-                missing.append(name)
-    except VsmmlError as exc:
-        typer.echo(f"train: {exc}", err=True)
-        raise typer.Exit(EXIT_UNAVAILABLE) from exc
-    if missing and model != "all":
+                _train_bottleneck(seed, days)
+        except VsmmlError as exc:
+            typer.echo(f"train: {name}: {exc}", err=True)
+            failed.append(name)
+    if failed or (missing and model != "all"):
         raise typer.Exit(EXIT_UNAVAILABLE)

@@ -1,0 +1,382 @@
+"""Training jobs for the SLO burn and bottleneck models behind `vsmml train burn|bottleneck`.
+
+Both build their data from the synthetic organisation (the ground truth it plants gives the
+burn events and the bottleneck moves), fit on the earlier part of the period, evaluate on the
+later 20 % against the named baseline and hand a `TrainedModel` to `vsmml.tracking.track`,
+which logs, registers, compares with the champion on the same held-out data and exports.
+
+* burn: `BurnRiskModel` on the causal SLI and deploy-timing features; fitted on the first
+  65 % of the period, its warning threshold chosen on 65-80 % (the lowest one that reaches the
+  page rule's precision there, as in bench/eval_burn.py), scored on the last 20 % against the
+  multiwindow page rule (1 h and 5 min burn above 14.4x). Primary metric: event-level F1.
+* bottleneck: `BottleneckModel` fitted on the first 80 % of the weeks, scored on the rest
+  against the trailing 4-week median stage. Primary metric: top-1 accuracy.
+
+Pipeline layer: reads settings, calls the pure core; heavy modules are imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from vsmml.config import Settings, get_settings
+from vsmml.errors import DataError
+from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
+from vsmml.training import TRAIN_FRACTION, data_hash
+
+BURN_NAME: Final[str] = "burn"
+BOTTLENECK_NAME: Final[str] = "bottleneck"
+BURN_FIT_FRACTION: Final[float] = 0.65
+"""Share of the period the burn model is fitted on; the threshold is chosen up to 80 %."""
+BURN_SYNTH: dict[str, Any] = {"preset": "demo", "detector": "robust_zscore"}
+"""Default synthetic organisation of the burn job (12 services, 180 days, ~10 s of features)."""
+BOTTLENECK_SYNTH: dict[str, Any] = {
+    "preset": "year50",
+    "n_services": 12,
+    "n_teams": 4,
+    "slo_interval_minutes": 60,
+}
+"""Default synthetic organisation of the bottleneck job: 12 services over 52 weeks (SLI
+samples hourly, since the bottleneck model does not read them)."""
+BURN_FEATURE_COLUMNS: Final[tuple[str, ...]] = (
+    "burn_5m",
+    "burn_15m",
+    "burn_30m",
+    "burn_1h",
+    "burn_6h",
+    "slope_5m",
+    "slope_30m",
+    "slope_1h",
+    "max_burn_5m_30m",
+    "minutes_to_page",
+    "log_traffic_1h",
+    "bad_30m",
+    "minutes_since_deploy",
+    "deploys_1h",
+    "anomaly_score",
+    "hour",
+    "weekday",
+)
+"""`BURN_FEATURES` without the deploy-risk columns (they need a change-risk model)."""
+
+
+def _span(ts: pd.Series) -> list[str]:
+    return [pd.Timestamp(ts.min()).isoformat(), pd.Timestamp(ts.max()).isoformat()]
+
+
+def _describe(seed: int, settings: dict[str, Any]) -> str:
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+    return f"synthetic organisation (seed {seed}, {shown})"
+
+
+def _synth(seed: int, settings: dict[str, Any]) -> tuple[Any, Any]:
+    """(config, organisation) of a preset with keyword overrides."""
+    from vsmml.synth import SynthConfig, generate
+
+    overrides = {k: v for k, v in settings.items() if k != "preset"}
+    config = SynthConfig.preset(str(settings.get("preset", "demo")), seed=seed, **overrides)
+    return config, generate(config)
+
+
+# ---------------------------------------------------------------- SLO burn
+@dataclass(frozen=True)
+class BurnData:
+    """Burn features on a 5-minute grid, the label, the planted burn events and the period."""
+
+    features: pd.DataFrame
+    label: pd.Series
+    events: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+    seed: int
+    source: str
+    settings: dict[str, Any]
+
+
+def burn_data_synthetic(seed: int, **overrides: Any) -> BurnData:
+    """Features, `page_within` label and planted burn events (1 h burn above 14.4x).
+
+    `overrides` change `BURN_SYNTH` (``preset``, ``detector``, any `SynthConfig` field).
+    """
+    from vsmml.features.burn_features import burn_features, burn_grid, page_within
+    from vsmml.models.burn_eval import PAGE_FACTOR, planted_burn, runs
+    from vsmml.slo import samples_from_events
+
+    settings = {**BURN_SYNTH, **overrides}
+    detector = settings.pop("detector", None)
+    config, org = _synth(seed, settings)
+    dep = org.truth.deploys
+    dep = dep.loc[dep["env"] == "production"]
+    deploys = pd.DataFrame({"service": dep["service"], "timestamp": dep["finished_at"]})
+    grid = burn_grid(samples_from_events(org.events))
+    feats = burn_features(
+        grid, objective=config.slo_target, deploys=deploys, detector=detector or None
+    )
+    planted = planted_burn(org.truth.slo_episodes, feats, "1h").to_numpy()
+    events = runs(feats[["service", "timestamp"]].assign(on=planted >= PAGE_FACTOR), "on")
+    described = {**settings, "detector": detector}
+    return BurnData(
+        features=feats,
+        label=page_within(feats, "1h"),
+        events=events,
+        start=config.start,
+        end=config.end,
+        seed=seed,
+        source=_describe(seed, described),
+        settings=described,
+    )
+
+
+def _f1(precision: float, recall: float) -> float:
+    p, r = float(np.nan_to_num(precision)), float(np.nan_to_num(recall))
+    return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def train_burn(
+    data: BurnData,
+    *,
+    settings: Settings | None = None,
+    model_factory: Callable[[], Any] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> tuple[TrackResult, pd.DataFrame]:
+    """Fit, choose the warning threshold, score against the page rule, track and maybe promote.
+
+    Returns the tracking result and the evaluation table (model and rule on the held-out 20 %).
+    """
+    from vsmml.features.burn_features import page_condition
+    from vsmml.models.burn import BurnRiskModel
+    from vsmml.models.burn_eval import choose_threshold, paired_lead_gain, score_alerts
+
+    feats, y = data.features, data.label
+    span = data.end - data.start
+    t_fit, t_test = data.start + span * BURN_FIT_FRACTION, data.start + span * TRAIN_FRACTION
+    ts = feats["timestamp"]
+    fit, val, test = (ts < t_fit), (ts >= t_fit) & (ts < t_test), (ts >= t_test)
+    starts = data.events["start"]
+    ev_val = data.events.loc[(starts >= t_fit) & (starts < t_test)].reset_index(drop=True)
+    ev_test = data.events.loc[starts >= t_test].reset_index(drop=True)
+    if int(y[fit].sum()) < 10 or ev_val.empty or ev_test.empty:
+        raise DataError(
+            f"{data.source}: too few pages to train and evaluate the burn model: "
+            f"{int(y[fit].sum())} positive rows in the fit period (need 10), {len(ev_val)} burn "
+            f"events in the threshold period and {len(ev_test)} in the held-out period (need 1)"
+        )
+    keys = feats[["service", "timestamp"]]
+    rule = keys.assign(alert=page_condition(feats).to_numpy())
+    target = score_alerts(rule[val], ev_val).precision
+    rule_score = score_alerts(rule[test], ev_test)
+    x = feats[["timestamp", *BURN_FEATURE_COLUMNS]]
+    factory = model_factory or (lambda: BurnRiskModel(random_state=data.seed))
+    model = factory().fit(x[fit], y[fit])
+    thr = choose_threshold(model.predict_proba(x[val])[:, 1], keys[val], ev_val, target)
+    model.threshold = thr
+    x_test, keys_test = x[test], keys[test]
+    p_test = model.predict_proba(x_test)[:, 1]
+    score = score_alerts(keys_test.assign(alert=p_test >= thr), ev_test)
+    table = pd.DataFrame(
+        [score.as_row("BurnRiskModel"), rule_score.as_row("page rule 1h/5m at 14.4x")]
+    )
+    table["f1"] = [_f1(s.precision, s.recall) for s in (score, rule_score)]
+    table["paired_lead_gain_min"] = [paired_lead_gain(score, rule_score), 0.0]
+    metrics = {
+        "f1": _f1(score.precision, score.recall),
+        "precision": score.precision,
+        "recall": score.recall,
+        "median_lead_min": score.median_lead_min,
+        "paired_lead_gain_min": paired_lead_gain(score, rule_score),
+        "brier": float(np.mean((p_test - y[test].to_numpy()) ** 2)),
+        "rule_f1": _f1(rule_score.precision, rule_score.recall),
+        "rule_precision": rule_score.precision,
+        "rule_recall": rule_score.recall,
+        "rule_median_lead_min": rule_score.median_lead_min,
+        "rule_val_precision": target,
+        "threshold": thr,
+    }
+
+    def champion_f1(folder: Path) -> float:
+        """The champion's F1 with its own threshold; NaN if it cannot read these features."""
+        try:
+            old = BurnRiskModel.load(folder)
+            p = old.predict_proba(x_test)[:, 1]
+        except DataError:
+            return float("nan")
+        s = score_alerts(keys_test.assign(alert=p >= old.threshold), ev_test)
+        return _f1(s.precision, s.recall)
+
+    periods = {"training_period": fit, "threshold_period": val, "test_period": test}
+    metadata = {
+        "model": "vsmml.models.burn.BurnRiskModel",
+        "data_source": data.source,
+        "data_hash": data_hash(feats.assign(label=y)),
+        "features": list(BURN_FEATURE_COLUMNS),
+        "feature_names": list(getattr(model, "feature_names_", BURN_FEATURE_COLUMNS)),
+        **{k: _span(ts[m]) for k, m in periods.items()},
+        "n_train": int(fit.sum()),
+        "n_threshold": int(val.sum()),
+        "n_test": int(test.sum()),
+        "events_threshold": len(ev_val),
+        "events_test": len(ev_test),
+        "page_rate_train": float(y[fit].mean()),
+        "threshold": thr,
+        "baseline": "multiwindow page rule: 1 h and 5 min burn above 14.4x",
+        "git_commit": git_commit(),
+        **(extra_metadata or {}),
+    }
+    params = {
+        **model.get_params(),
+        "n_estimators_": getattr(model, "n_estimators_", None),
+        "synthetic": data.settings,
+        "fit_fraction": BURN_FIT_FRACTION,
+        "test_fraction": round(1.0 - TRAIN_FRACTION, 6),
+    }
+    trained = TrainedModel(
+        name=BURN_NAME,
+        save=model.save,
+        params=params,
+        metrics=metrics,
+        primary_metric="f1",
+        tables={"evaluation": table},
+        metadata=metadata,
+    )
+    result = track(trained, settings=settings or get_settings(), champion_scorer=champion_f1)
+    return result, table
+
+
+# ---------------------------------------------------------------- bottleneck
+@dataclass(frozen=True)
+class BottleneckData:
+    """Per service-week features with the dominant-stage label, and the per-change waits."""
+
+    frame: pd.DataFrame
+    waits: pd.DataFrame
+    stages: tuple[str, ...]
+    seed: int
+    source: str
+    settings: dict[str, Any]
+
+
+def bottleneck_data_synthetic(seed: int, **overrides: Any) -> BottleneckData:
+    """`period_features` + `stage` label + `since_move` (planted moves) per service-week.
+
+    `overrides` change `BOTTLENECK_SYNTH` (``preset`` or any `SynthConfig` field).
+    """
+    from vsmml.features import dominant_stages, period_features, stage_waits
+    from vsmml.models.bottleneck_eval import periods_since_move
+    from vsmml.synth import WAIT_STAGES
+
+    settings = {**BOTTLENECK_SYNTH, **overrides}
+    _, org = _synth(seed, settings)
+    stages = list(WAIT_STAGES)
+    waits = stage_waits(org.events)
+    feats = period_features(waits, stages=stages, next_period=False)
+    labels = dominant_stages(waits, stages=stages)[["service", "period_start", "stage"]]
+    frame = feats.merge(labels, on=["service", "period_start"], how="inner")
+    moves = periods_since_move(org.truth.bottlenecks)
+    frame = frame.merge(moves, on=["service", "period_start"], how="left")
+    return BottleneckData(
+        frame.reset_index(drop=True).copy(),  # copy: one block per dtype (merges fragment)
+        waits,
+        tuple(stages),
+        seed,
+        _describe(seed, settings),
+        settings,
+    )
+
+
+def train_bottleneck(
+    data: BottleneckData,
+    *,
+    settings: Settings | None = None,
+    model_factory: Callable[[], Any] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> tuple[TrackResult, pd.DataFrame]:
+    """Fit on the earlier 80 % of the weeks, score against the trailing-median stage on the rest,
+    track and maybe promote. Returns the tracking result and the top-1 accuracy table."""
+    from vsmml.models.bottleneck import BottleneckModel
+    from vsmml.models.bottleneck_eval import pinball_table, top1_table
+
+    frame, stages = data.frame, list(data.stages)
+    weeks = np.sort(frame["period_start"].unique())
+    if len(weeks) < 8:
+        raise DataError(
+            f"{data.source}: need at least 8 weeks of service-periods to train and evaluate "
+            f"the bottleneck model, got {len(weeks)}"
+        )
+    cut = weeks[int(len(weeks) * TRAIN_FRACTION)]
+    train = frame[frame["period_start"] < cut].reset_index(drop=True)
+    test = frame[frame["period_start"] >= cut].reset_index(drop=True)
+    factory = model_factory or (
+        lambda: BottleneckModel(stages=stages, random_state=data.seed, n_jobs=1)
+    )
+    model = factory().fit(train, train["stage"], waits=data.waits)
+    share1 = np.nan_to_num(test[[f"{s}__share1" for s in stages]].to_numpy(), nan=-1.0)
+    scored = test.assign(
+        model=model.predict(test),
+        baseline_median=test["baseline_stage"],
+        last_week_leader=np.array(stages)[np.argmax(share1, axis=1)],
+    )
+    predictors = ["model", "baseline_median", "last_week_leader"]
+    table = top1_table(scored, predictors)
+    pin = pinball_table(test, data.waits, model.predict_quantiles(test), stages)
+    groups = {str(r["periods"]): r for r in table.to_dict(orient="records")}
+    metrics = {
+        "top1": float(groups["all"]["model"]),
+        "baseline_top1": float(groups["all"]["baseline_median"]),
+        "last_week_leader_top1": float(groups["all"]["last_week_leader"]),
+    }
+    for group, key in (("move period (0)", "move"), ("after move (1-3)", "after_move")):
+        if group in groups:
+            metrics[f"top1_{key}"] = float(groups[group]["model"])
+            metrics[f"baseline_top1_{key}"] = float(groups[group]["baseline_median"])
+    for row in pin.loc[pin["stage"] == "all"].to_dict(orient="records"):
+        level = f"q{round(float(row['quantile']) * 100)}"
+        metrics[f"pinball_{level}"] = float(row["model"])
+        metrics[f"baseline_pinball_{level}"] = float(row["baseline"])
+    truth = test["stage"].astype("str").to_numpy()
+
+    def champion_top1(folder: Path) -> float:
+        """The champion's top-1 accuracy here; NaN if it cannot read these features."""
+        try:
+            old = BottleneckModel.load(folder)
+            return float(np.mean(old.predict(test).astype("str") == truth))
+        except DataError:
+            return float("nan")
+
+    metadata = {
+        "model": "vsmml.models.bottleneck.BottleneckModel",
+        "data_source": data.source,
+        "data_hash": data_hash(frame),
+        "stages": stages,
+        "feature_names": list(getattr(model, "feature_names_", [])),
+        "training_period": _span(train["period_start"]),
+        "test_period": _span(test["period_start"]),
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_waits": len(data.waits),
+        "baseline": "stage with the largest trailing 4-week median wait",
+        "git_commit": git_commit(),
+        **(extra_metadata or {}),
+    }
+    params = {
+        **model.get_params(),
+        "n_estimators_": getattr(model, "n_estimators_", None),
+        "synthetic": data.settings,
+        "train_fraction": TRAIN_FRACTION,
+    }
+    trained = TrainedModel(
+        name=BOTTLENECK_NAME,
+        save=model.save,
+        params=params,
+        metrics=metrics,
+        primary_metric="top1",
+        tables={"accuracy": table, "pinball": pin},
+        metadata=metadata,
+    )
+    result = track(trained, settings=settings or get_settings(), champion_scorer=champion_top1)
+    return result, table
