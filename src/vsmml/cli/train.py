@@ -8,7 +8,6 @@ model that cannot read it.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final
 
@@ -24,11 +23,6 @@ if TYPE_CHECKING:
 MODELS: Final[tuple[str, ...]] = ("risk", "burn", "bottleneck")
 SYNTHETIC_ONLY: Final[tuple[str, ...]] = ("burn", "bottleneck")
 EXIT_UNAVAILABLE: Final[int] = 2
-
-
-def available(name: str) -> bool:
-    """Whether the estimator module of model `name` exists in this installation."""
-    return importlib.util.find_spec(f"vsmml.models.{name}") is not None
 
 
 def _train_risk(data: Path | None, fmt: str, seed: int | None, days: int | None) -> None:
@@ -89,13 +83,6 @@ def _train_bottleneck(seed: int | None, days: int | None) -> None:
     _report("bottleneck", result, table)
 
 
-def _unavailable(name: str) -> None:
-    typer.echo(
-        f"{name}: not available yet (vsmml.models.{name} is not part of this installation)",
-        err=True,
-    )
-
-
 @app.command()
 def train(
     model: Annotated[str, typer.Argument(help="risk, burn, bottleneck or all.")],
@@ -126,12 +113,8 @@ def train(
         typer.echo(f"train: --data trains risk only; {model} trains on the synthetic org", err=True)
         raise typer.Exit(EXIT_UNAVAILABLE)
     names = list(MODELS) if model == "all" else [model]
-    missing = [n for n in names if not available(n)]
-    todo = [n for n in names if n not in missing]
-    for name in missing:
-        _unavailable(name)
     failed = []
-    for name in todo:
+    for name in names:
         try:
             if name == "risk":
                 _train_risk(data, fmt, seed, days)
@@ -142,5 +125,5 @@ def train(
         except VsmmlError as exc:
             typer.echo(f"train: {name}: {exc}", err=True)
             failed.append(name)
-    if failed or (missing and model != "all"):
+    if failed:
         raise typer.Exit(EXIT_UNAVAILABLE)
