@@ -20,7 +20,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from vsmml.errors import VsmmlError
+from vsmml.models.treetext import Tree, TreeModelError, parse_tree, split_text
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -31,92 +31,12 @@ K_ZERO_THRESHOLD: Final[float] = 1e-35
 _CHUNK_CELLS: Final[int] = 2_000_000
 """Rows are processed in chunks so that rows x trees (or rows x leaves x depth) stays bounded."""
 
-
-class TreeModelError(VsmmlError, ValueError):
-    """The model text is malformed or uses a LightGBM feature this evaluator does not support."""
+__all__ = ["TreeEnsemble", "TreeModelError"]
 
 
 def _sigmoid(z: FloatArray) -> FloatArray:
     out: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * z))
     return out
-
-
-@dataclass(frozen=True)
-class _Tree:
-    """One parsed tree: local node arrays as LightGBM stores them (children < 0 are ~leaf)."""
-
-    split_feature: IntArray
-    threshold: FloatArray
-    decision_type: IntArray
-    left: IntArray
-    right: IntArray
-    leaf_value: FloatArray
-    leaf_count: FloatArray
-    internal_count: FloatArray
-
-
-def _field(
-    block: dict[str, str], key: str, dtype: type, tree: int, n: int
-) -> npt.NDArray[np.generic]:
-    if n == 0:
-        return np.zeros(0, dtype=dtype)
-    if key not in block:
-        raise TreeModelError(f"tree {tree}: model text lacks '{key}'")
-    values: npt.NDArray[np.generic] = np.array(block[key].split(), dtype=dtype)
-    if len(values) != n:
-        raise TreeModelError(f"tree {tree}: '{key}' has {len(values)} values, expected {n}")
-    return values
-
-
-def _parse_tree(block: dict[str, str], index: int) -> _Tree:
-    n_leaves = int(block.get("num_leaves", "0"))
-    if n_leaves < 1:
-        raise TreeModelError(f"tree {index}: num_leaves must be at least 1, got {n_leaves}")
-    if int(block.get("num_cat", "0")) > 0:
-        raise TreeModelError(f"tree {index}: categorical splits are not supported")
-    if block.get("is_linear", "0") != "0":
-        raise TreeModelError(f"tree {index}: linear trees are not supported")
-    n_int = n_leaves - 1
-    decision = _field(block, "decision_type", np.int64, index, n_int).astype(np.int64)
-    if np.any(decision & 1):
-        raise TreeModelError(f"tree {index}: categorical splits are not supported")
-    leaf_count = (
-        _field(block, "leaf_count", np.float64, index, n_leaves)
-        if n_int
-        else np.ones(1, np.float64)
-    )
-    return _Tree(
-        split_feature=_field(block, "split_feature", np.int64, index, n_int).astype(np.int64),
-        threshold=_field(block, "threshold", np.float64, index, n_int).astype(np.float64),
-        decision_type=decision,
-        left=_field(block, "left_child", np.int64, index, n_int).astype(np.int64),
-        right=_field(block, "right_child", np.int64, index, n_int).astype(np.int64),
-        leaf_value=_field(block, "leaf_value", np.float64, index, n_leaves).astype(np.float64),
-        leaf_count=leaf_count.astype(np.float64),
-        internal_count=_field(block, "internal_count", np.float64, index, n_int).astype(np.float64),
-    )
-
-
-def _split_text(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """Header key/values and one key/value dict per ``Tree=`` block."""
-    header: dict[str, str] = {}
-    trees: list[dict[str, str]] = []
-    current = header
-    for line in text.splitlines():
-        line = line.strip()
-        if line == "end of trees":
-            break
-        if not line:
-            continue
-        key, _, value = line.partition("=")
-        if key == "Tree":
-            current = {}
-            trees.append(current)
-            continue
-        current[key] = value
-    if "version" not in header or not trees:
-        raise TreeModelError("not a LightGBM model text: no 'version' header or no 'Tree=' block")
-    return header, trees
 
 
 _LeafPath = tuple[list[int], list[bool], list[int], list[int], list[float]]
@@ -144,7 +64,7 @@ class TreeEnsemble:
     ``pred_contrib=True``: one column per feature plus the expected value last).
     """
 
-    def __init__(self, header: dict[str, str], trees: list[_Tree]) -> None:
+    def __init__(self, header: dict[str, str], trees: list[Tree]) -> None:
         if int(header.get("num_tree_per_iteration", "1")) != 1:
             raise TreeModelError("multiclass models (num_tree_per_iteration > 1) are not supported")
         self.feature_names: tuple[str, ...] = tuple(header.get("feature_names", "").split())
@@ -167,15 +87,15 @@ class TreeEnsemble:
     @classmethod
     def from_text(cls, text: str) -> TreeEnsemble:
         """Parse ``Booster.model_to_string()`` output (or a saved ``model.txt``)."""
-        header, blocks = _split_text(text)
-        return cls(header, [_parse_tree(b, i) for i, b in enumerate(blocks)])
+        header, blocks = split_text(text)
+        return cls(header, [parse_tree(b, i) for i, b in enumerate(blocks)])
 
     @classmethod
     def from_file(cls, path: str | Path) -> TreeEnsemble:
         """Read a LightGBM model text file."""
         return cls.from_text(Path(path).read_text(encoding="utf-8"))
 
-    def _flatten(self, trees: list[_Tree]) -> None:
+    def _flatten(self, trees: list[Tree]) -> None:
         """Concatenate trees: children become global indices (internal >= 0, leaf = ~global)."""
         feats, thr, dec, left, right, values, roots = [], [], [], [], [], [], []
         n_int = n_leaf = 0
