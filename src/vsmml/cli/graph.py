@@ -41,24 +41,9 @@ class Format(enum.StrEnum):
 
 def _load_flow(service: str | None) -> FlowData:
     """Events from the store → change records → per-change stage times (one service or all)."""
-    from vsmml.correlate import correlate
-    from vsmml.errors import DataError
-    from vsmml.events.schema import KINDS
-    from vsmml.graph.flow import flow_data
-    from vsmml.store import Store
+    from vsmml.pipeline import delivery_flow
 
-    kinds = [k for k in KINDS if k != "slo.sample"]
-    with Store.from_settings(read_only=True) as store:
-        events = store.read_events(kinds=kinds)
-    if events.empty:
-        raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
-    flow = flow_data(correlate(events).changes, events)
-    if service is None:
-        return flow
-    known = sorted(set(flow.changes["service"].dropna()))
-    if service not in known:
-        raise DataError(f"--service: no deployed changes for {service!r}; services: {known}")
-    return flow.for_service(service)
+    return delivery_flow(service=service)
 
 
 def _emit(frame: pd.DataFrame, fmt: Format) -> None:

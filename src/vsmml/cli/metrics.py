@@ -1,8 +1,7 @@
 """`vsmml metrics`: baseline metrics (DORA, flow, per stage, pipeline, ops) from the event store.
 
-The store-reading glue lives here for now (it belongs in `vsmml.pipeline`, which another part
-owns): read every event read-only, correlate, compute, then keep the periods inside
-[--since, --until). All events are read, not only the window, so a change deployed inside the
+Reads every event read-only through `vsmml.pipeline`, correlates, computes, then keeps the
+periods inside [--since, --until). All events are read, not only the window, so a change deployed inside the
 window still finds its first commit from before it.
 """
 
@@ -97,15 +96,14 @@ def metrics(
     from vsmml.metrics.bands import dora_summary
     from vsmml.metrics.profiles import get_profile
     from vsmml.metrics.table import all_metrics
-    from vsmml.store import Store
+    from vsmml.pipeline import read_events
 
     lo, hi = _utc(since, "--since"), _utc(until, "--until")
     group = None if by is By.all else by.value
     period = None if freq is Freq.all else freq.value
     try:
         prof = get_profile(profile)
-        with Store.from_settings(read_only=True) as store:
-            events = store.read_events()
+        events = read_events()
         corr = correlate(
             events, incident_linking=prof.incident_linking, window_hours=prof.window_hours
         )

@@ -32,12 +32,9 @@ ServiceOpt = Annotated[
 
 def _store_samples(services: list[str] | None) -> pd.DataFrame:
     """slo.sample events from the store as (timestamp, service, good, total)."""
-    from vsmml.slo import samples_from_events
-    from vsmml.store import Store
+    from vsmml.pipeline import slo_samples
 
-    with Store.from_settings(read_only=True) as store:
-        events = store.read_events(kinds=["slo.sample"], services=services)
-    return samples_from_events(events)
+    return slo_samples(services=services)
 
 
 def read_series_csv(path: Path) -> pd.DataFrame:
