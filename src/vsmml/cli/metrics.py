@@ -1,8 +1,8 @@
 """`vsmml metrics`: baseline metrics (DORA, flow, per stage, pipeline, ops) from the event store.
 
 Reads every event read-only through `vsmml.pipeline`, correlates, computes, then keeps the
-periods inside [--since, --until). All events are read, not only the window, so a change deployed inside the
-window still finds its first commit from before it.
+periods inside [--since, --until). All events are read, not only the window, so a change
+deployed inside the window still finds its first commit from before it.
 """
 
 from __future__ import annotations
