@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from numbers import Integral
 from typing import Any, Final
 
 import pandas as pd
@@ -41,6 +42,21 @@ _PRESETS: Final[dict[str, dict[str, Any]]] = {
 }
 
 
+MIN_MOVE_EVERY_WEEKS: Final = 4
+"""Smallest `bottleneck_move_every_weeks`: two moves need room for the next one's ramp."""
+
+
+def _valid_move_every(value: object) -> bool:
+    """None, or a whole number of weeks of at least `MIN_MOVE_EVERY_WEEKS` (not a bool)."""
+    if value is None:
+        return True
+    return (
+        isinstance(value, Integral)
+        and not isinstance(value, bool)
+        and int(value) >= MIN_MOVE_EVERY_WEEKS
+    )
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     """Every knob of the generator; the same config and seed always give the same organisation.
@@ -67,6 +83,9 @@ class SynthConfig:
     rollback_share: float = 0.6
     security_finding_rate: float = 0.03
     devs_per_team: int = 6
+    bottleneck_move_every_weeks: int | None = None
+    """None: a moving service's bottleneck moves once or twice in the period (the default).
+    N: an organisation in flux; a moving service's bottleneck moves about every N weeks."""
 
     def __post_init__(self) -> None:
         """Refuse values the generator cannot honour, naming the field."""
@@ -93,6 +112,16 @@ class SynthConfig:
         for ok, name, value in checks:
             if not ok:
                 raise ConfigError(f"SynthConfig.{name}: value {value!r} is out of range")
+        if not _valid_move_every(self.bottleneck_move_every_weeks):
+            raise ConfigError(
+                "SynthConfig.bottleneck_move_every_weeks: must be None (moves once or twice) or "
+                f"a whole number of weeks >= {MIN_MOVE_EVERY_WEEKS}, "
+                f"got {self.bottleneck_move_every_weeks!r}"
+            )
+        if self.bottleneck_move_every_weeks is not None:
+            object.__setattr__(
+                self, "bottleneck_move_every_weeks", int(self.bottleneck_move_every_weeks)
+            )
         start = pd.Timestamp(self.start)
         if start.tzinfo is None:
             raise ConfigError(f"SynthConfig.start: must be timezone-aware UTC, got {start!r}")

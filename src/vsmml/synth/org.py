@@ -43,6 +43,7 @@ NATURAL_WAIT_H: Final[dict[str, float]] = {
 }
 ORG_STREAM: Final = 1_000_003
 PLAN_STREAM: Final = 3
+FLUX_STREAM: Final = 17  # per-service stream of the regimes when the organisation is in flux
 MIN_MOVE_GAP: Final = 4  # weeks between two moves (room for the next ramp)
 RAMP_GAP: Final = (0.05, 0.12)  # the old bottleneck's lead over the incoming stage at ramp end
 WEEK_NOISE_SIGMA: Final = 0.1  # lognormal week-to-week noise of every stage's planned wait
@@ -118,15 +119,40 @@ def _move_weeks(rng: np.random.Generator, n_weeks: int, moving: bool) -> list[in
     return sorted([first, int(rng.choice(spaced))]) if spaced.size else [first]
 
 
+def flux_move_weeks(rng: np.random.Generator, n_weeks: int, every: int) -> list[int]:
+    """Weeks at which the bottleneck moves in an organisation in flux: about every `every` weeks.
+
+    The first move falls in weeks 2 .. `every` (uniform); each next one follows after a gap
+    drawn uniformly from `every` ± `every` // 3 (at least `MIN_MOVE_GAP`, room for its ramp).
+    Moves stop one week before the end of the plan, like `_move_weeks`.
+    """
+    spread = every // 3
+    week = int(rng.integers(2, every + 1))
+    out: list[int] = []
+    while week < n_weeks - 1:
+        out.append(week)
+        week += max(int(rng.integers(every - spread, every + spread + 1)), MIN_MOVE_GAP)
+    return out
+
+
 def _regimes(
-    rng: np.random.Generator, n_weeks: int, moving: bool, batching: bool
+    rng: np.random.Generator,
+    n_weeks: int,
+    moving: bool,
+    batching: bool,
+    every: int | None = None,
 ) -> tuple[BottleneckRegime, ...]:
     """Plant the bottleneck: one stage leads the runner-up by 8-20 % of the runner-up's share.
 
     A move to a new stage is announced by a ramp of 1-3 weeks (fewer when the previous regime
-    is younger) in which the incoming stage's wait builds up (see `weekly_plan`).
+    is younger) in which the incoming stage's wait builds up (see `weekly_plan`). A moving
+    service moves once or twice (`every` None) or about every `every` weeks (`flux_move_weeks`).
     """
-    starts = [0, *_move_weeks(rng, n_weeks, moving)]
+    if every is None:
+        moves = _move_weeks(rng, n_weeks, moving)
+    else:
+        moves = flux_move_weeks(rng, n_weeks, every) if moving and n_weeks >= 4 else []
+    starts = [0, *moves]
     regimes: list[BottleneckRegime] = []
     previous = ""
     for j, week in enumerate(starts):
@@ -213,6 +239,7 @@ def plan_org(config: SynthConfig) -> OrgPlan:
     flakiness = rng.uniform(0.03, 0.15, n)
     traffic = rng.lognormal(np.log(400.0), 0.8, n)
     base_err = rng.uniform(0.0001, 0.0004, n)
+    every = config.bottleneck_move_every_weeks
     services: list[ServicePlan] = []
     for i in range(n):
         n_deps = min(i, int(rng.poisson(1.3)))
@@ -220,6 +247,12 @@ def plan_org(config: SynthConfig) -> OrgPlan:
         team_index = i % config.n_teams
         cadence = int(rng.choice([3, 4, 6]))
         hours = tuple(range(int(rng.integers(0, cadence)), 24, cadence))
+        # The default regimes are always drawn from the org stream, so that an organisation in
+        # flux keeps every other decision (dependencies, release windows) of the default one.
+        regimes = _regimes(rng, n_weeks, bool(moving[i]), bool(batching[i]))
+        if every is not None:
+            flux = np.random.default_rng([config.seed, i, FLUX_STREAM])
+            regimes = _regimes(flux, n_weeks, bool(moving[i]), bool(batching[i]), every)
         services.append(
             ServicePlan(
                 index=i,
@@ -234,7 +267,7 @@ def plan_org(config: SynthConfig) -> OrgPlan:
                 traffic_per_min=float(traffic[i]),
                 base_error_rate=float(base_err[i]),
                 depends_on=tuple(names[j] for j in sorted(deps.tolist())),
-                regimes=_regimes(rng, n_weeks, bool(moving[i]), bool(batching[i])),
+                regimes=regimes,
             )
         )
     return OrgPlan(config=config, services=tuple(services), teams=tuple(teams), n_weeks=n_weeks)
