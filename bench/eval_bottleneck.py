@@ -3,18 +3,23 @@
 Waits come from the canonical events (`stage_waits`), features from `period_features` (causal
 at each week's start), labels from `dominant_stages`. Time-ordered split: the first 60 % of the
 weeks train (the model early-stops on the last 20 % of those), the rest are the test.
-Baselines: the stage with the largest trailing 4-week median wait (the stated baseline) and the
-stage with the largest share last week (a stronger naive forecast, for reference).
+Baselines: the stage with the largest trailing 4-week median wait (the stated baseline), the
+same with a 1-week median, and the stage with the largest share last week (a stronger naive
+forecast, for reference). `--move-every N` generates an organisation in flux (the planted
+bottleneck of a moving service moves about every N weeks; `bottleneck_move_every_weeks`).
 
 Usage: .venv/bin/python bench/eval_bottleneck.py [--quick] [--preset year50] [--seeds 42,5,7]
+       [--move-every 8] [--moving-share 0.4] [--save DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from vsmml.features import dominant_stages, period_features, stage_waits
@@ -37,13 +42,29 @@ def ramp_periods(cfg: SynthConfig) -> pd.DataFrame:
     return out.astype({"service": "str"})
 
 
-PREDICTORS = ("model", "baseline_median", "last_week_leader")
+PREDICTORS = ("model", "baseline_median", "baseline_median1", "last_week_leader")
 
 
-def run(preset: str, seed: int, train_share: float = 0.6) -> dict[str, object]:
+def _leader(test: pd.DataFrame, stages: list[str], stat: str) -> npt.NDArray[np.str_]:
+    """Per row, the stage with the largest ``<stage>__<stat>`` (NaN counts as lowest)."""
+    v = test[[f"{s}__{stat}" for s in stages]].to_numpy(dtype=np.float64)
+    out: npt.NDArray[np.str_] = np.array(stages)[np.argmax(np.nan_to_num(v, nan=-1.0), axis=1)]
+    return out
+
+
+def run(
+    preset: str,
+    seed: int,
+    train_share: float = 0.6,
+    move_every: int | None = None,
+    moving_share: float | None = None,
+) -> dict[str, object]:
     """Generate, featurise, fit on the earlier weeks and score the later ones."""
     t0 = time.perf_counter()
-    cfg = SynthConfig.preset(preset, seed=seed)
+    extra: dict[str, object] = {"bottleneck_move_every_weeks": move_every}
+    if moving_share is not None:
+        extra["moving_bottleneck_share"] = moving_share
+    cfg = SynthConfig.preset(preset, seed=seed, **extra)
     org = generate(cfg)
     stages = list(WAIT_STAGES)
     waits = stage_waits(org.events)
@@ -63,11 +84,11 @@ def run(preset: str, seed: int, train_share: float = 0.6) -> dict[str, object]:
     model = BottleneckModel(stages=stages, random_state=seed, n_jobs=1)
     model.fit(train, train["stage"], waits=waits)
     t_fit = time.perf_counter() - t1
-    share1 = test[[f"{s}__share1" for s in stages]].to_numpy()
-    test = test.assign(
+    test = test.copy().assign(
         model=model.predict(test),
         baseline_median=test["baseline_stage"],
-        last_week_leader=np.array(stages)[np.nanargmax(np.nan_to_num(share1, nan=-1.0), axis=1)],
+        baseline_median1=_leader(test, stages, "med1"),
+        last_week_leader=_leader(test, stages, "share1"),
     )
     acc = top1_table(test, list(PREDICTORS))
     pin = pinball_table(test, waits, model.predict_quantiles(test), stages)
@@ -91,13 +112,21 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="demo preset (12 services, 26 weeks)")
     ap.add_argument("--preset", default="year50")
     ap.add_argument("--seeds", default="42", help="comma-separated seeds, e.g. 42,5,7")
+    ap.add_argument("--move-every", type=int, default=None, help="organisation in flux: N weeks")
+    ap.add_argument("--moving-share", type=float, default=None, help="share of moving services")
+    ap.add_argument("--save", default=None, help="write each seed's test predictions here")
     args = ap.parse_args()
     pd.set_option("display.width", 200)
     fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
     tests = []
     for seed in [int(x) for x in args.seeds.split(",")]:
-        res = run("demo" if args.quick else args.preset, seed)
-        print(f"== seed {seed}")
+        res = run(
+            "demo" if args.quick else args.preset,
+            seed,
+            move_every=args.move_every,
+            moving_share=args.moving_share,
+        )
+        print(f"== seed {seed} (move every {args.move_every}, moving share {args.moving_share})")
         for k, v in res.items():
             if not isinstance(v, pd.DataFrame):
                 print(f"{k}: {v}")
@@ -105,7 +134,11 @@ def main() -> None:
         pin = res["pinball"]
         print(pin[pin["stage"] == "all"].to_string(**fmt))  # type: ignore[index]
         print(res["explain"].to_string(**fmt))  # type: ignore[union-attr]
-        tests.append(res["test"])
+        tests.append(res["test"].assign(seed=seed))  # type: ignore[union-attr]
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            tests[-1].to_csv(Path(args.save) / f"test_{seed}.csv", index=False)
+            pin.to_csv(Path(args.save) / f"pinball_{seed}.csv", index=False)  # type: ignore[union-attr]
     if len(tests) > 1:
         print("== pooled over seeds")
         print(top1_table(pd.concat(tests, ignore_index=True), list(PREDICTORS)).to_string(**fmt))

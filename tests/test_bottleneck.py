@@ -89,6 +89,27 @@ def test_serialisation_round_trips(tmp_path: Path) -> None:
     assert np.array_equal(BottleneckModel.load(tmp_path / "b").predict(X), m.predict(X))
     with pytest.raises(DataError, match="format"):
         BottleneckModel.from_dict({"format": "x"})
+    with pytest.raises(DataError, match="format"):  # a model from before the ramp features
+        BottleneckModel.from_dict({**m.to_dict(), "format": "vsmml-bottleneck/1"})
+
+
+def test_a_stage_building_up_is_called_before_it_leads() -> None:
+    # The label is last period's leader unless another stage's waits grew through the period
+    # far faster than the others' (`late1`): then that stage takes over (a planted move).
+    X, _, _ = _data(600, seed=3)  # noqa: N806
+    share = X[[f"{s}__share1" for s in STAGES]].to_numpy()
+    late = X[[f"{s}__late1" for s in STAGES]].to_numpy()
+    leader = share.argmax(axis=1)
+    rising = late.argmax(axis=1)
+    moves = (late.max(axis=1) > 2.6) & (rising != leader)
+    y = pd.Series(np.array(STAGES)[np.where(moves, rising, leader)])
+    m = BottleneckModel(stages=STAGES, n_jobs=1).fit(X[:450], y[:450])
+    pred = m.predict(X[450:])
+    test_moves = moves[450:]
+    assert test_moves.sum() >= 10
+    assert (pred[test_moves] == y[450:].to_numpy()[test_moves]).mean() >= 0.7
+    assert (pred == y[450:].to_numpy()).mean() >= 0.85
+    assert "margin_late1" in m.feature_names_
 
 
 def test_bad_inputs() -> None:

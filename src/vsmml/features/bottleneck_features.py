@@ -1,6 +1,8 @@
 """Per service-period stage features (trailing medians, p85, shares, trend, last-week change and
-its projection, queues and their share, WIP, reviewer load) and the dominant-stage label, from
-the long per-change waits of `stage_waits`.
+its projection, queues and their share, WIP, reviewer load, and the signs of a constraint
+building up: the share's 3-week change and waits growing through the week faster than the other
+stages', `late1`/`late2`) and the dominant-stage label, from the per-change waits of
+`stage_waits`.
 
 A period is a Monday-based week and a change belongs to the week of its first commit (as the
 metrics and the synthetic organisation count it). Features of period p are computed at its
@@ -36,6 +38,9 @@ STAGE_STATS: Final[tuple[str, ...]] = (
     "delta1",
     "proj",
     "open_share",
+    "delta3",
+    "late1",
+    "late2",
 )
 """Per-stage columns of `period_features`, named ``<stage>__<stat>``."""
 SERVICE_STATS: Final[tuple[str, ...]] = ("n_changes_1", "n_known_4", "wip", "review_load")
@@ -90,6 +95,30 @@ def _shares(code: npt.NDArray[Any], wait: FloatArray, n_stages: int) -> FloatArr
     return out
 
 
+def _late_growth(code: npt.NDArray[Any], wait: FloatArray, frac: FloatArray, n: int) -> FloatArray:
+    """Per stage, how much faster its waits grow through the week than the service's others.
+
+    The least-squares slope of log wait on the change's position in its week (`frac`, 0 on
+    Monday 00:00, 1 at the end) for each stage with at least 4 waits, minus the median slope
+    over the stages. A queue that keeps growing through the week (a constraint building up)
+    has a clearly positive value; subtracting the median removes what all queues share (a
+    congested week). 0 for stages without enough waits (no evidence either way).
+    """
+    ok = wait > 0
+    c, x, y = code[ok], frac[ok], np.log(wait[ok])
+    cnt = np.bincount(c, minlength=n).astype(np.float64)
+    sx, sy = np.bincount(c, x, n), np.bincount(c, y, n)
+    sxx, sxy = np.bincount(c, x * x, n), np.bincount(c, x * y, n)
+    var = sxx - sx * sx / np.maximum(cnt, 1.0)
+    fit = (cnt >= 4) & (var > 1e-9)
+    slope = np.full(n, np.nan)
+    slope[fit] = (sxy[fit] - sx[fit] * sy[fit] / cnt[fit]) / var[fit]
+    out = np.zeros(n)
+    if fit.any():
+        out[fit] = slope[fit] - float(np.median(slope[fit]))
+    return out
+
+
 def _service_rows(
     part: pd.DataFrame, stages: list[str], periods: pd.DatetimeIndex
 ) -> list[dict[str, Any]]:
@@ -103,6 +132,7 @@ def _service_rows(
     started = _us(part["started_at"], missing=np.iinfo(np.int64).max)
     change = part["change_id"].to_numpy()
     is_prod = code == (stages.index("production") if "production" in stages else -1)
+    frac = (_us(part["first_commit_at"]) - week).astype(np.float64) / WEEK_US
     rows = []
     for p in periods:
         cut = int(p.value // 1000)
@@ -120,6 +150,11 @@ def _service_rows(
         open_h = (cut - started[open_]).astype(np.float64) / 3.6e9
         open_wait = np.bincount(code[open_], weights=open_h, minlength=n_s)
         share2 = _shares(code[in2], wait[in2], n_s)
+        in3 = seen & (week >= cut - 3 * WEEK_US) & (week < cut - 2 * WEEK_US)
+        # the week's waits, with those still running at the cutoff counted as far as they went
+        part1 = (week >= cut - WEEK_US) & (week < cut) & (seen | open_)
+        wait1 = np.where(seen, wait, (cut - started).astype(np.float64) / 3.6e9)
+        part2 = in2
         stats = {
             "med4": med4,
             "p85_4": _stage_block(code[in4], wait[in4], n_s, 0.85),
@@ -135,6 +170,9 @@ def _service_rows(
             "delta1": share1 - share2,
             "proj": 2 * share1 - share2,
             "open_share": open_wait / open_wait.sum() if open_wait.sum() > 0 else open_wait,
+            "delta3": share1 - _shares(code[in3], wait[in3], n_s),
+            "late1": _late_growth(code[part1], wait1[part1], frac[part1], n_s),
+            "late2": _late_growth(code[part2], wait[part2], frac[part2], n_s),
         }
         started_changes = set(change[week < cut].tolist())
         shipped = set(change[is_prod & seen].tolist())

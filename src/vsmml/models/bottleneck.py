@@ -3,13 +3,15 @@ wait quantiles.
 
 `BottleneckModel` takes the per service-period features of
 `vsmml.features.bottleneck_features.period_features` (trailing medians, p85, shares, trend,
-queues, WIP, reviewer load). The stage classifier is a multiclass model built as a shared
-per-stage scorer: one LightGBM (binary objective) scores every (period, stage) pair from the
-stage's own statistics and their margins over the other stages, and a softmax over the stages
-of a period gives the class probabilities. Sharing one scorer across stages uses the few
-service-periods a team has eight times over (a plain 8-class LightGBM on 180 periods scored
-below the naive baselines). The duration part fits one LightGBM quantile regressor per level on
-per-change waits (one row per change and stage), so one model serves every stage.
+queues, WIP, reviewer load, and the signs of a constraint building up: a stage's share rising
+over one and three weeks and its waits growing through last week faster than the others').
+The stage classifier is a multiclass model built as a shared per-stage scorer: one LightGBM (binary
+objective) scores every (period, stage) pair from the stage's own statistics and their margins over
+the other stages, and a softmax over the stages of a period gives the class probabilities. Sharing
+one scorer across stages uses the few service-periods a team has eight times over (a plain 8-class
+LightGBM on 180 periods scored below the naive baselines). The duration part fits one LightGBM
+quantile regressor per level on per-change waits (one row per change and stage), so one model
+serves every stage.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from vsmml.features.bottleneck_features import (
 from vsmml.models.base import check_is_fitted, time_order
 
 FloatArray = npt.NDArray[np.float64]
-FORMAT: Final[str] = "vsmml-bottleneck/1"
+FORMAT: Final[str] = "vsmml-bottleneck/2"  # /2: ramp features (delta3, late1, late2)
 MARGIN_STATS: Final[tuple[str, ...]] = (
     "share1",
     "share4",
@@ -42,6 +44,9 @@ MARGIN_STATS: Final[tuple[str, ...]] = (
     "queue",
     "proj",
     "open_wait_h",
+    "late1",
+    "delta1",
+    "delta3",
 )
 ROW_FEATURES: Final[tuple[str, ...]] = (
     "stage_code",
