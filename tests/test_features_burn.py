@@ -79,3 +79,21 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(DataError, match="objective"):
         burn_features(burn_grid(_samples(4)), objective=1.5, detector=None)
     assert burn_grid(_samples(0)).empty
+
+
+def test_elevated_stretch_and_page_evidence() -> None:
+    bad = tuple(range(20, 26))  # 30 min at 50x, then quiet
+    f = burn_features(burn_grid(_samples(40, bad_at=bad)), objective=0.999, detector=None)
+    assert f.loc[19, "run_minutes"] == 0.0 and f.loc[19, "run_burn"] == 0.0
+    assert f.loc[20, "run_minutes"] == 5.0 and f.loc[22, "run_minutes"] == 15.0
+    assert f.loc[22, "run_burn"] == pytest.approx(50.0)
+    # at 50x the 1 h window reaches 14.4x after 60 * 14.4 / 50 = 17.28 min of burning
+    assert f.loc[22, "needs_minutes"] == pytest.approx(17.28 - 15.0)
+    # 50 errors where the page rate expects 14.4: z = (50 - 14.4) / sqrt(14.4)
+    assert f.loc[20, "z_page_5m"] == pytest.approx((50 - 14.4) / np.sqrt(14.4))
+    assert f.loc[20, "run_z"] == pytest.approx(f.loc[20, "z_page_5m"])
+    # the 15-min burn keeps the stretch open for two quiet steps, then it closes
+    assert f.loc[27, "run_minutes"] == 40.0 and f.loc[28, "run_minutes"] == 0.0
+    assert f.loc[27, "run_burn"] == pytest.approx(50.0 * 6 / 8)
+    assert f.loc[15, "z_page_1h"] == pytest.approx(-np.sqrt(14.4 * 12))  # 12 quiet samples
+    assert f.loc[30, "needs_minutes"] == 1440.0

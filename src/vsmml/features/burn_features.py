@@ -49,8 +49,22 @@ BURN_FEATURES: Final[tuple[str, ...]] = (
     "anomaly_score",
     "hour",
     "weekday",
+    "run_minutes",
+    "run_burn",
+    "run_z",
+    "needs_minutes",
+    "z_page_5m",
+    "z_page_15m",
+    "z_page_30m",
+    "z_page_1h",
 )
 """Model inputs produced by `burn_features`, in order."""
+ELEVATED: Final[float] = 2.0
+"""Burn rate (5 or 15 min) above which a grid time belongs to an elevated stretch: the smallest
+burn episodes are about 2x, a healthy service's base error rate stays well under 1x."""
+Z_WINDOWS: Final[dict[str, pd.Timedelta]] = {
+    name: BURN_WINDOWS[name] for name in ("5m", "15m", "30m", "1h")
+}
 
 
 def _steps(window: pd.Timedelta, step: pd.Timedelta) -> int:
@@ -131,6 +145,51 @@ def _lag_diff(x: FloatArray, k: int) -> FloatArray:
     out = np.zeros_like(x)
     out[k:] = x[k:] - x[:-k]
     return out
+
+
+def _evidence(bad: FloatArray, total: FloatArray, budget: float, factor: float) -> FloatArray:
+    """Poisson z-score of `bad` errors in `total` requests against the page rate.
+
+    Positive when the errors exceed what a burn of exactly `factor` would give; its size grows
+    with traffic, so the model can tell a sure 20x on a busy service from a noisy 20x on a
+    quiet one (0 where there was no traffic).
+    """
+    lam = factor * budget * total
+    with np.errstate(all="ignore"):
+        out: FloatArray = np.where(lam > 0, (bad - lam) / np.sqrt(np.maximum(lam, 1e-12)), 0.0)
+    return out
+
+
+def _stretch_features(
+    good: FloatArray, total: FloatArray, step: pd.Timedelta, budget: float, factor: float
+) -> dict[str, FloatArray]:
+    """The current elevated stretch: how long, how hard it burns, and how sure that is.
+
+    Burn episodes start abruptly, so the errors since the stretch began are the sharpest
+    estimate of the episode's burn rate; `needs_minutes` is how much longer it must last at
+    that rate for the 1 h burn to reach `factor` (negative once it has).
+    """
+    bad = total - good
+    n = total.size
+    b5 = _burns(good, total, 1, budget)
+    b15 = _burns(good, total, _steps(pd.Timedelta("15min"), step), budget)
+    elevated = (b5 >= ELEVATED) | (b15 >= ELEVATED)
+    idx = np.arange(n)
+    begins = np.where(elevated & ~np.r_[False, elevated[:-1]], idx, 0)
+    start = np.maximum.accumulate(begins) if n else begins
+    bad_c = np.concatenate([[0.0], np.cumsum(bad)])
+    tot_c = np.concatenate([[0.0], np.cumsum(total)])
+    run_bad, run_tot = bad_c[idx + 1] - bad_c[start], tot_c[idx + 1] - tot_c[start]
+    minutes = np.where(elevated, (idx - start + 1) * step / pd.Timedelta("1min"), 0.0)
+    with np.errstate(all="ignore"):
+        rate = np.where(elevated & (run_tot > 0), run_bad / np.maximum(run_tot, 1.0) / budget, 0.0)
+        needs = np.where(rate > 0, 60.0 * factor / np.maximum(rate, 1e-12) - minutes, MAX_MINUTES)
+    return {
+        "run_minutes": minutes,
+        "run_burn": rate,
+        "run_z": np.where(elevated, _evidence(run_bad, run_tot, budget, factor), 0.0),
+        "needs_minutes": np.clip(needs, -60.0, MAX_MINUTES),
+    }
 
 
 def _deploy_features(
@@ -218,6 +277,13 @@ def _service_features(
     stamps = pd.DatetimeIndex(part["timestamp"])
     out["hour"] = stamps.hour.to_numpy(dtype=np.float64)
     out["weekday"] = stamps.day_of_week.to_numpy(dtype=np.float64)
+    for name, values in _stretch_features(good, total, step, budget, factor).items():
+        out[name] = values
+    for name, w in Z_WINDOWS.items():
+        k = _steps(w, step)
+        out[f"z_page_{name}"] = _evidence(
+            _window_sum(bad_c, k), _window_sum(tot_c, k), budget, factor
+        )
     return out
 
 

@@ -2,7 +2,8 @@
 
 `BurnRiskModel` is a LightGBM classifier over the lagged SLI features of
 `vsmml.features.burn_features` (burn rates over 5 min to 6 h, their slopes, the projected time
-to the page threshold, traffic, recent deploys and their failure risk, an anomaly score). The
+to the page threshold, the current elevated stretch and the Poisson evidence that the burn is
+above the page rate, traffic, recent deploys and their failure risk, an anomaly score). The
 label is `page_within`: the SRE workbook's fast page condition (1 h and 5 min burn above 14.4x)
 holds at some time in the next horizon (1 h by default). The number of trees is chosen by early
 stopping on the most recent slice of the training period, probabilities are calibrated on that
@@ -47,6 +48,14 @@ _WORDS: Final[dict[str, str]] = {
     "anomaly_score": "anomaly score of the error ratio",
     "hour": "hour of day (UTC)",
     "weekday": "day of week",
+    "run_minutes": "minutes the error rate has been elevated",
+    "run_burn": "burn rate since the errors rose",
+    "run_z": "evidence (z) that the burn since the errors rose is above the page rate",
+    "needs_minutes": "minutes more at this burn until the 1-h burn pages",
+    "z_page_5m": "evidence (z) that the 5-min burn is above the page rate",
+    "z_page_15m": "evidence (z) that the 15-min burn is above the page rate",
+    "z_page_30m": "evidence (z) that the 30-min burn is above the page rate",
+    "z_page_1h": "evidence (z) that the 1-h burn is above the page rate",
 }
 
 
@@ -66,8 +75,9 @@ class BurnRiskModel(BoosterPersistence):
         learning_rate: LightGBM shrinkage.
         calibration: "platt" (default) or "isotonic".
         validation_fraction: most recent share of the training rows used to stop and calibrate.
-        threshold: probability at or above which `predict` warns (evaluations choose it on a
-            validation period, e.g. to match the burn-rate rule's precision).
+        threshold: probability at or above which `predict` warns (evaluations choose it with
+            `vsmml.models.burn_eval.cross_validated_threshold`: the lowest threshold whose
+            time-ordered out-of-fold precision reaches the burn-rate rule's with a margin).
         time_column: the column that orders rows in time (not a feature).
         random_state: LightGBM seed; equal seeds give equal models.
         n_jobs: LightGBM threads (0 = LightGBM's default).
