@@ -4,6 +4,7 @@ event-level burn evaluation."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -13,10 +14,12 @@ from vsmml.errors import DataError, NotFittedError
 from vsmml.models.burn import BurnRiskModel
 from vsmml.models.burn_eval import (
     choose_threshold,
+    cross_validated_threshold,
     paired_lead_gain,
     planted_burn,
     runs,
     score_alerts,
+    time_folds,
 )
 
 
@@ -139,7 +142,8 @@ def test_choose_threshold_and_planted_burn() -> None:
     proba = np.zeros(len(frame))
     proba[14:19] = 0.8
     proba[30] = 0.4
-    assert choose_threshold(proba, frame, events, 0.9) == pytest.approx(0.425)
+    assert choose_threshold(proba, frame, events, 0.9) == pytest.approx(0.41)
+    assert choose_threshold(proba, frame, events, 0.9, z=1.0) == pytest.approx(0.41)
     assert choose_threshold(proba, frame, events, 1.1, grid=[0.3, 0.5]) == 0.5
     eps = pd.DataFrame(
         {
@@ -154,3 +158,83 @@ def test_choose_threshold_and_planted_burn() -> None:
     # samples ending in (10 min, 45 min] burn at 24x, as the generator plants them
     assert pb[14] == pytest.approx(24.0 * 7 / 12)
     assert pb[21] == 0.0
+
+
+def test_margin_demands_more_warnings_for_the_same_precision() -> None:
+    t0 = pd.Timestamp("2026-01-05", tz="UTC")
+    ts = pd.date_range(t0, periods=400, freq="5min", tz="UTC")
+    frame = pd.DataFrame({"service": "api", "timestamp": ts})
+    starts = [t0 + pd.Timedelta(hours=h) for h in (2, 8, 14, 20, 26)]
+    events = pd.DataFrame(
+        {"service": "api", "start": starts, "end": [s + pd.Timedelta("30min") for s in starts]}
+    )
+    proba = np.zeros(len(ts))
+    for s in starts:  # each event warned 10 min ahead at 0.9
+        proba[ts.get_indexer([s - pd.Timedelta("10min")])[0]] = 0.9
+    proba[ts.get_indexer([t0 + pd.Timedelta("5h")])[0]] = 0.6  # one false alarm
+    # plain: 5 of 6 warnings (0.83) reach 0.8 at the lowest threshold
+    assert choose_threshold(proba, frame, events, 0.8) == pytest.approx(0.05)
+    # with one standard error (0.15) 0.83 no longer passes; only the clean threshold does
+    assert choose_threshold(proba, frame, events, 0.8, z=1.0) == pytest.approx(0.61)
+
+
+def test_time_folds_expand_and_cover_the_tail() -> None:
+    ts = pd.Series(pd.date_range("2026-01-05", periods=90, freq="1h", tz="UTC"))
+    folds = time_folds(ts, n_folds=3, first=1 / 3)
+    assert len(folds) == 3
+    predicted = np.zeros(len(ts), dtype=int)
+    for fit_rows, pred_rows in folds:
+        # every fitted row lies before every predicted row
+        assert ts[fit_rows].max() < ts[pred_rows].min()
+        predicted += pred_rows
+    assert predicted.max() == 1 and predicted[:29].sum() == 0 and predicted[-1] == 1
+    assert folds[1][0].sum() > folds[0][0].sum()
+    with pytest.raises(DataError, match="n_folds"):
+        time_folds(ts, n_folds=0)
+
+
+class _ColumnModel:
+    """A stand-in model that predicts the `score` column (records what it was fitted on)."""
+
+    fitted: ClassVar[list[int]] = []
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> _ColumnModel:  # noqa: N803
+        _ColumnModel.fitted.append(len(X))
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        p = X["score"].to_numpy(dtype=float)
+        return np.column_stack([1 - p, p])
+
+
+def test_cross_validated_threshold_pools_out_of_fold_blocks() -> None:
+    t0 = pd.Timestamp("2026-01-05", tz="UTC")
+    ts = pd.date_range(t0, periods=12 * 24 * 6, freq="5min", tz="UTC")  # six days
+    keys = pd.DataFrame({"service": "api", "timestamp": ts})
+    starts = [t0 + pd.Timedelta(hours=h) for h in range(6, 144, 12)]
+    events = pd.DataFrame(
+        {"service": "api", "start": starts, "end": [s + pd.Timedelta("40min") for s in starts]}
+    )
+    score = np.zeros(len(ts))
+    rule = np.zeros(len(ts), dtype=bool)
+    for s in starts:
+        i = ts.get_indexer([s])[0]
+        score[i - 3 : i + 2] = 0.9  # the model warns 15 min ahead
+        rule[i : i + 2] = True  # the rule fires at the start
+    rule[ts.get_indexer([t0 + pd.Timedelta("100h")])[0]] = True  # the rule's false alarm
+    score[ts.get_indexer([t0 + pd.Timedelta("110h")])[0]] = 0.5  # the model's weaker one
+    X = pd.DataFrame({"timestamp": ts, "score": score})  # noqa: N806
+    y = pd.Series(np.zeros(len(ts), dtype=int))
+    _ColumnModel.fitted = []
+    choice = cross_validated_threshold(_ColumnModel, X, y, keys, events, rule, n_folds=4, z=0.0)
+    assert len(_ColumnModel.fitted) == 4 and _ColumnModel.fitted == sorted(_ColumnModel.fitted)
+    assert np.isnan(choice.out_of_fold[0]) and np.isfinite(choice.out_of_fold[-1])
+    # events in the pooled last two thirds: 8, and the rule's precision there 8/9
+    assert choice.n_events == 8
+    assert choice.target_precision == pytest.approx(8 / 9)
+    assert choice.threshold == pytest.approx(0.05)  # the model's 8/9 already matches
+    assert choice.precision == pytest.approx(8 / 9) and choice.median_lead_min == 15.0
+    strict = cross_validated_threshold(_ColumnModel, X, y, keys, events, rule, n_folds=4)
+    assert strict.threshold == pytest.approx(0.51) and strict.precision == 1.0
+    with pytest.raises(DataError, match="length"):
+        cross_validated_threshold(_ColumnModel, X, y, keys, events, rule[:-1])

@@ -11,8 +11,10 @@ such alert (positive = before the threshold is crossed).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -171,6 +173,10 @@ def score_alerts(
     )
 
 
+THRESHOLD_GRID: Final[tuple[float, ...]] = tuple(np.round(np.arange(0.05, 0.991, 0.01), 4))
+"""Candidate warning thresholds (calibrated page probabilities)."""
+
+
 def choose_threshold(
     proba: npt.ArrayLike,
     frame: pd.DataFrame,
@@ -178,26 +184,30 @@ def choose_threshold(
     target_precision: float,
     *,
     grid: npt.ArrayLike | None = None,
+    z: float = 0.0,
     horizon: str | pd.Timedelta = "1h",
     merge_gap: str | pd.Timedelta = "15min",
 ) -> float:
     """The lowest threshold whose warnings reach `target_precision` on these (validation) rows.
 
     Lower thresholds warn earlier and catch more, so the lowest one that keeps the precision is
-    preferred; if none does, the threshold with the best precision is returned.
+    preferred. With `z` > 0 the precision must hold with a margin: precision minus `z` binomial
+    standard errors (over the warning runs) must reach the target, so a precision measured on
+    few warnings does not pass by luck. If no threshold qualifies, the one with the best
+    (margin-adjusted) precision is returned.
     """
     p = np.asarray(proba, dtype=np.float64)
-    default = np.round(np.arange(0.05, 0.96, 0.025), 4)
-    cands = np.asarray(grid if grid is not None else default)
-    best = (-1.0, float(cands[-1]))
+    cands = np.asarray(grid if grid is not None else THRESHOLD_GRID, dtype=np.float64)
+    best = (-np.inf, float(cands.max()))
     for thr in sorted(cands.tolist()):
         alerts = frame[["service", "timestamp"]].assign(alert=p >= thr)
         sc = score_alerts(alerts, events, horizon=horizon, merge_gap=merge_gap)
         prec = sc.precision if np.isfinite(sc.precision) else 0.0
-        if prec >= target_precision:
+        low = prec - z * np.sqrt(prec * (1.0 - prec) / max(sc.n_warnings, 1))
+        if sc.n_warnings and low >= target_precision:
             return float(thr)
-        if prec > best[0]:
-            best = (prec, float(thr))
+        if low > best[0]:
+            best = (low, float(thr))
     return best[1]
 
 
@@ -208,3 +218,103 @@ def paired_lead_gain(model: AlertScore, rule: AlertScore) -> float:
         return float("nan")
     diff = model.leads.loc[both, "lead_min"].to_numpy() - rule.leads.loc[both, "lead_min"]
     return float(np.median(diff))
+
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+def time_folds(
+    timestamps: pd.Series, n_folds: int = 5, first: float = 1.0 / 3.0
+) -> list[tuple[BoolArray, BoolArray]]:
+    """Expanding-window folds over a period: (fit rows, predicted rows) per fold.
+
+    The first `first` share of the period is only ever fitted on; the rest is cut into
+    `n_folds` equal time blocks, and block k is predicted by a model fitted on every row
+    before it, as a live model would be.
+    """
+    if n_folds < 1 or not 0.0 < first < 1.0:
+        raise DataError(f"time_folds: need n_folds >= 1 and 0 < first < 1, got {n_folds}, {first}")
+    ts = pd.to_datetime(timestamps, utc=True)
+    lo, hi = ts.min(), ts.max()
+    cuts = [lo + (hi - lo) * (first + (1.0 - first) * k / n_folds) for k in range(n_folds + 1)]
+    cuts[-1] = hi + pd.Timedelta(1, "us")
+    out = []
+    for a, b in itertools.pairwise(cuts):
+        out.append(((ts < a).to_numpy(), ((ts >= a) & (ts < b)).to_numpy()))
+    return out
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The warning threshold and what it was chosen on (pooled out-of-fold predictions)."""
+
+    threshold: float
+    target_precision: float  # the rule's precision on the pooled rows
+    precision: float  # the model's pooled out-of-fold precision at the threshold
+    recall: float
+    median_lead_min: float
+    n_events: int
+    n_warnings: int
+    out_of_fold: FloatArray  # page probability per row (NaN where not predicted)
+
+
+def cross_validated_threshold(
+    factory: Callable[[], Any],
+    X: pd.DataFrame,
+    y: pd.Series,
+    keys: pd.DataFrame,
+    events: pd.DataFrame,
+    rule_alert: npt.ArrayLike,
+    *,
+    n_folds: int = 5,
+    first: float = 1.0 / 3.0,
+    z: float = 1.0,
+    grid: npt.ArrayLike | None = None,
+    horizon: str | pd.Timedelta = "1h",
+    merge_gap: str | pd.Timedelta = "15min",
+) -> ThresholdChoice:
+    """Choose the warning threshold on time-ordered out-of-fold predictions of the period.
+
+    Each fold's model (``factory().fit``) predicts the block after its fit rows; the blocks
+    are pooled, so the threshold is chosen on several times the events a single validation
+    window holds. The target is the rule's precision on the same pooled rows; the threshold is
+    the lowest whose precision reaches it with a margin of `z` standard errors
+    (`choose_threshold`).
+
+    Args:
+        factory: builds an unfitted model with ``fit(X, y)`` and ``predict_proba(X)``.
+        X: features plus the model's time column; y: its labels; keys: `service` and
+            `timestamp` of each row (same index order).
+        events: burn events of the period (`service`, `start`, `end`).
+        rule_alert: the baseline rule's alert per row.
+    """
+    rule = np.asarray(rule_alert, dtype=bool)
+    if not len(X) == len(y) == len(keys) == rule.size:
+        raise DataError(
+            f"cross_validated_threshold: X, y, keys and rule_alert differ in length "
+            f"({len(X)}, {len(y)}, {len(keys)}, {rule.size})"
+        )
+    oof = np.full(len(X), np.nan)
+    for fit_rows, pred_rows in time_folds(keys["timestamp"], n_folds, first):
+        if pred_rows.any():
+            model = factory().fit(X[fit_rows], y[fit_rows])
+            oof[pred_rows] = model.predict_proba(X[pred_rows])[:, 1]
+    pooled = np.isfinite(oof)
+    k = keys.loc[pooled, ["service", "timestamp"]]
+    t_lo, t_hi = k["timestamp"].min(), k["timestamp"].max()
+    ev = events.loc[(events["start"] >= t_lo) & (events["start"] <= t_hi)].reset_index(drop=True)
+    kw: dict[str, Any] = {"horizon": horizon, "merge_gap": merge_gap}
+    target = score_alerts(k.assign(alert=rule[pooled]), ev, **kw).precision
+    target = float(np.nan_to_num(target))
+    thr = choose_threshold(oof[pooled], k, ev, target, grid=grid, z=z, **kw)
+    at = score_alerts(k.assign(alert=oof[pooled] >= thr), ev, **kw)
+    return ThresholdChoice(
+        threshold=thr,
+        target_precision=target,
+        precision=at.precision,
+        recall=at.recall,
+        median_lead_min=at.median_lead_min,
+        n_events=at.n_events,
+        n_warnings=at.n_warnings,
+        out_of_fold=oof,
+    )
