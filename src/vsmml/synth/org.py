@@ -248,9 +248,10 @@ def plan_org(config: SynthConfig) -> OrgPlan:
         cadence = int(rng.choice([3, 4, 6]))
         hours = tuple(range(int(rng.integers(0, cadence)), 24, cadence))
         # The default regimes are always drawn from the org stream, so that an organisation in
-        # flux keeps every other decision (dependencies, release windows) of the default one.
+        # flux keeps every other decision (dependencies, release windows, the services that do
+        # not move) of the default one; only the moving services get the flux plan.
         regimes = _regimes(rng, n_weeks, bool(moving[i]), bool(batching[i]))
-        if every is not None:
+        if every is not None and moving[i]:
             flux = np.random.default_rng([config.seed, i, FLUX_STREAM])
             regimes = _regimes(flux, n_weeks, bool(moving[i]), bool(batching[i]), every)
         services.append(
