@@ -5,10 +5,12 @@ burn events and the bottleneck moves), fit on the earlier part of the period, ev
 later 20 % against the named baseline and hand a `TrainedModel` to `vsmml.tracking.track`,
 which logs, registers, compares with the champion on the same held-out data and exports.
 
-* burn: `BurnRiskModel` on the causal SLI and deploy-timing features; fitted on the first
-  65 % of the period, its warning threshold chosen on 65-80 % (the lowest one that reaches the
-  page rule's precision there, as in bench/eval_burn.py), scored on the last 20 % against the
-  multiwindow page rule (1 h and 5 min burn above 14.4x). Primary metric: event-level F1.
+* burn: `BurnRiskModel` on the causal SLI and deploy-timing features. Its warning threshold is
+  chosen on the first 80 % of the period by `cross_validated_threshold` (pooled expanding-window
+  out-of-fold predictions; the lowest threshold whose precision minus one standard error reaches
+  the page rule's on the same rows, as in bench/eval_burn.py), the model is refitted on that
+  80 % and scored on the last 20 % against the multiwindow page rule (1 h and 5 min burn above
+  14.4x). Primary metric: event-level F1.
 * bottleneck: `BottleneckModel` fitted on the first 80 % of the weeks, scored on the rest
   against the trailing 4-week median stage. Primary metric: top-1 accuracy.
 
@@ -27,13 +29,12 @@ import pandas as pd
 
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
+from vsmml.features.burn_features import BURN_FEATURES
 from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
 from vsmml.training import TRAIN_FRACTION, data_hash
 
 BURN_NAME: Final[str] = "burn"
 BOTTLENECK_NAME: Final[str] = "bottleneck"
-BURN_FIT_FRACTION: Final[float] = 0.65
-"""Share of the period the burn model is fitted on; the threshold is chosen up to 80 %."""
 BURN_SYNTH: dict[str, Any] = {"preset": "demo", "detector": "robust_zscore"}
 """Default synthetic organisation of the burn job (12 services, 180 days, ~10 s of features)."""
 BOTTLENECK_SYNTH: dict[str, Any] = {
@@ -44,24 +45,9 @@ BOTTLENECK_SYNTH: dict[str, Any] = {
 }
 """Default synthetic organisation of the bottleneck job: 12 services over 52 weeks (SLI
 samples hourly, since the bottleneck model does not read them)."""
-BURN_FEATURE_COLUMNS: Final[tuple[str, ...]] = (
-    "burn_5m",
-    "burn_15m",
-    "burn_30m",
-    "burn_1h",
-    "burn_6h",
-    "slope_5m",
-    "slope_30m",
-    "slope_1h",
-    "max_burn_5m_30m",
-    "minutes_to_page",
-    "log_traffic_1h",
-    "bad_30m",
-    "minutes_since_deploy",
-    "deploys_1h",
-    "anomaly_score",
-    "hour",
-    "weekday",
+DEPLOY_RISK_COLUMNS: Final[tuple[str, ...]] = ("last_deploy_risk", "deploy_risk_1h")
+BURN_FEATURE_COLUMNS: Final[tuple[str, ...]] = tuple(
+    c for c in BURN_FEATURES if c not in DEPLOY_RISK_COLUMNS
 )
 """`BURN_FEATURES` without the deploy-risk columns (they need a change-risk model)."""
 
@@ -151,30 +137,31 @@ def train_burn(
     """
     from vsmml.features.burn_features import page_condition
     from vsmml.models.burn import BurnRiskModel
-    from vsmml.models.burn_eval import choose_threshold, paired_lead_gain, score_alerts
+    from vsmml.models.burn_eval import cross_validated_threshold, paired_lead_gain, score_alerts
 
     feats, y = data.features, data.label
-    span = data.end - data.start
-    t_fit, t_test = data.start + span * BURN_FIT_FRACTION, data.start + span * TRAIN_FRACTION
+    t_test = data.start + (data.end - data.start) * TRAIN_FRACTION
     ts = feats["timestamp"]
-    fit, val, test = (ts < t_fit), (ts >= t_fit) & (ts < t_test), (ts >= t_test)
+    dev, test = (ts < t_test), (ts >= t_test)
     starts = data.events["start"]
-    ev_val = data.events.loc[(starts >= t_fit) & (starts < t_test)].reset_index(drop=True)
+    ev_dev = data.events.loc[starts < t_test].reset_index(drop=True)
     ev_test = data.events.loc[starts >= t_test].reset_index(drop=True)
-    if int(y[fit].sum()) < 10 or ev_val.empty or ev_test.empty:
+    if int(y[dev].sum()) < 10 or ev_dev.empty or ev_test.empty:
         raise DataError(
             f"{data.source}: too few pages to train and evaluate the burn model: "
-            f"{int(y[fit].sum())} positive rows in the fit period (need 10), {len(ev_val)} burn "
-            f"events in the threshold period and {len(ev_test)} in the held-out period (need 1)"
+            f"{int(y[dev].sum())} positive rows in the first 80 % (need 10), {len(ev_dev)} burn "
+            f"events there and {len(ev_test)} in the held-out period (need 1 each)"
         )
     keys = feats[["service", "timestamp"]]
-    rule = keys.assign(alert=page_condition(feats).to_numpy())
-    target = score_alerts(rule[val], ev_val).precision
-    rule_score = score_alerts(rule[test], ev_test)
+    page = page_condition(feats).to_numpy()
+    rule_score = score_alerts(keys[test].assign(alert=page[test.to_numpy()]), ev_test)
     x = feats[["timestamp", *BURN_FEATURE_COLUMNS]]
     factory = model_factory or (lambda: BurnRiskModel(random_state=data.seed))
-    model = factory().fit(x[fit], y[fit])
-    thr = choose_threshold(model.predict_proba(x[val])[:, 1], keys[val], ev_val, target)
+    choice = cross_validated_threshold(
+        factory, x[dev], y[dev], keys[dev], ev_dev, page[dev.to_numpy()]
+    )
+    thr = choice.threshold
+    model = factory().fit(x[dev], y[dev])
     model.threshold = thr
     x_test, keys_test = x[test], keys[test]
     p_test = model.predict_proba(x_test)[:, 1]
@@ -195,7 +182,8 @@ def train_burn(
         "rule_precision": rule_score.precision,
         "rule_recall": rule_score.recall,
         "rule_median_lead_min": rule_score.median_lead_min,
-        "rule_val_precision": target,
+        "rule_oof_precision": choice.target_precision,
+        "oof_precision": choice.precision,
         "threshold": thr,
     }
 
@@ -209,7 +197,7 @@ def train_burn(
         s = score_alerts(keys_test.assign(alert=p >= old.threshold), ev_test)
         return _f1(s.precision, s.recall)
 
-    periods = {"training_period": fit, "threshold_period": val, "test_period": test}
+    periods = {"training_period": dev, "test_period": test}
     metadata = {
         "model": "vsmml.models.burn.BurnRiskModel",
         "data_source": data.source,
@@ -217,12 +205,12 @@ def train_burn(
         "features": list(BURN_FEATURE_COLUMNS),
         "feature_names": list(getattr(model, "feature_names_", BURN_FEATURE_COLUMNS)),
         **{k: _span(ts[m]) for k, m in periods.items()},
-        "n_train": int(fit.sum()),
-        "n_threshold": int(val.sum()),
+        "n_train": int(dev.sum()),
         "n_test": int(test.sum()),
-        "events_threshold": len(ev_val),
+        "events_train": len(ev_dev),
+        "events_threshold_oof": choice.n_events,
         "events_test": len(ev_test),
-        "page_rate_train": float(y[fit].mean()),
+        "page_rate_train": float(y[dev].mean()),
         "threshold": thr,
         "baseline": "multiwindow page rule: 1 h and 5 min burn above 14.4x",
         "git_commit": git_commit(),
@@ -232,7 +220,7 @@ def train_burn(
         **model.get_params(),
         "n_estimators_": getattr(model, "n_estimators_", None),
         "synthetic": data.settings,
-        "fit_fraction": BURN_FIT_FRACTION,
+        "threshold_procedure": "cross_validated_threshold (5 expanding folds, z = 1)",
         "test_fraction": round(1.0 - TRAIN_FRACTION, 6),
     }
     trained = TrainedModel(
