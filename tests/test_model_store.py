@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from model_fixtures import JIT, small_risk_model
@@ -44,6 +45,22 @@ def test_scorer_reproduces_change_risk_model(saved) -> None:  # type: ignore[no-
         scorer.contributions(m), model.contributions(rows).to_numpy(), atol=1e-9
     )
     assert scorer.threshold == 0.3
+
+
+def test_scorer_sees_copies_through_the_commit_times(saved) -> None:  # type: ignore[no-untyped-def]
+    model, x, folder = saved
+    scorer = RiskScorer.from_dir(folder)
+    assert scorer.feature_names[-1] == "copies_30d"
+    later = x.iloc[40:80].assign(committed_at=lambda f: f["committed_at"] + pd.Timedelta("3h"))
+    rows = pd.concat([x.iloc[:80], later], ignore_index=True)
+    expected = model.predict_proba(rows)[:, 1]
+    stamps = rows["committed_at"].dt.tz_localize(None).to_numpy()
+    for times in (stamps, np.datetime_as_string(stamps) + "Z"):
+        m = scorer.matrix({**{c: rows[c].to_numpy() for c in JIT}, "committed_at": times})
+        assert np.nanmax(m[:, -1]) >= 1.0
+        np.testing.assert_allclose(scorer.predict_proba(m), expected, atol=1e-9)
+    without = scorer.matrix({c: rows[c].to_numpy() for c in JIT})
+    assert np.isnan(without[:, -1]).all()
 
 
 def test_score_gives_reasons_in_words(saved) -> None:  # type: ignore[no-untyped-def]

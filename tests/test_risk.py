@@ -14,7 +14,7 @@ from vsmml.models.base import check_is_fitted, time_ordered_split
 from vsmml.models.baselines import lapredict
 from vsmml.models.calibration import IsotonicCalibrator, calibrator_from_dict
 from vsmml.models.risk import ChangeRiskModel
-from vsmml.models.risk_features import describe
+from vsmml.models.risk_features import COPY_FEATURE, copies_in_window, describe, time_days
 
 JIT = ["ns", "nd", "nf", "entropy", "la", "ld", "lt", "fix"]
 JIT += ["ndev", "age", "nuc", "exp", "rexp", "sexp"]
@@ -66,7 +66,9 @@ def test_fit_returns_self_with_learned_state(
     model, x, _ = fitted
     assert list(model.classes_) == [0, 1]
     assert model.input_columns_ == [c for c in x.columns if c != "committed_at"]
-    assert model.best_params_["n_estimators"] >= 50
+    assert model.best_params_["n_estimators"] >= 3 * 50
+    assert len(model.best_params_["trees"].split(",")) == 3  # 7, 15 and 31 leaves averaged
+    assert model.feature_names_[-1] == COPY_FEATURE
     assert model.training_period_[0].startswith("2024-01-01")
     assert ChangeRiskModel().get_params()["blend_weight"] == 0.5
 
@@ -195,3 +197,57 @@ def test_calibrated_and_better_than_lapredict_on_held_out_changes() -> None:
     frame = x.assign(bug=y)
     la_prob = lapredict(frame.iloc[first], frame.iloc[last])
     assert ev.auc(y_test, prob) > ev.auc(y_test, la_prob) + 0.03
+
+
+def test_copies_count_identical_changes_of_the_previous_30_days() -> None:
+    big = [10.0, 0.0, 1.0, 1.0, 1.0, 0.5]
+    tiny = [3.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+    other = [20.0, 1.0, 2.0, 1.0, 1.0, 1.0]
+    sig = np.array([big, big, tiny, big, tiny, other, big])
+    days = np.array([0.0, 40.0, 41.0, 45.0, 80.0, 100.0, 45.0])
+    got = copies_in_window(sig, days)
+    # first row: nothing earlier, history shorter than 30 days -> unknown; the copy 40 days
+    # later is out of the window; tiny changes never count; rows at the same time count each
+    # other; later rows never count
+    np.testing.assert_array_equal(got, [np.nan, 0.0, 0.0, 2.0, 0.0, 0.0, 2.0])
+    perm = np.array([6, 3, 5, 0, 2, 1, 4])
+    np.testing.assert_array_equal(copies_in_window(sig[perm], days[perm]), got[perm])
+    with_gap = days.copy()
+    with_gap[1] = np.nan
+    assert np.isnan(copies_in_window(sig, with_gap)[1])
+    assert np.isnan(copies_in_window(sig, np.full(7, np.nan))).all()
+
+
+def test_time_days_reads_numbers_datetimes_and_utc_strings() -> None:
+    np.testing.assert_array_equal(time_days(np.array([86400.0])), [1.0])
+    stamps = np.array(["1970-01-02T00:00:00Z", "1970-01-03T00:00:00+00:00", ""], dtype=object)
+    np.testing.assert_array_equal(time_days(stamps), [1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(time_days(np.array(["1970-01-04"], "datetime64[D]")), [3.0])
+    with pytest.raises(DataError, match="ISO-8601"):
+        time_days(np.array(["yesterday"], dtype=object))
+    with pytest.raises(DataError, match="timestamps"):
+        time_days(np.array([True]))
+
+
+def test_a_repeated_change_is_recognised_and_explained() -> None:
+    x, y = changes(1500, 6)
+    copies = x.iloc[1000:1100].assign(committed_at=lambda f: f["committed_at"] + pd.Timedelta("2h"))
+    frame = pd.concat([x, copies], ignore_index=True)
+    labels = pd.concat([y, pd.Series(np.zeros(100, dtype=int))], ignore_index=True)
+    model = ChangeRiskModel(n_estimators=30, num_leaves=7, n_jobs=1).fit(frame, labels)
+    assert model.best_params_["trees"] == "7:30"
+    values = model.contributions(frame)[COPY_FEATURE]
+    assert values.abs().max() > 0
+    reasons = model.explain(frame, top=len(model.feature_names_))
+    words = reasons.loc[reasons["feature"] == COPY_FEATURE, "text"]
+    assert words.str.contains("cherry-pick").any()
+    assert words.str.contains("is not a copy").any()
+    plain = ChangeRiskModel(n_estimators=30, num_leaves=7, copy_history=False, n_jobs=1)
+    assert COPY_FEATURE not in plain.fit(frame, labels).feature_names_
+
+
+def test_picking_one_tree_size_instead_of_averaging() -> None:
+    x, y = changes(800, 7)
+    model = ChangeRiskModel(average_sizes=False, n_jobs=1).fit(x, y)
+    assert len(model.best_params_["trees"].split(",")) == 1
+    assert model.best_params_["num_leaves"] in (7, 15, 31)

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError, VsmmlError
 from vsmml.models.calibration import Calibrator, calibrator_from_dict
-from vsmml.models.risk_features import build_matrix, describe, signed_log
+from vsmml.models.risk_features import TIME_COLUMN, build_matrix, describe, signed_log, time_days
 from vsmml.models.treeeval import TreeEnsemble
 from vsmml.tracking import CHAMPION_FILE, METADATA_FILE
 
@@ -177,15 +177,24 @@ class RiskScorer:
 
     def matrix(self, columns: Mapping[str, npt.ArrayLike]) -> FloatArray:
         """Feature matrix from named input columns; inputs the model knows but `columns` lacks
-        are missing (NaN), names it does not know are ignored."""
-        known = {c: np.asarray(columns[c], dtype=np.float64) for c in columns}
+        are missing (NaN), names it does not know are ignored.
+
+        A ``committed_at`` column (unix seconds, datetime64 or ISO-8601 UTC strings) lets
+        ``copies_30d`` look across the rows, as `ChangeRiskModel` does with a DataFrame;
+        without it that feature is missing.
+        """
+        known = {
+            c: np.asarray(columns[c], dtype=np.float64) for c in columns if c in self.input_columns
+        }
+        if TIME_COLUMN in columns:
+            known[TIME_COLUMN] = time_days(columns[TIME_COLUMN])
         lengths = {len(np.atleast_1d(v)) for v in known.values()}
         if len(lengths) > 1:
             raise DataError(f"input columns differ in length: {sorted(lengths)}")
         n = lengths.pop() if lengths else 1
         cols = {
             c: np.atleast_1d(known[c]) if c in known else np.full(n, np.nan)
-            for c in self.input_columns
+            for c in [*self.input_columns, TIME_COLUMN]
         }
         return build_matrix(cols, self.feature_names)
 
