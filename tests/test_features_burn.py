@@ -97,3 +97,14 @@ def test_elevated_stretch_and_page_evidence() -> None:
     assert f.loc[27, "run_burn"] == pytest.approx(50.0 * 6 / 8)
     assert f.loc[15, "z_page_1h"] == pytest.approx(-np.sqrt(14.4 * 12))  # 12 quiet samples
     assert f.loc[30, "needs_minutes"] == 1440.0
+
+
+def test_every_feature_at_t_uses_only_data_up_to_t() -> None:
+    """Truncating the samples after any step leaves every earlier feature row unchanged."""
+    rng = np.random.default_rng(3)
+    bad_at = tuple(int(i) for i in np.sort(rng.choice(np.arange(5, 115), 30, replace=False)))
+    samples = _samples(120, bad_at=bad_at)
+    full = burn_features(burn_grid(samples), objective=0.999, detector=None)
+    for cut in (30, 61, 97):
+        part = burn_features(burn_grid(samples.iloc[:cut]), objective=0.999, detector=None)
+        pd.testing.assert_frame_equal(part, full.iloc[: len(part)], check_exact=False, rtol=1e-9)
