@@ -167,10 +167,10 @@ def column_arrays(X: pd.DataFrame, columns: list[str]) -> dict[str, FloatArray]:
         else:
             out[c] = np.full(n, np.nan)
     if TIME_COLUMN in X.columns:
-        ts = X[TIME_COLUMN]
-        if hasattr(ts, "dt") and ts.dt.tz is not None:
-            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-        out[TIME_COLUMN] = time_days(ts.to_numpy())
+        ts = X[TIME_COLUMN].array  # on the array: a Series' .dt costs ~30 us per call
+        if getattr(ts, "tz", None) is not None:
+            ts = ts.tz_convert(None)  # naive UTC
+        out[TIME_COLUMN] = time_days(np.asarray(ts))
     return out
 
 
@@ -191,7 +191,7 @@ def copies_in_window(
     n = len(days)
     out: FloatArray = np.full(n, np.nan)
     idx = np.flatnonzero(np.isfinite(days))
-    if len(idx) == 0:
+    if len(idx) < 2:  # one row alone has no copy and no 30 days of history: unknown
         return out
     sig = signature[idx]
     sig = np.where(np.isfinite(sig), np.round(sig, 6), -1.0e300)
