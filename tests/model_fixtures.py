@@ -26,12 +26,17 @@ def jit_frame(n: int = 1200, seed: int = 0, signal: float = 1.0) -> tuple[pd.Dat
     return x, y
 
 
-def small_risk_model(seed: int = 0, n: int = 1200, signal: float = 1.0):  # type: ignore[no-untyped-def]
-    """A ChangeRiskModel with fixed hyper-parameters (no tuning grid): trains in a second."""
+def small_risk_model(  # type: ignore[no-untyped-def]
+    seed: int = 0, n: int = 1200, signal: float = 1.0, **options
+):
+    """A ChangeRiskModel with fixed hyper-parameters (no tuning grid): trains in a second.
+
+    `options` are further constructor settings (e.g. ``copy_history=True``).
+    """
     from vsmml.models.risk import ChangeRiskModel
 
     x, y = jit_frame(n, seed, signal)
     model = ChangeRiskModel(
-        n_estimators=25, num_leaves=7, blend_weight=0.6, n_jobs=1, random_state=seed
+        n_estimators=25, num_leaves=7, blend_weight=0.6, n_jobs=1, random_state=seed, **options
     )
     return model.fit(x, y), x, y

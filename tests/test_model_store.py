@@ -47,9 +47,11 @@ def test_scorer_reproduces_change_risk_model(saved) -> None:  # type: ignore[no-
     assert scorer.threshold == 0.3
 
 
-def test_scorer_sees_copies_through_the_commit_times(saved) -> None:  # type: ignore[no-untyped-def]
-    model, x, folder = saved
-    scorer = RiskScorer.from_dir(folder)
+def test_scorer_sees_copies_through_the_commit_times(tmp_path: Path) -> None:
+    """With the optional copies feature the scorer reads the commit times, as the model does."""
+    model, x, _ = small_risk_model(copy_history=True)
+    model.save(tmp_path)
+    scorer = RiskScorer.from_dir(tmp_path)
     assert scorer.feature_names[-1] == "copies_30d"
     later = x.iloc[40:80].assign(committed_at=lambda f: f["committed_at"] + pd.Timedelta("3h"))
     rows = pd.concat([x.iloc[:80], later], ignore_index=True)

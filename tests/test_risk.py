@@ -66,9 +66,9 @@ def test_fit_returns_self_with_learned_state(
     model, x, _ = fitted
     assert list(model.classes_) == [0, 1]
     assert model.input_columns_ == [c for c in x.columns if c != "committed_at"]
-    assert model.best_params_["n_estimators"] >= 3 * 50
-    assert len(model.best_params_["trees"].split(",")) == 3  # 7, 15 and 31 leaves averaged
-    assert model.feature_names_[-1] == COPY_FEATURE
+    assert model.best_params_["n_estimators"] >= 50
+    assert len(model.best_params_["trees"].split(",")) == 1  # one tree size picked
+    assert COPY_FEATURE not in model.feature_names_  # off by default (see the docstring)
     assert model.training_period_[0].startswith("2024-01-01")
     assert ChangeRiskModel().get_params()["blend_weight"] == 0.5
 
@@ -234,7 +234,8 @@ def test_a_repeated_change_is_recognised_and_explained() -> None:
     copies = x.iloc[1000:1100].assign(committed_at=lambda f: f["committed_at"] + pd.Timedelta("2h"))
     frame = pd.concat([x, copies], ignore_index=True)
     labels = pd.concat([y, pd.Series(np.zeros(100, dtype=int))], ignore_index=True)
-    model = ChangeRiskModel(n_estimators=30, num_leaves=7, n_jobs=1).fit(frame, labels)
+    model = ChangeRiskModel(n_estimators=30, num_leaves=7, copy_history=True, n_jobs=1)
+    model.fit(frame, labels)
     assert model.best_params_["trees"] == "7:30"
     values = model.contributions(frame)[COPY_FEATURE]
     assert values.abs().max() > 0
@@ -242,12 +243,17 @@ def test_a_repeated_change_is_recognised_and_explained() -> None:
     words = reasons.loc[reasons["feature"] == COPY_FEATURE, "text"]
     assert words.str.contains("cherry-pick").any()
     assert words.str.contains("is not a copy").any()
-    plain = ChangeRiskModel(n_estimators=30, num_leaves=7, copy_history=False, n_jobs=1)
+    plain = ChangeRiskModel(n_estimators=30, num_leaves=7, n_jobs=1)  # the default: no copies
     assert COPY_FEATURE not in plain.fit(frame, labels).feature_names_
 
 
-def test_picking_one_tree_size_instead_of_averaging() -> None:
+def test_picking_one_tree_size_by_default_or_averaging_all() -> None:
     x, y = changes(800, 7)
-    model = ChangeRiskModel(average_sizes=False, n_jobs=1).fit(x, y)
+    model = ChangeRiskModel(n_jobs=1).fit(x, y)
     assert len(model.best_params_["trees"].split(",")) == 1
     assert model.best_params_["num_leaves"] in (7, 15, 31)
+    averaged = ChangeRiskModel(average_sizes=True, n_jobs=1).fit(x, y)
+    assert len(averaged.best_params_["trees"].split(",")) == 3
+    assert averaged.booster_.num_trees() == sum(
+        int(t.split(":")[1]) for t in averaged.best_params_["trees"].split(",")
+    )
