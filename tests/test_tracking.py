@@ -202,3 +202,33 @@ def test_cli_train_unknown_model_exits_2(vsmml_home: Path) -> None:
     result = CliRunner().invoke(app, ["train", "nonsense"])
     assert result.exit_code == 2
     assert "must be one of" in result.output
+
+
+def test_log_experiment_records_a_run_without_registering(tracked: Tracked) -> None:
+    from vsmml.tracking import client, log_experiment, runs_table
+
+    c = client(tracked.settings)
+    versions = len(c.search_model_versions(f"name='{registered_name('risk')}'"))
+    champion = champion_version("risk", tracked.settings)
+    before = runs_table("risk", tracked.settings)
+    run_id = log_experiment(
+        "risk",
+        params={"features": "jit only", "num_leaves": 7},
+        metrics={"auc": 0.71, "ece": float("nan")},
+        tables={"by_project": pd.DataFrame({"project": ["a"], "auc": [0.71]})},
+        run_name="jit-only",
+        settings=tracked.settings,
+    )
+    after = runs_table("risk", tracked.settings)
+    assert len(after) == len(before) + 1
+    newest = after.iloc[0]
+    assert newest["run_id"] == run_id and newest["run_name"] == "jit-only"
+    assert newest["metrics.auc"] == pytest.approx(0.71)
+    assert newest["params.features"] == "jit only"
+    assert str(newest["start_time"].tz) == "UTC"
+    paths = {a.path for a in c.list_artifacts(run_id, "evaluation")}
+    assert paths == {"evaluation/by_project.csv", "evaluation/metrics.json"}
+    assert not c.list_artifacts(run_id, "model")  # no model files were given
+    assert len(c.search_model_versions(f"name='{registered_name('risk')}'")) == versions
+    assert champion_version("risk", tracked.settings) == champion
+    assert runs_table("never-logged", tracked.settings).empty
