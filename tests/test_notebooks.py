@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(path: Path) -> None:
+def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VSMML_HOME", str(tmp_path))  # the kernel inherits it: MLflow lands here
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
@@ -26,3 +27,13 @@ def test_notebook_runs(path: Path) -> None:
         if o.get("output_type") == "error"
     ]
     assert not errors
+    if path.name == "02_models.ipynb":  # its experiments were logged to MLflow, not registered
+        from vsmml.config import Settings
+        from vsmml.tracking import champion_version, runs_table
+
+        settings = Settings(home=tmp_path)
+        runs = runs_table("risk", settings)
+        assert sorted(runs["run_name"]) == ["jit + context", "jit only"]
+        assert (runs["metrics.auc"] > 0.6).all()
+        assert len(runs_table("bottleneck", settings)) == 1
+        assert champion_version("risk", settings) is None
