@@ -238,3 +238,20 @@ def test_cross_validated_threshold_pools_out_of_fold_blocks() -> None:
     assert strict.threshold == pytest.approx(0.51) and strict.precision == 1.0
     with pytest.raises(DataError, match="length"):
         cross_validated_threshold(_ColumnModel, X, y, keys, events, rule[:-1])
+
+
+def test_a_fold_without_pages_names_the_fold_and_what_to_do() -> None:
+    """The real model refuses a fold with no pages; the error says which fold and why."""
+    X, y = _data(3000)  # noqa: N806
+    y = y.where(np.arange(len(y)) >= 2500, 0)  # pages only in the last sixth of the period
+    keys = pd.DataFrame({"service": "api", "timestamp": X["timestamp"]})
+    no_events = pd.DataFrame(columns=["service", "start", "end"])
+    with pytest.raises(DataError, match=r"fold 1 of 5 .*before 2026-01-0.*longer period"):
+        cross_validated_threshold(
+            lambda: BurnRiskModel(n_estimators=10, n_jobs=1),
+            X,
+            y,
+            keys,
+            no_events,
+            np.zeros(len(X), dtype=bool),
+        )

@@ -295,10 +295,20 @@ def cross_validated_threshold(
             f"({len(X)}, {len(y)}, {len(keys)}, {rule.size})"
         )
     oof = np.full(len(X), np.nan)
-    for fit_rows, pred_rows in time_folds(keys["timestamp"], n_folds, first):
-        if pred_rows.any():
+    stamps = pd.to_datetime(keys["timestamp"], utc=True).reset_index(drop=True)
+    for fold, (fit_rows, pred_rows) in enumerate(time_folds(keys["timestamp"], n_folds, first)):
+        if not pred_rows.any():
+            continue
+        try:
             model = factory().fit(X[fit_rows], y[fit_rows])
-            oof[pred_rows] = model.predict_proba(X[pred_rows])[:, 1]
+        except DataError as err:
+            raise DataError(
+                f"cross_validated_threshold: fold {fold + 1} of {n_folds} (fitted on the rows "
+                f"before {stamps[pred_rows].min()}) cannot be fitted: {err}; "
+                "the period needs pages early enough for every fold: use a longer period or "
+                "fewer folds"
+            ) from err
+        oof[pred_rows] = model.predict_proba(X[pred_rows])[:, 1]
     pooled = np.isfinite(oof)
     k = keys.loc[pooled, ["service", "timestamp"]]
     t_lo, t_hi = k["timestamp"].min(), k["timestamp"].max()
