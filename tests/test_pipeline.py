@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +65,12 @@ def test_demo_command_prints_the_summary(vsmml_home: Path) -> None:
     assert "3 quarantined" in result.output
     assert "'deploy.completed'" in result.output
     assert (vsmml_home / "vsmml.duckdb").exists()
+    # trained on the store's own history, with the features the tour scores with
+    assert "Trained the change-risk model" in result.output
+    (meta_path,) = (vsmml_home / "models" / "risk").glob("*/metadata.json")
+    meta = json.loads(meta_path.read_text())
+    assert "the store" in meta["data_source"]
+    assert {"deploy_batch_size", "pipeline_flakiness", "la"} <= set(meta["features"])
 
 
 def test_demo_with_too_little_history_still_tours_with_the_default_model(
@@ -73,3 +80,17 @@ def test_demo_with_too_little_history_still_tours_with_the_default_model(
     assert result.exit_code == 0, result.output
     assert "risk model not trained:" in result.output
     assert "(default)" in result.output
+
+
+def test_train_risk_on_the_store_history(vsmml_home: Path) -> None:
+    empty = CliRunner().invoke(app, ["train", "risk", "--store"])
+    assert empty.exit_code == 2 and "vsmml demo" in empty.output  # no store yet
+    args = ["demo", "--days", "60", "--services", "3", "--seed", "4", "--no-train"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    result = CliRunner().invoke(app, ["train", "risk", "--store"])
+    assert result.exit_code == 0, result.output
+    assert "changes that reached production" in result.output
+    assert "registered vsmml-risk v1" in result.output
+    for bad in (["train", "burn", "--store"], ["train", "risk", "--store", "--data", "x.csv"]):
+        refused = CliRunner().invoke(app, bad)
+        assert refused.exit_code == 2 and "--store" in refused.output

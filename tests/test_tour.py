@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from vsmml.pipeline import ingest_synthetic
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
-from vsmml.tour import Tour, change_metrics, run_tour
+from vsmml.tour import Tour, run_tour
 
 CONFIG = SynthConfig.preset("demo", n_services=4, n_teams=2, days=42, seed=11)
 
@@ -51,19 +50,3 @@ def test_risky_changes_are_scored_and_explained(tour: Tour) -> None:
     assert risky["risk"].is_monotonic_decreasing
     assert risky["top reason"].str.len().gt(0).all()
     assert "default" in tour.risk_model or "home" in tour.risk_model
-
-
-def test_change_metrics_come_from_the_last_commit() -> None:
-    org = generate(SynthConfig.preset("tiny"))
-    from vsmml.correlate import correlate
-
-    changes = correlate(org.events).changes
-    metrics = change_metrics(changes, org.events).set_index("change_id")
-    truth = org.truth.changes.set_index("change_id")
-    common = metrics.index.intersection(truth.index)
-    assert len(common) > 0
-    pd.testing.assert_series_equal(
-        metrics.loc[common, "la"].astype(float),
-        truth.loc[common, "la"].astype(float),
-        check_names=False,
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -112,7 +112,7 @@ def run_demo(
         training = None
         if train:
             try:
-                training = train_demo_risk(s, config)
+                training = train_demo_risk(s, config, store)
             except DataError as exc:  # too little history to train on: score with the default
                 skipped = f"risk model not trained: {exc}"
         else:
@@ -130,14 +130,16 @@ def run_demo(
     )
 
 
-def train_demo_risk(settings: Settings, config: SynthConfig) -> TrainingSummary:
-    """Train the change-risk model on the organisation's changes (first 80 % by merge time),
+def train_demo_risk(settings: Settings, config: SynthConfig, store: Store) -> TrainingSummary:
+    """Train the change-risk model on the organisation's history in the store (changes
+    correlated from its events, features as the gate sees them; first 80 % by merge time),
     evaluate it and the baselines on the rest, track it in MLflow and promote it if better."""
-    from vsmml.training import risk_data_synthetic, train_risk
+    from vsmml.training import risk_data_events, train_risk
 
     t0 = time.perf_counter()
-    overrides = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "seed"}
-    result, table = train_risk(risk_data_synthetic(config.seed, **overrides), settings=settings)
+    events = store.read_events(kinds=DELIVERY_KINDS)
+    data = risk_data_events(events, f"the store {settings.store_path} (seed {config.seed})")
+    result, table = train_risk(data, settings=settings)
     cols = [c for c in ("model", "auc", "pr_auc", "brier", "recall@20%", "ece") if c in table]
     return TrainingSummary(
         version=result.version,

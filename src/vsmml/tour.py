@@ -6,7 +6,6 @@ frame for people; `vsmml demo` prints them and the tests check them.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -15,11 +14,11 @@ import pandas as pd
 
 from vsmml.correlate import correlate
 from vsmml.events.schema import KINDS
+from vsmml.features.change_features import change_features
 from vsmml.graph.constraint import constraints
 from vsmml.graph.flow import flow_data
 from vsmml.metrics.bands import dora_summary
 from vsmml.model_store import load_risk_scorer
-from vsmml.models.risk_features import JIT_FEATURES as JIT_COLUMNS
 from vsmml.slo import SLO, status
 from vsmml.store import Store
 
@@ -65,7 +64,7 @@ def run_tour(store: Store, *, objective: float = 0.999, recent_days: int = 7) ->
 
     t = time.perf_counter()
     since = corr.changes["merged_at"].max() - pd.Timedelta(days=recent_days)
-    risky, model = risky_changes(corr.changes, events, since=since)
+    risky, model = risky_changes(corr.changes, events, corr.deployments, since=since)
     seconds["risk"] = time.perf_counter() - t
     return Tour(dora, bottlenecks, slo, risky, model, seconds)
 
@@ -114,25 +113,23 @@ def slo_table(samples: pd.DataFrame, objective: float) -> pd.DataFrame:
     )
 
 
-def change_metrics(changes: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """The just-in-time metrics of each change, from the `attrs` of its last commit."""
-    commits = events.loc[events["kind"] == "commit", ["sha", "attrs"]].drop_duplicates("sha")
-    merged = changes[["change_id", "service", "sha", "merged_at"]].merge(commits, on="sha")
-    parsed = pd.DataFrame([json.loads(a) if isinstance(a, str) else {} for a in merged["attrs"]])
-    metrics = {c: pd.to_numeric(parsed[c], errors="coerce") for c in JIT_COLUMNS if c in parsed}
-    return pd.concat([merged.drop(columns="attrs"), pd.DataFrame(metrics)], axis=1)
-
-
 def risky_changes(
-    changes: pd.DataFrame, events: pd.DataFrame, *, since: pd.Timestamp, top: int = 5
+    changes: pd.DataFrame,
+    events: pd.DataFrame,
+    deployments: pd.DataFrame,
+    *,
+    since: pd.Timestamp,
+    top: int = 5,
 ) -> tuple[pd.DataFrame, str]:
-    """Score the changes merged since `since` with the champion (or default) risk model."""
+    """Score the changes merged since `since` with the champion (or default) risk model, from
+    the same features it was trained on (`vsmml.features.change_features`)."""
     scorer, location = load_risk_scorer()
-    recent = change_metrics(changes.loc[changes["merged_at"] >= since], events)
+    feats = change_features(changes, events, deployments)
+    recent = feats.loc[feats["merged_at"] >= since].reset_index(drop=True)
     model = f"{location.name} v{location.version} ({location.source})"
     if recent.empty:
         return pd.DataFrame(columns=["change", "service", "risk", "top reason"]), model
-    columns = {c: recent[c].to_numpy() for c in JIT_COLUMNS if c in recent}
+    columns = {c: recent[c].to_numpy(dtype=float) for c in scorer.input_columns if c in recent}
     proba = scorer.predict_proba(scorer.matrix(columns))
     worst = np.argsort(-proba, kind="stable")[:top]
     # Explanations (TreeSHAP) cost far more than scores: explain only the changes shown.

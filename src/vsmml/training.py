@@ -22,18 +22,12 @@ import pandas as pd
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
 from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
+from vsmml.features.change_features import CONTEXT_FEATURES
 from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
 
 JIT_COLUMNS: Final[tuple[str, ...]] = KAMEI_COLUMNS
-CONTEXT_COLUMNS: Final[tuple[str, ...]] = (
-    "pipeline_flakiness",
-    "hours_since_last_deploy",
-    "deploy_batch_size",
-    "service_recent_failure_rate",
-    "review_rounds",
-    "n_reviewers",
-)
-"""Delivery context of the synthetic organisation's changes, known when a change merges."""
+CONTEXT_COLUMNS: Final[tuple[str, ...]] = CONTEXT_FEATURES
+"""Delivery context known when a change's production deploy starts (`change_features`)."""
 MODEL_NAME: Final[str] = "risk"
 TRAIN_FRACTION: Final[float] = 0.8
 DEFAULT_THRESHOLD: Final[float] = 0.5
@@ -64,6 +58,26 @@ def risk_data_synthetic(seed: int, **overrides: Any) -> RiskData:
     described = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
     source = f"synthetic organisation (seed {seed}{', ' + described if described else ''})"
     return RiskData(frame.reset_index(drop=True), source, features)
+
+
+def risk_data_events(events: pd.DataFrame, source: str) -> RiskData:
+    """Changes correlated from canonical events, with the features a gate sees at deploy time.
+
+    The features come from `vsmml.features.change_features` (JIT metrics of the last commit,
+    delivery context), the label from correlation (the change shipped in a production deploy
+    that failed: incident or rollback). Only changes that reached production have an outcome.
+    """
+    from vsmml.correlate import correlate
+    from vsmml.features.change_features import change_features
+
+    corr = correlate(events)
+    feats = change_features(corr.changes, events, corr.deployments)
+    feats = feats.dropna(subset=["production_deploy_started_at"]).reset_index(drop=True)
+    features = (*JIT_COLUMNS, *CONTEXT_COLUMNS)
+    frame = feats[list(features)].astype(np.float64)
+    frame["committed_at"] = feats["merged_at"]
+    frame["bug"] = feats["failed"].fillna(False).astype(np.int64)
+    return RiskData(frame, f"{source}, {len(frame):,} changes that reached production", features)
 
 
 def risk_data_file(path: Path, fmt: str) -> RiskData:

@@ -1,9 +1,9 @@
 """`vsmml train risk|burn|bottleneck|all`: train, evaluate, log to MLflow, register, promote.
 
-risk trains on the synthetic organisation or a JIT dataset (`--data`); burn and bottleneck
-train on the synthetic organisation (`vsmml.training_jobs`). Exit codes: 0 trained (promoted
-or not), 2 a requested model is not available, its data is unusable or `--data` was given for a
-model that cannot read it.
+risk trains on the synthetic organisation, a JIT dataset (`--data`) or the changes in the store
+(`--store`); burn and bottleneck train on the synthetic organisation (`vsmml.training_jobs`).
+Exit codes: 0 trained (promoted or not), 2 a requested model is not available, its data is
+unusable, or `--data`/`--store` was given for a model that cannot read it.
 """
 
 from __future__ import annotations
@@ -25,12 +25,21 @@ SYNTHETIC_ONLY: Final[tuple[str, ...]] = ("burn", "bottleneck")
 EXIT_UNAVAILABLE: Final[int] = 2
 
 
-def _train_risk(data: Path | None, fmt: str, seed: int | None, days: int | None) -> None:
+def _train_risk(
+    data: Path | None, fmt: str, seed: int | None, days: int | None, store: bool = False
+) -> None:
     from vsmml.config import get_settings
     from vsmml.training import risk_data_file, risk_data_synthetic, train_risk
 
     settings = get_settings()
-    if data is not None:
+    if store:
+        from vsmml.pipeline import read_events
+        from vsmml.tour import DELIVERY_KINDS
+        from vsmml.training import risk_data_events
+
+        events = read_events(settings, kinds=DELIVERY_KINDS)
+        frame = risk_data_events(events, f"the store {settings.store_path}")
+    elif data is not None:
         frame = risk_data_file(data, fmt)
     else:
         overrides = {} if days is None else {"days": days}
@@ -101,6 +110,14 @@ def train(
             help="Days of synthetic history (default: risk 180, burn 180, bottleneck 365)."
         ),
     ] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="Train risk on the changes in the store under VSMML_HOME (correlated from "
+            "its events, the features `vsmml demo`'s tour scores with).",
+        ),
+    ] = False,
 ) -> None:
     """Train a model, evaluate it on the later 20 % by time, log it to MLflow, register it,
     and make it champion only if it beats the current champion there."""
@@ -109,15 +126,19 @@ def train(
     if model not in (*MODELS, "all"):
         typer.echo(f"train: model must be one of {[*MODELS, 'all']}, got {model!r}", err=True)
         raise typer.Exit(EXIT_UNAVAILABLE)
-    if data is not None and model in SYNTHETIC_ONLY:
-        typer.echo(f"train: --data trains risk only; {model} trains on the synthetic org", err=True)
+    if (data is not None or store) and model in SYNTHETIC_ONLY:
+        flag = "--data" if data is not None else "--store"
+        typer.echo(f"train: {flag} trains risk only; {model} trains on the synthetic org", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE)
+    if data is not None and store:
+        typer.echo("train: give --data or --store, not both", err=True)
         raise typer.Exit(EXIT_UNAVAILABLE)
     names = list(MODELS) if model == "all" else [model]
     failed = []
     for name in names:
         try:
             if name == "risk":
-                _train_risk(data, fmt, seed, days)
+                _train_risk(data, fmt, seed, days, store)
             elif name == "burn":
                 _train_burn(seed, days)
             else:

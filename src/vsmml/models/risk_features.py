@@ -79,6 +79,20 @@ WORDS: Final[dict[str, Callable[[float], str]]] = {
     "sexp_exp": lambda v: f"comes from an author with {v:.0%} of changes here (sexp/exp)",
     "nuc_nf": lambda v: f"touches files with {v:,.1f} earlier changes each (nuc/nf)",
     "ndev_nf": lambda v: f"touches files with {v:,.1f} past developers each (ndev/nf)",
+    "pipeline_flakiness": lambda v: (
+        f"ships from a pipeline that failed {v:.0%} of its runs in the last 14 days "
+        "(pipeline_flakiness)"
+    ),
+    "hours_since_last_deploy": lambda v: (
+        f"ships {v:,.1f} h after the previous deploy (hours_since_last_deploy)"
+    ),
+    "deploy_batch_size": lambda v: f"ships in a deploy of {v:,.0f} change(s) (deploy_batch_size)",
+    "service_recent_failure_rate": lambda v: (
+        f"goes to a service whose changes failed {v:.0%} in the last 28 days "
+        "(service_recent_failure_rate)"
+    ),
+    "review_rounds": lambda v: f"went through {v:,.0f} review round(s) (review_rounds)",
+    "n_reviewers": lambda v: f"was reviewed by {v:,.0f} reviewer(s) (n_reviewers)",
     COPY_FEATURE: lambda v: (
         f"repeats a change made {v:,.0f} time(s) in the previous 30 days, "
         "likely a cherry-pick or backport (copies_30d)"
