@@ -1,7 +1,8 @@
 """Training jobs behind `vsmml train`: data in, time-ordered evaluation, tracked and promoted.
 
-`risk_data_synthetic` and `risk_data_file` build the training frame (JIT metrics, delivery
-context when the source has it, ``committed_at``, ``bug``); `train_risk` fits
+`risk_data_synthetic`, `risk_data_events` (a store's events) and `risk_data_file` build the
+training frame (JIT metrics, delivery context when the source has it, ``committed_at``,
+``bug``); `train_risk` fits
 `ChangeRiskModel` on the earlier 80 % by time, evaluates it and the LR-JIT / LApredict
 baselines on the later 20 % (the published within-project protocol), then hands the result to
 `vsmml.tracking.track`, which promotes it only if it beats the champion on that same held-out
@@ -43,21 +44,18 @@ class RiskData:
 
 
 def risk_data_synthetic(seed: int, **overrides: Any) -> RiskData:
-    """The synthetic organisation's changes: JIT metrics + delivery context, label `failed`.
+    """The synthetic organisation's changes as a store would see them (`risk_data_events` on
+    its events), so the model trained here reads what `vsmml score` and the tour give it.
 
-    A change is dated by its merge (``merged_at``), when its metrics and context are known.
+    The generator's truth columns (exact context, per-change failures, ``p_fail``) stay for
+    research: bench/eval_risk.py --synth-days scores against them.
     """
     from vsmml.synth import SynthConfig, generate
 
-    config = SynthConfig(seed=seed, **overrides)
-    changes = generate(config).truth.changes
-    features = (*JIT_COLUMNS, *CONTEXT_COLUMNS)
-    frame = changes[list(features)].astype(np.float64)
-    frame["committed_at"] = changes["merged_at"]
-    frame["bug"] = changes["failed"].astype(np.int64)
+    events = generate(SynthConfig(seed=seed, **overrides)).events
     described = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
     source = f"synthetic organisation (seed {seed}{', ' + described if described else ''})"
-    return RiskData(frame.reset_index(drop=True), source, features)
+    return risk_data_events(events, source)
 
 
 def risk_data_events(events: pd.DataFrame, source: str) -> RiskData:
