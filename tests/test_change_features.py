@@ -133,3 +133,14 @@ def test_recovers_what_the_generator_planted(synth: tuple[pd.DataFrame, pd.DataF
     r = np.corrcoef(f.loc[flaky, "pipeline_flakiness"], t.loc[flaky, "pipeline_flakiness"])[0, 1]
     assert r > 0.9  # finished runs vs the generator's attempt starts: close, not equal
     assert (f["failed"].astype(bool) == t["failed"].astype(bool)).mean() > 0.85
+
+
+def test_a_store_with_only_git_events_gives_missing_context_not_errors() -> None:
+    org = generate(SynthConfig.preset("tiny"))
+    only_git = org.events.loc[org.events["kind"].isin(["commit", "change.opened", "change.merged"])]
+    corr = correlate(only_git)
+    f = change_features(corr.changes, only_git, corr.deployments)
+    assert len(f) > 0 and f["la"].notna().all()
+    for col in ("pipeline_flakiness", "deploy_batch_size", "service_recent_failure_rate"):
+        assert f[col].isna().all(), col
+    assert (f["review_rounds"] == 0).all()
