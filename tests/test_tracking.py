@@ -205,7 +205,8 @@ def test_cli_train_unknown_model_exits_2(vsmml_home: Path) -> None:
 
 
 def test_log_experiment_records_a_run_without_registering(tracked: Tracked) -> None:
-    from vsmml.tracking import client, log_experiment, runs_table
+    from vsmml.experiments import log_experiment, runs_table
+    from vsmml.tracking import client
 
     c = client(tracked.settings)
     versions = len(c.search_model_versions(f"name='{registered_name('risk')}'"))

@@ -197,14 +197,16 @@ def export_dir(name: str, version: int, settings: Settings | None = None) -> Pat
     return (settings or get_settings()).models_dir / name / str(version)
 
 
-def _log_run(
+def log_run(
     c: MlflowClient,
     model: TrainedModel,
     staging: Path,
     settings: Settings,
     run_name: str | None = None,
 ) -> tuple[str, str]:
-    """Log params, metrics, tables and model files in one run; return (run id, artifact uri)."""
+    """Log params, metrics, tables and model files (if `staging/model` holds any) in one run of
+    the model's experiment; return (run id, artifact uri). Used by `track` and
+    `vsmml.experiments`."""
     tables = staging / "evaluation"
     tables.mkdir()
     for key, table in model.tables.items():
@@ -259,7 +261,7 @@ def track(
         staging = Path(tmp)
         (staging / "model").mkdir()
         model.save(staging / "model")
-        run_id, artifact_uri = _log_run(c, model, staging, s)
+        run_id, artifact_uri = log_run(c, model, staging, s)
         from mlflow.exceptions import MlflowException
 
         try:
@@ -338,61 +340,6 @@ def _export(
         "promotion_reason": reason,
     }
     _write_json(target / METADATA_FILE, meta)
-
-
-def log_experiment(
-    name: str,
-    *,
-    params: Mapping[str, Any],
-    metrics: Mapping[str, float],
-    tables: Mapping[str, Table] | None = None,
-    save: Callable[[Path], None] | None = None,
-    run_name: str | None = None,
-    settings: Settings | None = None,
-) -> str:
-    """Log one experiment (params, metrics, tables, optionally model files) as an MLflow run.
-
-    For notebooks: the run lands in model `name`'s experiment beside `vsmml train`'s runs,
-    but nothing is registered, exported or promoted. Returns the run id.
-    """
-    s = settings or get_settings()
-    model = TrainedModel(
-        name=name,
-        save=save or (lambda _folder: None),
-        params=params,
-        metrics=metrics,
-        primary_metric="",
-        tables=tables or {},
-    )
-    with tempfile.TemporaryDirectory(prefix="vsmml-experiment-") as tmp:
-        staging = Path(tmp)
-        (staging / "model").mkdir()
-        model.save(staging / "model")
-        run_id, _ = _log_run(client(s), model, staging, s, run_name or f"{name}-experiment")
-    return run_id
-
-
-def runs_table(name: str, settings: Settings | None = None) -> Any:
-    """Every run of model `name`'s experiment as a pandas frame (newest first): run id, run
-    name, start time (UTC), params and metrics; empty when nothing was logged yet."""
-    import pandas as pd
-
-    c = client(settings)
-    exp = c.get_experiment_by_name(registered_name(name))
-    if exp is None:
-        return pd.DataFrame(columns=["run_id", "run_name", "start_time"])
-    rows = []
-    for run in c.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"]):
-        rows.append(
-            {
-                "run_id": run.info.run_id,
-                "run_name": run.info.run_name,
-                "start_time": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
-                **{f"params.{k}": v for k, v in run.data.params.items()},
-                **{f"metrics.{k}": v for k, v in run.data.metrics.items()},
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def champion_version(name: str, settings: Settings | None = None) -> int | None:
