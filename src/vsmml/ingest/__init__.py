@@ -64,6 +64,7 @@ class IngestReport:
     quarantined: int = 0
     missing: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def nothing_read(self) -> bool:
@@ -78,13 +79,22 @@ class IngestReport:
         room = _MAX_MESSAGES - len(self.messages)
         self.messages.extend(written.messages[: max(room, 0)])
 
+    def count_skipped(self, skipped: dict[str, int]) -> None:
+        """Add a conversion's deliberately skipped records (by type) to the totals."""
+        for kind, n in skipped.items():
+            self.skipped[kind] = self.skipped.get(kind, 0) + n
+
     def summary(self) -> str:
-        """One line for people: counts per outcome."""
-        return (
+        """One line for people: counts per outcome (skipped types listed when there are any)."""
+        line = (
             f"{self.source}: {self.files} file(s), {self.payloads} payload(s) read; "
             f"accepted {self.accepted}, duplicates {self.duplicates}, "
             f"quarantined {self.quarantined}"
         )
+        if self.skipped:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.skipped.items()))
+            line += f", skipped {sum(self.skipped.values())} ({kinds})"
+        return line
 
 
 def ingest_paths(
@@ -183,6 +193,7 @@ def _flush(
         store.write_raw(spec.name, [u[1] for u in units], locations=[u[0] for u in units])
         report.payloads += len(units)
     conv = located_validation(spec.convert(units, rules) if units else Conversion())
+    report.count_skipped(conv.skipped)
     conv = Conversion(events=_attributed(conv.events, catalog), rejects=[*rejects, *conv.rejects])
     report.add(store.write_events(conv.events, rejects=conv.rejects_frame()))
 
@@ -197,15 +208,15 @@ def _attributed(events: pd.DataFrame, catalog: Catalog | None) -> pd.DataFrame:
 def located_validation(conv: Conversion) -> Conversion:
     """Validate converted rows here, so a refused row is quarantined under its file and line.
 
-    Needs the converter's per-row locations (`events.attrs["locations"]`); without them the rows
+    Needs the converter's per-row locations (`Conversion.locations`); without them the rows
     pass through and the store validates them (naming the batch row instead).
     """
-    locations = conv.events.attrs.get("locations")
-    if conv.events.empty or not isinstance(locations, list) or len(locations) != len(conv.events):
+    locations = conv.locations
+    if conv.events.empty or locations is None or len(locations) != len(conv.events):
         return conv
     result = validate_events(conv.events)
     if result.ok:
-        return Conversion(events=result.events, rejects=conv.rejects)
+        return Conversion(events=result.events, rejects=conv.rejects, skipped=conv.skipped)
     refused = [
         Reject(
             source=str(row["source"] or "unknown"),
@@ -216,7 +227,7 @@ def located_validation(conv: Conversion) -> Conversion:
         )
         for _, row in result.quarantine_frame().iterrows()
     ]
-    return Conversion(events=result.events, rejects=[*conv.rejects, *refused])
+    return Conversion(events=result.events, rejects=[*conv.rejects, *refused], skipped=conv.skipped)
 
 
 def _ingest_whole_paths(
@@ -235,6 +246,7 @@ def _ingest_whole_paths(
         return report
     conv = spec.read(existing, rules)
     report.payloads = len(conv.events) + len(conv.rejects)
+    report.count_skipped(conv.skipped)
     events = _attributed(conv.events, catalog)
     report.add(store.write_events(events, rejects=conv.rejects_frame()))
     return report

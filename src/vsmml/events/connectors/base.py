@@ -28,18 +28,38 @@ class Reject:
 
 @dataclass
 class Conversion:
-    """Result of converting raw payloads: an (unvalidated) event frame and the rejects."""
+    """Result of converting raw payloads: an (unvalidated) event frame, the rejects, and what
+    was deliberately left out.
+
+    `locations`, when set, names each event row's input (`file.jsonl:12`), one per row, so a row
+    refused later by validation is quarantined under its file and line. It travels here and
+    never in `DataFrame.attrs` (pandas deep-copies attrs on every operation). `skipped` counts
+    records of known types a connector ignores on purpose (e.g. `pagerduty incident.annotated`),
+    by type, so every input record is accounted for.
+    """
 
     events: pd.DataFrame = field(default_factory=empty_events)
     rejects: list[Reject] = field(default_factory=list)
+    locations: list[str] | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def rejects_frame(self) -> pd.DataFrame:
         """The rejects as a frame with the quarantine columns."""
         rows = [{c: getattr(r, c) for c in REJECT_COLUMNS} for r in self.rejects]
         return pd.DataFrame(rows, columns=list(REJECT_COLUMNS)).astype(STR_DTYPE)
 
+    def skip(self, kind: str, count: int = 1) -> None:
+        """Count `count` records of type `kind` as deliberately skipped."""
+        self.skipped[kind] = self.skipped.get(kind, 0) + count
+
     def extend(self, other: Conversion) -> Conversion:
-        """Concatenate two conversions (events and rejects)."""
+        """Concatenate two conversions (events, rejects, locations and skipped counts)."""
         frames = [f for f in (self.events, other.events) if len(f)]
         events = pd.concat(frames, ignore_index=True) if frames else self.events
-        return Conversion(events=events, rejects=[*self.rejects, *other.rejects])
+        locations = None
+        if self.locations is not None and other.locations is not None:
+            locations = [*self.locations, *other.locations]
+        skipped = dict(self.skipped)
+        for kind, n in other.skipped.items():
+            skipped[kind] = skipped.get(kind, 0) + n
+        return Conversion(events, [*self.rejects, *other.rejects], locations, skipped)

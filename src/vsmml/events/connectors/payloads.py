@@ -269,16 +269,12 @@ class Collector:
         self.rejects.extend(rejects)
 
     def result(self) -> Conversion:
-        """The rows as an (unvalidated) event frame, with the rejects.
-
-        The frame's `attrs["locations"]` lists each row's input location, so the pipeline can
-        name the file and line when validation later refuses a row.
-        """
+        """The rows as an (unvalidated) event frame, with the rejects and each row's location
+        (so the pipeline can name the file and line when validation later refuses a row)."""
         if not self.rows:
-            return Conversion(rejects=list(self.rejects))
+            return Conversion(rejects=list(self.rejects), locations=[])
         frame = events_from_records(self.rows)
-        frame.attrs["locations"] = self.locations
-        return Conversion(events=frame, rejects=list(self.rejects))
+        return Conversion(events=frame, rejects=list(self.rejects), locations=list(self.locations))
 
 
 def iter_objects(records: list[Record], collector: Collector) -> Iterator[Record]:
