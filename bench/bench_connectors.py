@@ -1,10 +1,11 @@
 """Connector throughput: CDEvents JSON Lines ingest end to end, and GitHub payload conversion.
 
 Run `.venv/bin/python bench/bench_connectors.py [--quick]`. CDEvents: a JSON Lines file of
-events cycling through the 45 conformance types (each with its own id and time) is ingested with
-`vsmml.ingest.ingest_paths` into a fresh DuckDB store in a temporary folder: raw payloads kept,
-schema validation, conversion, canonical validation, de-duplicated write. GitHub: the webhook
-fixtures plus DevLake's real workflow runs and jobs, repeated, converted with `github.to_events`.
+events cycling through the 45 conformance types (each with its own id and time) is ingested
+with `vsmml.pipeline.ingest.ingest_paths` into a fresh DuckDB store in a temporary folder: raw
+payloads kept, schema validation, conversion, canonical validation, de-duplicated write. GitHub:
+the webhook fixtures plus DevLake's real workflow runs and jobs, repeated, converted with
+`github.to_events`.
 Reference: 10,000 events/s, our own target (a day of a 1,000-engineer organisation's delivery
 events, ~1 M, ingested in under two minutes).
 """
@@ -25,7 +26,7 @@ from typing import Any
 from vsmml.events.connectors import cdevents, github
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.schema import validate_events
-from vsmml.ingest import ingest_paths
+from vsmml.pipeline.ingest import ingest_paths
 from vsmml.store import Store
 
 REFERENCE_EPS = 10_000.0

@@ -20,7 +20,7 @@ from pathlib import Path
 from vsmml.events.connectors.git import GitRules, to_events
 from vsmml.events.connectors.git_kamei import kamei_metrics
 from vsmml.events.schema import validate_events
-from vsmml.ingest import git_repo
+from vsmml.pipeline.ingest import git_repo
 
 BUDGET_S = 120.0
 WORDS = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota", "kappa"]

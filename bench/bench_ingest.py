@@ -22,7 +22,7 @@ import psutil
 
 from peak_rss import PeakRss
 from vsmml.store import Store
-from vsmml.store_sql import to_arrow
+from vsmml.store.sql import to_arrow
 from vsmml.synth import SynthConfig, iter_generate
 
 

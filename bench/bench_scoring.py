@@ -70,7 +70,7 @@ def model_folder(quick: bool, workdir: Path) -> Path:
         if (cand / "model.txt").is_file() and (cand / "model.json").is_file():
             return cand
     from vsmml.models.risk import ChangeRiskModel
-    from vsmml.training import risk_data_synthetic
+    from vsmml.pipeline.training.risk import risk_data_synthetic
 
     data = risk_data_synthetic(42, days=60 if quick else 180)
     cols = [*data.features, "committed_at"]
@@ -90,9 +90,9 @@ def main() -> None:
     import lightgbm as lgb
     import pandas as pd
 
-    from vsmml.model_store import RiskScorer
     from vsmml.models.risk import ChangeRiskModel
     from vsmml.models.treeeval import TreeEnsemble
+    from vsmml.pipeline.models import RiskScorer
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = model_folder(args.quick, Path(tmp))

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vsmml.datasets.jit import CHANGE_METRICS, load_jit
 from vsmml.models import evaluation as ev
 from vsmml.models.base import time_ordered_split
 from vsmml.models.baselines import lapredict
 from vsmml.models.risk import ChangeRiskModel
+from vsmml.pipeline.datasets.jit import CHANGE_METRICS, load_jit
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jit"
 PROJECTS = ("jdt", "platform", "gerrit", "go")

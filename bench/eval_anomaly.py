@@ -28,7 +28,7 @@ from vsmml.anomaly.nab import (
     prepare,
     score_at,
 )
-from vsmml.datasets.anomaly import DEFAULT_MSFT_ROOT, load_msft_corpus
+from vsmml.pipeline.datasets.anomaly import DEFAULT_MSFT_ROOT, load_msft_corpus
 
 DETECTORS: dict[str, dict[str, Any]] = {
     "default": {"name": "default"},

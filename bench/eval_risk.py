@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vsmml.datasets.jit import CHANGE_METRICS, load_jit
 from vsmml.models import evaluation as ev
 from vsmml.models.baselines import PAPER_AUC, lapredict, lr_jit
 from vsmml.models.risk import ChangeRiskModel
-from vsmml.training import CONTEXT_COLUMNS
+from vsmml.pipeline.datasets.jit import CHANGE_METRICS, load_jit
+from vsmml.pipeline.training.risk import CONTEXT_COLUMNS
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "jit" / "issta21"
 PROJECTS = ("jdt", "platform", "gerrit", "go")

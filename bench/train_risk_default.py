@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from vsmml.datasets.jit import CHANGE_METRICS, load_jit
 from vsmml.models import evaluation as ev
 from vsmml.models.risk import ChangeRiskModel
+from vsmml.pipeline.datasets.jit import CHANGE_METRICS, load_jit
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "jit" / "issta21"

@@ -9,8 +9,8 @@ import pytest
 
 from vsmml.anomaly import get_detector
 from vsmml.anomaly.nab import best_threshold, candidate_thresholds, prepare
-from vsmml.datasets.anomaly import list_msft_series, load_msft_corpus, load_msft_series
 from vsmml.errors import DataError
+from vsmml.pipeline.datasets.anomaly import list_msft_series, load_msft_corpus, load_msft_series
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "data" / "fixtures" / "msft_cloud_monitoring"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vsmml.datasets.jit import load_jit
 from vsmml.models import evaluation as ev
 from vsmml.models.baselines import PAPER_AUC, lapredict, legacy_logistic, lr_jit
+from vsmml.pipeline.datasets.jit import load_jit
 
 
 @pytest.mark.parametrize("project", ["jdt", "platform", "gerrit", "go"])

@@ -31,7 +31,7 @@ def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProce
 
 @pytest.mark.slow
 def test_subprocess_round_trip_pass_fail_and_json(model_dir: Path) -> None:
-    from vsmml.model_store import RiskScorer
+    from vsmml.pipeline.models import RiskScorer
 
     expected = RiskScorer.from_dir(model_dir).score({"la": 120.0, "ld": 30.0, "nf": 4.0})[0]
     args = ["--model", str(model_dir), "--la", "120", "--ld", "30", "--nf", "4"]

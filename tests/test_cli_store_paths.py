@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from vsmml.cli import app
 from vsmml.errors import DataError
-from vsmml.pipeline import delivery_flow, ingest_synthetic, read_events, slo_samples
+from vsmml.pipeline.demo import ingest_synthetic
+from vsmml.pipeline.queries.reads import delivery_flow, read_events, slo_samples
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
 

@@ -12,7 +12,7 @@ import pytest
 from vsmml.errors import ConversionError, DataError
 from vsmml.events.connectors.devlake import DevLakeRules, to_events
 from vsmml.events.schema import attrs_of, validate_events
-from vsmml.ingest import devlake as reader
+from vsmml.pipeline.ingest import devlake as reader
 
 
 def _events(path: Path, rules: DevLakeRules | None = None) -> pd.DataFrame:

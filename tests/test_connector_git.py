@@ -16,7 +16,7 @@ from vsmml.errors import ConversionError, DataError
 from vsmml.events.connectors.git import GitRules, to_events
 from vsmml.events.connectors.git_kamei import kamei_metrics
 from vsmml.events.schema import validate_events
-from vsmml.ingest import git_repo
+from vsmml.pipeline.ingest import git_repo
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -11,7 +11,7 @@ import pytest
 from vsmml.events.connectors.jenkins import JenkinsRules, to_events
 from vsmml.events.connectors.recordwise import TimeBounds
 from vsmml.events.schema import attrs_of, validate_events
-from vsmml.ingest import jenkins as reader
+from vsmml.pipeline.ingest import jenkins as reader
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from vsmml.events.connectors.pagerduty import PagerDutyRules, to_events
 from vsmml.events.schema import attrs_of, validate_events
-from vsmml.ingest import pagerduty as reader
+from vsmml.pipeline.ingest import pagerduty as reader
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from vsmml.cli import app
 from vsmml.errors import ConfigError
 from vsmml.events.connectors.base import Reject
-from vsmml.ingest import IngestReport, ingest_paths, ingest_units
-from vsmml.ingest.readers import expand, split_csv_rows, split_json
-from vsmml.ingest.registry import get_source, known_sources
-from vsmml.ingest.replay import replay, retry_quarantine
-from vsmml.ingest.rules import build_rules, read_rules_file
+from vsmml.pipeline.ingest import IngestReport, ingest_paths, ingest_units
+from vsmml.pipeline.ingest.readers import expand, split_csv_rows, split_json
+from vsmml.pipeline.ingest.registry import get_source, known_sources
+from vsmml.pipeline.ingest.replay import replay, retry_quarantine
+from vsmml.pipeline.ingest.rules import build_rules, read_rules_file
 from vsmml.store import Store
 
 FIXTURES = Path(__file__).parents[1] / "data/fixtures"
@@ -241,7 +241,7 @@ def test_oversize_lines_and_big_json_lines_files(tmp_path: Path) -> None:
 
 def test_expand_paths_walks_like_expand_and_names_the_first_unmatched_path(tmp_path: Path) -> None:
     from vsmml.errors import DataError
-    from vsmml.ingest.filewalk import expand_paths
+    from vsmml.pipeline.ingest.filewalk import expand_paths
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.json").write_text("{}")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from vsmml.cli import app
 from vsmml.errors import SchemaError
-from vsmml.ingest import ingest_paths, load_catalog
+from vsmml.pipeline.ingest import ingest_paths, load_catalog
 from vsmml.store import Store
 
 

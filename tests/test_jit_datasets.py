@@ -1,4 +1,4 @@
-"""Loaders of vsmml.datasets.jit turn the public JIT files into the canonical JIT frame."""
+"""Loaders of vsmml.pipeline.datasets.jit turn the public JIT files into the canonical JIT frame."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vsmml.datasets.jit import JIT_COLUMNS, load_jit, project_name
 from vsmml.errors import DataError
+from vsmml.pipeline.datasets.jit import JIT_COLUMNS, load_jit, project_name
 
 JIT = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "jit"
 

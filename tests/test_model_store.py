@@ -15,7 +15,7 @@ import pytest
 from model_fixtures import JIT, small_risk_model
 from vsmml.config import Settings
 from vsmml.errors import DataError
-from vsmml.model_store import (
+from vsmml.pipeline.models import (
     DEFAULT_MODELS_ENV,
     ModelNotFoundError,
     RiskScorer,
@@ -134,7 +134,7 @@ def test_model_store_imports_neither_mlflow_nor_lightgbm(saved) -> None:  # type
     _, _, folder = saved
     code = (
         "import sys\n"
-        "from vsmml.model_store import RiskScorer\n"
+        "from vsmml.pipeline.models import RiskScorer\n"
         f"s = RiskScorer.from_dir({str(folder)!r})\n"
         "s.score({'la': 10.0})\n"
         "print(sorted(m for m in ('mlflow', 'lightgbm', 'sklearn') if m in sys.modules))\n"

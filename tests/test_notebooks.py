@@ -29,7 +29,7 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert not errors
     if path.name == "02_models.ipynb":  # its experiments were logged to MLflow, not registered
         from vsmml.config import Settings
-        from vsmml.experiments import runs_table
+        from vsmml.pipeline.experiments import runs_table
         from vsmml.tracking import champion_version
 
         settings = Settings(home=tmp_path)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from vsmml.cli import app
 from vsmml.config import Settings
-from vsmml.pipeline import ingest_synthetic, misconfigured_webhook_events, run_demo
+from vsmml.pipeline.demo import ingest_synthetic, misconfigured_webhook_events, run_demo
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
 

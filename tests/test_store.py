@@ -17,7 +17,7 @@ from vsmml.config import get_settings
 from vsmml.errors import StoreError, StoreLockedError
 from vsmml.events.schema import KIND_DTYPE, TS_DTYPE
 from vsmml.store import Store
-from vsmml.store_schema import SCHEMA_VERSION, current_version, migrate
+from vsmml.store.schema import SCHEMA_VERSION, current_version, migrate
 
 
 def _events(n: int, *, start: int = 0, service: str = "pay") -> pd.DataFrame:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from vsmml.pipeline import ingest_synthetic
+from vsmml.pipeline.demo import ingest_synthetic
+from vsmml.pipeline.tour import Tour, run_tour
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
-from vsmml.tour import Tour, run_tour
 
 CONFIG = SynthConfig.preset("demo", n_services=4, n_teams=2, days=42, seed=11)
 

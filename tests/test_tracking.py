@@ -20,7 +20,9 @@ from typer.testing import CliRunner
 from model_fixtures import jit_frame, small_risk_model
 from vsmml.cli import app
 from vsmml.config import Settings, get_settings
-from vsmml.model_store import locate
+from vsmml.pipeline.models import locate
+from vsmml.pipeline.training.common import data_hash
+from vsmml.pipeline.training.risk import RiskData, risk_data_file, train_risk
 from vsmml.tracking import (
     CHAMPION_FILE,
     METADATA_FILE,
@@ -31,7 +33,6 @@ from vsmml.tracking import (
     registered_name,
     track,
 )
-from vsmml.training import RiskData, data_hash, risk_data_file, train_risk
 
 pytestmark = pytest.mark.slow
 
@@ -205,7 +206,7 @@ def test_cli_train_unknown_model_exits_2(vsmml_home: Path) -> None:
 
 
 def test_log_experiment_records_a_run_without_registering(tracked: Tracked) -> None:
-    from vsmml.experiments import log_experiment, runs_table
+    from vsmml.pipeline.experiments import log_experiment, runs_table
     from vsmml.tracking import client
 
     c = client(tracked.settings)

@@ -46,7 +46,8 @@ class Jobs:
 def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
     import vsmml.models.burn
     import vsmml.models.risk
-    import vsmml.training_jobs as tj
+    import vsmml.pipeline.training.bottleneck as tjb
+    import vsmml.pipeline.training.burn as tj
     from vsmml.models.bottleneck import BottleneckModel
     from vsmml.models.burn import BurnRiskModel
     from vsmml.models.risk import ChangeRiskModel
@@ -63,10 +64,10 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
             )
             for _ in range(2)
         ]
-        bn_data = tj.bottleneck_data_synthetic(7, **SMALL_BOTTLENECK)
+        bn_data = tjb.bottleneck_data_synthetic(7, **SMALL_BOTTLENECK)
         stages = list(bn_data.stages)
         bn_runs = [
-            tj.train_bottleneck(
+            tjb.train_bottleneck(
                 bn_data,
                 settings=settings,
                 model_factory=lambda: BottleneckModel(stages=stages, **FAST_BOTTLENECK),
@@ -86,8 +87,8 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
         mp.setattr(vsmml.models.risk, "ChangeRiskModel", FastRisk)
         mp.setitem(tj.BURN_SYNTH, "n_services", 4)
         mp.setitem(tj.BURN_SYNTH, "n_teams", 2)
-        mp.setitem(tj.BOTTLENECK_SYNTH, "n_services", 4)
-        mp.setitem(tj.BOTTLENECK_SYNTH, "n_teams", 2)
+        mp.setitem(tjb.BOTTLENECK_SYNTH, "n_services", 4)
+        mp.setitem(tjb.BOTTLENECK_SYNTH, "n_teams", 2)
         cli_all = CliRunner().invoke(app, ["train", "all", "--days", "84", "--seed", "7"])
         cli_data = CliRunner().invoke(app, ["train", "burn", "--data", str(home / "x.csv")])
         yield Jobs(
@@ -182,11 +183,12 @@ def test_cli_refuses_data_for_synthetic_only_models(jobs: Jobs) -> None:
 
 
 def test_too_few_weeks_or_pages_is_a_data_error(jobs: Jobs) -> None:
-    import vsmml.training_jobs as tj
+    import vsmml.pipeline.training.bottleneck as tjb
+    import vsmml.pipeline.training.burn as tj
 
-    bn = tj.bottleneck_data_synthetic(7, n_services=2, n_teams=1, days=35)
+    bn = tjb.bottleneck_data_synthetic(7, n_services=2, n_teams=1, days=35)
     with pytest.raises(DataError, match="at least 8 weeks"):
-        tj.train_bottleneck(bn, settings=jobs.settings)
+        tjb.train_bottleneck(bn, settings=jobs.settings)
     burn = tj.burn_data_synthetic(7, n_services=1, n_teams=1, days=7, detector=None)
     with pytest.raises(DataError, match="too few pages"):
         tj.train_burn(burn, settings=jobs.settings)
@@ -196,7 +198,7 @@ def test_champion_that_cannot_read_the_features_scores_nan(
     jobs: Jobs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A champion saved with other features loses to any finite new model."""
-    import vsmml.training_jobs as tj
+    import vsmml.pipeline.training.burn as tj
 
     data = tj.burn_data_synthetic(7, **SMALL_BURN)
     renamed = data.features.rename(columns={"anomaly_score": "other"})

@@ -7,7 +7,7 @@ offline. `track` logs a trained model's parameters, held-out metrics and evaluat
 registers a new version, moves the ``champion`` alias only when the new version beats the
 current champion on the held-out metric, and exports the files to
 ``$VSMML_HOME/models/<name>/<version>/`` with ``metadata.json``. The exported champion is
-named by ``$VSMML_HOME/models/<name>/champion.json``, which `vsmml.model_store` reads so the
+named by ``$VSMML_HOME/models/<name>/champion.json``, which `vsmml.pipeline.models` reads so the
 scoring path never imports mlflow. mlflow is imported inside functions only (it costs seconds).
 """
 
@@ -206,7 +206,7 @@ def log_run(
 ) -> tuple[str, str]:
     """Log params, metrics, tables and model files (if `staging/model` holds any) in one run of
     the model's experiment; return (run id, artifact uri). Used by `track` and
-    `vsmml.experiments`."""
+    `vsmml.pipeline.experiments`."""
     tables = staging / "evaluation"
     tables.mkdir()
     for key, table in model.tables.items():

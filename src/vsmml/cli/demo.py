@@ -16,7 +16,7 @@ def demo(
 ) -> None:
     """Generate the default organisation into the store under VSMML_HOME and summarise it."""
     from vsmml.cli.output import print_demo
-    from vsmml.pipeline import run_demo
+    from vsmml.pipeline.demo import run_demo
 
     result = run_demo(seed=seed, days=days, services=services, train=train)
     print_demo(result)

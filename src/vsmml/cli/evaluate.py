@@ -45,10 +45,10 @@ def risk(
     import numpy as np
     import pandas as pd
 
-    from vsmml.datasets.jit import CHANGE_METRICS, load_jit, project_name
     from vsmml.models import evaluation as ev
     from vsmml.models.baselines import lapredict, lr_jit
     from vsmml.models.risk import ChangeRiskModel
+    from vsmml.pipeline.datasets.jit import CHANGE_METRICS, load_jit, project_name
 
     columns = [*CHANGE_METRICS, "committed_at"]
 

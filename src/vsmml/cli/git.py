@@ -31,7 +31,7 @@ def git_metrics(
 
     from vsmml.events.connectors.git import GitRules
     from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
-    from vsmml.ingest.git_repo import mine
+    from vsmml.pipeline.ingest.git_repo import mine
 
     rules = GitRules(szz=szz, all_refs=all_refs)
     if fix_pattern:

@@ -41,7 +41,7 @@ class Format(enum.StrEnum):
 
 def _load_flow(service: str | None) -> FlowData:
     """Events from the store → change records → per-change stage times (one service or all)."""
-    from vsmml.pipeline import delivery_flow
+    from vsmml.pipeline.queries.reads import delivery_flow
 
     return delivery_flow(service=service)
 

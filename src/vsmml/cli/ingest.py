@@ -55,8 +55,8 @@ def ingest(
     """
     from vsmml.config import get_settings
     from vsmml.errors import VsmmlError
-    from vsmml.ingest import ingest_paths, load_catalog
-    from vsmml.ingest.rules import rules_for
+    from vsmml.pipeline.ingest import ingest_paths, load_catalog
+    from vsmml.pipeline.ingest.rules import rules_for
     from vsmml.store import Store
 
     default_catalog = get_settings().catalog
@@ -86,8 +86,8 @@ def replay(
 ) -> None:
     """Re-convert stored raw payloads with today's converters and rules (idempotent)."""
     from vsmml.errors import VsmmlError
-    from vsmml.ingest.replay import replay as run_replay
-    from vsmml.ingest.rules import read_rules_file
+    from vsmml.pipeline.ingest.replay import replay as run_replay
+    from vsmml.pipeline.ingest.rules import read_rules_file
     from vsmml.store import Store
 
     try:
@@ -167,8 +167,8 @@ def quarantine_retry(
 ) -> None:
     """Convert quarantined records again with the current rules; resolve the ones that land."""
     from vsmml.errors import VsmmlError
-    from vsmml.ingest.replay import retry_quarantine
-    from vsmml.ingest.rules import read_rules_file
+    from vsmml.pipeline.ingest.replay import retry_quarantine
+    from vsmml.pipeline.ingest.rules import read_rules_file
     from vsmml.store import Store
 
     try:

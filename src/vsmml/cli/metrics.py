@@ -96,7 +96,7 @@ def metrics(
     from vsmml.metrics.bands import dora_summary
     from vsmml.metrics.profiles import get_profile
     from vsmml.metrics.table import all_metrics
-    from vsmml.pipeline import read_events
+    from vsmml.pipeline.queries.reads import read_events
 
     lo, hi = _utc(since, "--since"), _utc(until, "--until")
     group = None if by is By.all else by.value

@@ -32,7 +32,7 @@ ServiceOpt = Annotated[
 
 def _store_samples(services: list[str] | None) -> pd.DataFrame:
     """slo.sample events from the store as (timestamp, service, good, total)."""
-    from vsmml.pipeline import slo_samples
+    from vsmml.pipeline.queries.reads import slo_samples
 
     return slo_samples(services=services)
 

@@ -9,8 +9,8 @@ import typer
 if TYPE_CHECKING:
     import pandas as pd
 
-    from vsmml.pipeline import DemoResult
-    from vsmml.tour import Tour
+    from vsmml.pipeline.demo import DemoResult
+    from vsmml.pipeline.tour import Tour
 
 
 def heading(title: str) -> None:

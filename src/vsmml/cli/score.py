@@ -1,6 +1,6 @@
 """`vsmml score`: gate a pipeline on a change's calibrated failure risk (exit 0 pass, 1 fail).
 
-Scores through `vsmml.model_store` (the champion export, else the committed default model)
+Scores through `vsmml.pipeline.models` (the champion export, else the committed default model)
 with the numpy tree evaluator: no mlflow, no lightgbm, so the command starts quickly.
 Exit codes: 0 every change passes, 1 a change scores at or above the threshold, 2 the input
 (or the model) is unusable.
@@ -154,7 +154,7 @@ def score(
 ) -> None:
     """Score a change's failure risk, give the top reasons, and pass or fail it by exit code."""
     from vsmml.errors import VsmmlError
-    from vsmml.model_store import load_risk_scorer
+    from vsmml.pipeline.models import load_risk_scorer
 
     if fmt not in {"text", "json"}:
         raise _fail(f"--format must be 'text' or 'json', got {fmt!r}")

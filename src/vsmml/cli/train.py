@@ -1,7 +1,7 @@
 """`vsmml train risk|burn|bottleneck|all`: train, evaluate, log to MLflow, register, promote.
 
 risk trains on the synthetic organisation, a JIT dataset (`--data`) or the changes in the store
-(`--store`); burn and bottleneck train on the synthetic organisation (`vsmml.training_jobs`).
+(`--store`); burn and bottleneck train on the synthetic organisation (`vsmml.pipeline.training`).
 Exit codes: 0 trained (promoted or not), 2 a requested model is not available, its data is
 unusable, or `--data`/`--store` was given for a model that cannot read it.
 """
@@ -29,13 +29,13 @@ def _train_risk(
     data: Path | None, fmt: str, seed: int | None, days: int | None, store: bool = False
 ) -> None:
     from vsmml.config import get_settings
-    from vsmml.training import risk_data_file, risk_data_synthetic, train_risk
+    from vsmml.pipeline.training.risk import risk_data_file, risk_data_synthetic, train_risk
 
     settings = get_settings()
     if store:
-        from vsmml.pipeline import read_events
-        from vsmml.tour import DELIVERY_KINDS
-        from vsmml.training import risk_data_events
+        from vsmml.events.schema import DELIVERY_KINDS
+        from vsmml.pipeline.queries.reads import read_events
+        from vsmml.pipeline.training.risk import risk_data_events
 
         events = read_events(settings, kinds=DELIVERY_KINDS)
         frame = risk_data_events(events, f"the store {settings.store_path}")
@@ -67,7 +67,7 @@ def _report(name: str, result: TrackResult, table: pd.DataFrame) -> None:
 
 def _train_burn(seed: int | None, days: int | None) -> None:
     from vsmml.config import get_settings
-    from vsmml.training_jobs import burn_data_synthetic, train_burn
+    from vsmml.pipeline.training.burn import burn_data_synthetic, train_burn
 
     settings = get_settings()
     overrides = {} if days is None else {"days": days}
@@ -82,7 +82,7 @@ def _train_burn(seed: int | None, days: int | None) -> None:
 
 def _train_bottleneck(seed: int | None, days: int | None) -> None:
     from vsmml.config import get_settings
-    from vsmml.training_jobs import bottleneck_data_synthetic, train_bottleneck
+    from vsmml.pipeline.training.bottleneck import bottleneck_data_synthetic, train_bottleneck
 
     settings = get_settings()
     overrides = {} if days is None else {"days": days}

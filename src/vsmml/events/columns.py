@@ -36,6 +36,8 @@ KINDS: Final[tuple[str, ...]] = (
     "security.finding.closed",
     "resource.changed",
 )
+DELIVERY_KINDS: Final[tuple[str, ...]] = tuple(k for k in KINDS if k != "slo.sample")
+"""Every kind but `slo.sample`: what correlation, the value stream and the risk features read."""
 KIND_DTYPE: Final = pd.CategoricalDtype(list(KINDS))
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from vsmml.events.columns import (
     CATEGORY_COLUMNS,
+    DELIVERY_KINDS,
     ENVIRONMENTS,
     EVENT_COLUMNS,
     KEY_COLUMNS,
@@ -39,6 +40,7 @@ from vsmml.events.validate import (
 __all__ = [
     "CATEGORY_COLUMNS",
     "DEFAULT_FUTURE_TOLERANCE",
+    "DELIVERY_KINDS",
     "ENVIRONMENTS",
     "EVENT_COLUMNS",
     "KEY_COLUMNS",

@@ -101,8 +101,8 @@ class BoosterPersistence:
 
     `save` writes ``model.txt`` (``Booster.model_to_string()``) and ``model.json`` (the state,
     indented by 2); `to_bytes` writes one JSON document, the state plus a ``booster`` key. No
-    pickle is involved. ``vsmml.model_store`` reads the saved risk files without LightGBM, so the
-    layout and key order here are a format: change them only with a new `STATE_FORMAT`.
+    pickle is involved. ``vsmml.pipeline.models`` reads the saved risk files without LightGBM,
+    so the layout and key order here are a format: change them only with a new `STATE_FORMAT`.
 
     A subclass sets `STATE_FORMAT` (e.g. ``"vsmml-risk/1"``), provides ``get_params()``,
     ``_state_fields()`` (its keys between ``params`` and ``training_period``, ``calibrator``

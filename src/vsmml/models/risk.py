@@ -126,7 +126,7 @@ class ChangeRiskModel(BoosterPersistence):
             development AUC of picking one size, for three times the trees and explanation cost.
 
     Saved and loaded through `BoosterPersistence` (``model.txt`` + ``model.json``, format
-    ``vsmml-risk/1``, which ``vsmml.model_store`` also reads).
+    ``vsmml-risk/1``, which ``vsmml.pipeline.models`` also reads).
     """
 
     STATE_FORMAT: ClassVar[str] = FORMAT

@@ -1,6 +1,6 @@
 """Parsed git history to canonical events: commits with JIT metrics, merges, releases, reverts.
 
-Raw input is a mapping (what `vsmml.ingest.git_repo` produces from `git log`):
+Raw input is a mapping (what `vsmml.pipeline.ingest.git_repo` produces from `git log`):
 `{"repo": "acme/shop", "commits": [...], "tags": [...], "metrics": {sha: {...}},
 "bug_inducing": {sha: [fix shas]}}`. A commit is a dict with `sha`, `parents`, `author_name`,
 `author_email`, `author_time` and `commit_time` (epoch seconds), `message` and `files`; a tag

@@ -55,7 +55,7 @@ def default_models_dir() -> Path | None:
     env = os.environ.get(DEFAULT_MODELS_ENV)
     if env:
         return Path(env)
-    repo_models = Path(__file__).resolve().parents[2] / "models"
+    repo_models = Path(__file__).resolve().parents[3] / "models"
     return repo_models if repo_models.is_dir() else None
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.pagerduty import PagerDutyRules, to_events
-from vsmml.ingest.devlake import json_or_raw_table_records
+from vsmml.pipeline.ingest.devlake import json_or_raw_table_records
 
 SOURCE = "pagerduty"
 

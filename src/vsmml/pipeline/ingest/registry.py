@@ -24,7 +24,7 @@ from typing import Any
 from vsmml.errors import ConfigError
 from vsmml.events.connectors import cdevents, files, github, gitlab
 from vsmml.events.connectors.base import Conversion, Reject
-from vsmml.ingest.readers import split_csv_rows, split_json
+from vsmml.pipeline.ingest.readers import split_csv_rows, split_json
 
 Unit = tuple[str, str]
 """One raw payload: where it came from (`file.jsonl:12`) and its text."""
@@ -158,7 +158,7 @@ def _records_splitter(module: str, source: str) -> Splitter:
     """Adapter for readers with `load(paths) -> (located records, Conversion)`."""
 
     def split(path: Path, max_bytes: int) -> Iterator[Unit | Reject]:
-        load = importlib.import_module(f"vsmml.ingest.{module}").load
+        load = importlib.import_module(f"vsmml.pipeline.ingest.{module}").load
         records, problems = load([path])
         yield from problems.rejects
         for location, value in records:
@@ -170,7 +170,9 @@ def _records_splitter(module: str, source: str) -> Splitter:
 
 def _path_reader(module: str) -> PathReader:
     def read(paths: Sequence[Path], rules: Any) -> Conversion:
-        result: Conversion = importlib.import_module(f"vsmml.ingest.{module}").read(paths, rules)
+        result: Conversion = importlib.import_module(f"vsmml.pipeline.ingest.{module}").read(
+            paths, rules
+        )
         return result
 
     return read

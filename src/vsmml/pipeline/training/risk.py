@@ -11,7 +11,6 @@ data. Pipeline layer: reads data and settings, calls the pure core.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +23,13 @@ from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
 from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 from vsmml.features.change_features import CONTEXT_FEATURES
+from vsmml.pipeline.training.common import TRAIN_FRACTION, data_hash
 from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
 
 JIT_COLUMNS: Final[tuple[str, ...]] = KAMEI_COLUMNS
 CONTEXT_COLUMNS: Final[tuple[str, ...]] = CONTEXT_FEATURES
 """Delivery context known when a change's production deploy starts (`change_features`)."""
 MODEL_NAME: Final[str] = "risk"
-TRAIN_FRACTION: Final[float] = 0.8
 DEFAULT_THRESHOLD: Final[float] = 0.5
 
 
@@ -80,17 +79,10 @@ def risk_data_events(events: pd.DataFrame, source: str) -> RiskData:
 
 def risk_data_file(path: Path, fmt: str) -> RiskData:
     """A JIT dataset file (``issta21``, ``kamei`` or ``vsmml`` format) as a training frame."""
-    from vsmml.datasets.jit import load_jit
+    from vsmml.pipeline.datasets.jit import load_jit
 
     frame = load_jit(path, fmt)
     return RiskData(frame, f"{path.name} ({fmt})", JIT_COLUMNS)
-
-
-def data_hash(frame: pd.DataFrame) -> str:
-    """sha256 of the frame's values (column names and row order included)."""
-    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _period(ts: pd.Series) -> list[str]:
@@ -116,11 +108,11 @@ def train_risk(
 
     Returns the tracking result and the evaluation table (one row per model).
     """
-    from vsmml.model_store import RiskScorer
     from vsmml.models.base import time_ordered_split
     from vsmml.models.baselines import lapredict, lr_jit
     from vsmml.models.evaluation import auc, within_project
     from vsmml.models.risk import ChangeRiskModel
+    from vsmml.pipeline.models import RiskScorer
 
     frame = data.frame
     factory = model_factory or ChangeRiskModel

@@ -9,7 +9,7 @@ from typing import Any
 from vsmml.errors import DataError
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, parse_records
-from vsmml.ingest.readers import expand
+from vsmml.pipeline.ingest.readers import expand
 
 
 def expand_paths(paths: Sequence[str | Path], *, suffixes: Sequence[str]) -> list[Path]:

@@ -20,7 +20,7 @@ from vsmml.events.schema import (
     TIME_COLUMNS,
     TS_DTYPE,
 )
-from vsmml.store_schema import CONTENT_COLUMNS
+from vsmml.store.schema import CONTENT_COLUMNS
 
 MAX_MESSAGES: Final = 50
 QUARANTINE_COLUMNS: Final = ("source", "location", "field", "reason", "record")

@@ -17,9 +17,9 @@ import pandas as pd
 from vsmml.events.connectors import files
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.schema import EVENT_COLUMNS, validate_events
-from vsmml.ingest import located_validation
-from vsmml.ingest.registry import get_source, known_sources
-from vsmml.ingest.rules import build_rules
+from vsmml.pipeline.ingest import located_validation
+from vsmml.pipeline.ingest.registry import get_source, known_sources
+from vsmml.pipeline.ingest.rules import build_rules
 
 if TYPE_CHECKING:
     from vsmml.store import Store

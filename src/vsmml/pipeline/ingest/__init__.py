@@ -22,9 +22,9 @@ from vsmml.events.catalog import Catalog, attribute, parse_catalog
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 from vsmml.events.schema import validate_events
-from vsmml.ingest.readers import expand, split_csv_rows, split_text
-from vsmml.ingest.registry import Source, Unit, get_source
-from vsmml.ingest.rules import build_rules
+from vsmml.pipeline.ingest.readers import expand, split_csv_rows, split_text
+from vsmml.pipeline.ingest.registry import Source, Unit, get_source
+from vsmml.pipeline.ingest.rules import build_rules
 
 if TYPE_CHECKING:
     from vsmml.store import Store, WriteReport

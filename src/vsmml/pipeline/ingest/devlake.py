@@ -13,7 +13,7 @@ import pandas as pd
 from vsmml.errors import DataError
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.devlake import DevLakeRules, to_events
-from vsmml.ingest.filewalk import expand_paths, read_json_records
+from vsmml.pipeline.ingest.filewalk import expand_paths, read_json_records
 
 SOURCE = "devlake"
 DOMAIN_TABLES = (

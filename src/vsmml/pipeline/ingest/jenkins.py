@@ -9,7 +9,7 @@ from typing import Any
 
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.jenkins import JenkinsRules, to_events
-from vsmml.ingest.devlake import json_or_raw_table_records
+from vsmml.pipeline.ingest.devlake import json_or_raw_table_records
 
 SOURCE = "jenkins"
 

@@ -1,4 +1,4 @@
-"""The one seam where I/O meets computation: the CLI and the API call these functions."""
+"""`vsmml demo`: generate the synthetic organisation into the store, train on it, take the tour."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from pathlib import Path
 import pandas as pd
 
 from vsmml.config import Settings, get_settings
-from vsmml.correlate import correlate
 from vsmml.errors import DataError
-from vsmml.graph.flow import FlowData, flow_data
+from vsmml.events.schema import DELIVERY_KINDS
+from vsmml.pipeline.tour import Tour, run_tour
 from vsmml.store import Store, WriteReport
 from vsmml.synth import SynthConfig, iter_generate
-from vsmml.tour import DELIVERY_KINDS, Tour, run_tour
 
 
 @dataclass
@@ -134,7 +133,7 @@ def train_demo_risk(settings: Settings, config: SynthConfig, store: Store) -> Tr
     """Train the change-risk model on the organisation's history in the store (changes
     correlated from its events, features as the gate sees them; first 80 % by merge time),
     evaluate it and the baselines on the rest, track it in MLflow and promote it if better."""
-    from vsmml.training import risk_data_events, train_risk
+    from vsmml.pipeline.training.risk import risk_data_events, train_risk
 
     t0 = time.perf_counter()
     events = store.read_events(kinds=DELIVERY_KINDS)
@@ -148,37 +147,3 @@ def train_demo_risk(settings: Settings, config: SynthConfig, store: Store) -> Tr
         evaluation=table[cols].round(3),
         seconds=time.perf_counter() - t0,
     )
-
-
-def read_events(
-    settings: Settings | None = None,
-    *,
-    kinds: list[str] | None = None,
-    services: list[str] | None = None,
-) -> pd.DataFrame:
-    """Events from the store under VSMML_HOME, opened read-only; an empty store is an error."""
-    with Store.from_settings(settings, read_only=True) as store:
-        events = store.read_events(kinds=kinds, services=services)
-    if events.empty:
-        raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
-    return events
-
-
-def delivery_flow(settings: Settings | None = None, *, service: str | None = None) -> FlowData:
-    """Stored delivery events → change records → per-change stage times (one service or all)."""
-    events = read_events(settings, kinds=DELIVERY_KINDS)
-    flow = flow_data(correlate(events).changes, events)
-    if service is None:
-        return flow
-    known = sorted(set(flow.changes["service"].dropna()))
-    if service not in known:
-        raise DataError(f"--service: no deployed changes for {service!r}; services: {known}")
-    return flow.for_service(service)
-
-
-def slo_samples(
-    settings: Settings | None = None, *, services: list[str] | None = None
-) -> pd.DataFrame:
-    """Stored `slo.sample` events as (timestamp, service, good, total)."""
-    with Store.from_settings(settings, read_only=True) as store:
-        return store.read_slo_samples(services=services)

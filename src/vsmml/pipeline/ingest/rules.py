@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from vsmml.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vsmml.ingest.registry import Source
+    from vsmml.pipeline.ingest.registry import Source
 
 MAX_PAYLOAD_ENV = "VSMML_MAX_PAYLOAD_BYTES"
 

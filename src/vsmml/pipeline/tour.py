@@ -13,16 +13,14 @@ import numpy as np
 import pandas as pd
 
 from vsmml.correlate import correlate
-from vsmml.events.schema import KINDS
+from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.features.change_features import change_features
 from vsmml.graph.constraint import constraints
 from vsmml.graph.flow import flow_data
 from vsmml.metrics.bands import dora_summary
-from vsmml.model_store import load_risk_scorer
+from vsmml.pipeline.models import load_risk_scorer
 from vsmml.slo import SLO, status
 from vsmml.store import Store
-
-DELIVERY_KINDS = [k for k in KINDS if k != "slo.sample"]
 
 
 @dataclass

@@ -15,8 +15,8 @@ import pandas as pd
 from vsmml.config import Settings, get_settings
 from vsmml.errors import StoreError, StoreLockedError
 from vsmml.events.schema import EVENT_COLUMNS, STR_DTYPE, validate_events
-from vsmml.store_schema import migrate
-from vsmml.store_sql import (
+from vsmml.store.schema import migrate
+from vsmml.store.sql import (
     MAX_MESSAGES,
     QUARANTINE_COLUMNS,
     from_arrow,

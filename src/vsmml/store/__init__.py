@@ -1,0 +1,12 @@
+"""The embedded event store: one DuckDB file with raw payloads, canonical events and quarantine.
+
+`store.py` is the `Store` (open, write, read), `sql.py` its write path in SQL, `schema.py` its
+tables and migrations.
+"""
+
+from __future__ import annotations
+
+from vsmml.store.sql import QUARANTINE_COLUMNS
+from vsmml.store.store import Store, WriteReport
+
+__all__ = ["QUARANTINE_COLUMNS", "Store", "WriteReport"]
