@@ -91,8 +91,8 @@ def main() -> None:
     import pandas as pd
 
     from vsmml.models.risk import ChangeRiskModel
+    from vsmml.models.risk_scoring import RiskScorer
     from vsmml.models.treeeval import TreeEnsemble
-    from vsmml.pipeline.models import RiskScorer
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = model_folder(args.quick, Path(tmp))

@@ -15,10 +15,9 @@ import pytest
 from model_fixtures import JIT, small_risk_model
 from vsmml.config import Settings
 from vsmml.errors import DataError
+from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import (
-    DEFAULT_MODELS_ENV,
     ModelNotFoundError,
-    RiskScorer,
     default_models_dir,
     load_risk_scorer,
     locate,
@@ -105,9 +104,10 @@ def test_default_models_dir_from_env_and_versioned_default(
 
     root = tmp_path / "committed"
     shutil.copytree(folder, root / "risk" / "3")
-    monkeypatch.setenv(DEFAULT_MODELS_ENV, str(root))
-    assert default_models_dir() == root
-    scorer, loc = load_risk_scorer(settings=Settings(home=tmp_path / "empty"))
+    monkeypatch.setenv("VSMML_DEFAULT_MODELS", str(root))
+    settings = Settings.from_env()
+    assert default_models_dir(settings) == root
+    scorer, loc = load_risk_scorer(settings=Settings(home=tmp_path / "empty", default_models=root))
     assert (loc.source, loc.version) == ("default", "3")
     assert scorer.input_columns == list(JIT)
     _scorer2, loc2 = load_risk_scorer(path=folder)
@@ -134,7 +134,7 @@ def test_model_store_imports_neither_mlflow_nor_lightgbm(saved) -> None:  # type
     _, _, folder = saved
     code = (
         "import sys\n"
-        "from vsmml.pipeline.models import RiskScorer\n"
+        "from vsmml.models.risk_scoring import RiskScorer\n"
         f"s = RiskScorer.from_dir({str(folder)!r})\n"
         "s.score({'la': 10.0})\n"
         "print(sorted(m for m in ('mlflow', 'lightgbm', 'sklearn') if m in sys.modules))\n"

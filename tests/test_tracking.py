@@ -20,12 +20,11 @@ from typer.testing import CliRunner
 from model_fixtures import jit_frame, small_risk_model
 from vsmml.cli import app
 from vsmml.config import Settings, get_settings
+from vsmml.models.artifacts import CHAMPION_FILE, METADATA_FILE
 from vsmml.pipeline.models import locate
 from vsmml.pipeline.training.common import data_hash
 from vsmml.pipeline.training.risk import RiskData, risk_data_file, train_risk
 from vsmml.tracking import (
-    CHAMPION_FILE,
-    METADATA_FILE,
     TrackingError,
     TrackResult,
     TrainedModel,

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from vsmml.cli import app
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
-from vsmml.tracking import CHAMPION_FILE, METADATA_FILE, TrackResult, champion_version
+from vsmml.models.artifacts import CHAMPION_FILE, METADATA_FILE
+from vsmml.tracking import TrackResult, champion_version
 
 pytestmark = pytest.mark.slow
 

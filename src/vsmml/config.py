@@ -1,27 +1,118 @@
-"""Typed settings read from `VSMML_*` environment variables, built once per process on demand."""
+"""Typed settings read from `VSMML_*` environment variables, built once per process on demand.
+
+A frozen dataclass rather than pydantic-settings: `vsmml score` must start within a few tenths
+of a second, and importing pydantic costs about as much as importing numpy. Each field names its
+environment variable, its type and its valid range; a bad value is a `ConfigError` naming the
+variable and what it got.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Final
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from vsmml.errors import ConfigError
+
+ENV_PREFIX: Final[str] = "VSMML_"
+_MEMORY_UNITS: Final[tuple[str, ...]] = ("KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB")
 
 
-class Settings(BaseSettings):
-    """Where vsmml keeps its state and how it talks to the store."""
+def _path(text: str) -> Path:
+    return Path(text).expanduser()
 
-    model_config = SettingsConfigDict(env_prefix="VSMML_", extra="ignore")
 
-    home: Path = Field(default=Path(".vsmml"), description="Holds the store, MLflow and models.")
-    duckdb_memory_limit: str = Field(default="2GB", description="DuckDB memory_limit per process.")
-    duckdb_threads: int | None = Field(default=None, description="DuckDB threads; None: all cores.")
-    ingest_chunk_rows: int = Field(default=500_000, ge=1, description="Rows per write chunk.")
-    seed: int = Field(default=42, description="Seed of the demo's synthetic organisation.")
-    catalog: Path | None = Field(
-        default=None, description="Service catalogue file used by `vsmml ingest` by default."
+def _optional_path(text: str) -> Path | None:
+    return _path(text) if text.strip() else None
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise ValueError(f"must be at least {low}")
+        return value
+
+    return parse
+
+
+def _optional_int_at_least(low: int) -> Callable[[str], int | None]:
+    parse = _int_at_least(low)
+    return lambda text: parse(text) if text.strip() else None
+
+
+def _memory(text: str) -> str:
+    value = text.strip().upper().replace(" ", "")
+    number = value.rstrip("KMGTIB")
+    unit = value[len(number) :]
+    if not number or unit not in _MEMORY_UNITS:
+        raise ValueError("must be a size such as 512MB or 2GB")
+    float(number)
+    return value
+
+
+def _meta(parse: Callable[[str], Any], text: str) -> dict[str, Any]:
+    """A field's parser (text of its environment variable to value) and its help text."""
+    return {"parse": parse, "help": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where vsmml keeps its state, how it talks to the store, and the limits it applies."""
+
+    home: Path = field(
+        default=Path(".vsmml"), metadata=_meta(_path, "Holds the store, MLflow and trained models.")
     )
+    duckdb_memory_limit: str = field(
+        default="2GB", metadata=_meta(_memory, "DuckDB memory_limit per process.")
+    )
+    duckdb_threads: int | None = field(
+        default=None,
+        metadata=_meta(_optional_int_at_least(1), "DuckDB threads (empty: all cores)."),
+    )
+    ingest_chunk_rows: int = field(
+        default=500_000, metadata=_meta(_int_at_least(1), "Rows per store write chunk.")
+    )
+    seed: int = field(default=42, metadata=_meta(int, "Seed of the demo's synthetic organisation."))
+    catalog: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "Service catalogue file `vsmml ingest` uses by default."),
+    )
+    max_payload_bytes: int = field(
+        default=10 * 2**20,
+        metadata=_meta(_int_at_least(1024), "Largest raw payload (a JSON document or one line)."),
+    )
+    default_models: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "Folder of default models (default: the shipped ones)."),
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `VSMML_<FIELD>` variables (unset or empty: the default)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            text = env.get(name)
+            if text is None or (not text.strip() and f.default is not None):
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](text)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}, got {text!r}") from None
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, help) for every setting, for documentation."""
+        return [
+            (ENV_PREFIX + f.name.upper(), repr(f.default), str(f.metadata["help"]))
+            for f in fields(cls)
+        ]
 
     @property
     def store_path(self) -> Path:
@@ -42,4 +133,4 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings; call `get_settings.cache_clear()` after changing the environment."""
-    return Settings()
+    return Settings.from_env()

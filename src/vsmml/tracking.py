@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from vsmml.config import Settings, get_settings
 from vsmml.errors import VsmmlError
+from vsmml.models.artifacts import CHAMPION_FILE, METADATA_FILE
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -36,8 +37,6 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 CHAMPION_ALIAS: Final[str] = "champion"
-METADATA_FILE: Final[str] = "metadata.json"
-CHAMPION_FILE: Final[str] = "champion.json"
 _MAX_PARAM_CHARS: Final[int] = 6000
 
 

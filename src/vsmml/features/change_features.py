@@ -25,16 +25,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from vsmml.events.change_metrics import CONTEXT_COLUMNS
 from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 
-CONTEXT_FEATURES: Final[tuple[str, ...]] = (
-    "pipeline_flakiness",
-    "hours_since_last_deploy",
-    "deploy_batch_size",
-    "service_recent_failure_rate",
-    "review_rounds",
-    "n_reviewers",
-)
+CONTEXT_FEATURES: Final[tuple[str, ...]] = CONTEXT_COLUMNS
+"""The delivery-context columns, in the order of `vsmml.events.change_metrics`."""
 FLAKINESS_WINDOW: Final[pd.Timedelta] = pd.Timedelta("14D")
 FAILURE_WINDOW: Final[pd.Timedelta] = pd.Timedelta("28D")
 HOUR_S: Final[float] = 3600.0

@@ -32,9 +32,9 @@ from vsmml.models.risk_features import (
     input_columns,
     signed_log,
 )
+from vsmml.models.risk_scoring import FORMAT, LinearPart, RiskScoring
 from vsmml.models.tree_average import average_boosters
 
-FORMAT: Final[str] = "vsmml-risk/1"
 TREE_GRID: Final[tuple[dict[str, int], ...]] = (
     {"num_leaves": 7, "min_data_in_leaf": 100},
     {"num_leaves": 15, "min_data_in_leaf": 50},
@@ -84,17 +84,22 @@ class _Linear:
         }
         return self
 
-    def terms(self, m: FloatArray) -> FloatArray:
-        """Per-feature additive terms (rows x features); raw = terms.sum(1) + intercept."""
-        s = {k: np.asarray(v) for k, v in self.state.items()}
-        z = signed_log(m)
-        z = np.where(np.isfinite(z), z, s["median"])
-        out: FloatArray = (z - s["mean"]) / s["std"] * s["coef"]
-        return out
+    def part(self) -> LinearPart:
+        """The fitted part as the scorer evaluates it."""
+        return LinearPart.from_state(self.state)
 
-    @property
-    def intercept(self) -> float:
-        return float(self.state["intercept"][0])
+
+class _BoosterTrees:
+    """A LightGBM booster as the blend's tree part (`vsmml.models.risk_scoring.TreePart`)."""
+
+    def __init__(self, booster: Any) -> None:
+        self.booster = booster
+
+    def predict_raw(self, rows: FloatArray) -> FloatArray:
+        return np.asarray(self.booster.predict(rows, raw_score=True, num_threads=1), np.float64)
+
+    def predict_contrib(self, rows: FloatArray) -> FloatArray:
+        return np.asarray(self.booster.predict(rows, pred_contrib=True), np.float64)
 
 
 class ChangeRiskModel(BoosterPersistence):
@@ -126,7 +131,7 @@ class ChangeRiskModel(BoosterPersistence):
             development AUC of picking one size, for three times the trees and explanation cost.
 
     Saved and loaded through `BoosterPersistence` (``model.txt`` + ``model.json``, format
-    ``vsmml-risk/1``, which ``vsmml.pipeline.models`` also reads).
+    ``vsmml-risk/1``, which the lightgbm-free `vsmml.models.risk_scoring.RiskScorer` reads).
     """
 
     STATE_FORMAT: ClassVar[str] = FORMAT
@@ -227,7 +232,7 @@ class ChangeRiskModel(BoosterPersistence):
                 f"time-ordered validation slice; got {n} rows"
             )
         w_tr = self._weights(days[tr])
-        lin = _Linear().fit(m[tr], y[tr], self.random_state, w_tr)
+        lin = _Linear().fit(m[tr], y[tr], self.random_state, w_tr).part()
         lin_va = lin.terms(m[va]).sum(axis=1) + lin.intercept
         sizes, gbm_vas = [], []
         for tree in self._trees():
@@ -297,6 +302,7 @@ class ChangeRiskModel(BoosterPersistence):
             ]
         )
         self.linear_ = _Linear().fit(m, ys, self.random_state, self._weights(days))
+        self._scoring: RiskScoring | None = None
         self.blend_weight_ = float(choice["blend_weight"])
         self.calibrator_: Calibrator = calibrator
         self.best_params_ = choice
@@ -310,6 +316,22 @@ class ChangeRiskModel(BoosterPersistence):
         return self
 
     # ---------------------------------------------------------------- scoring
+    def scoring(self) -> RiskScoring:
+        """The fitted model's scoring arithmetic (shared with the lightgbm-free `RiskScorer`)."""
+        check_is_fitted(self, ("booster_",))
+        cached: RiskScoring | None = getattr(self, "_scoring", None)
+        if cached is None:  # fit and load reset it
+            cached = RiskScoring(
+                input_columns=self.input_columns_,
+                feature_names=self.feature_names_,
+                trees=_BoosterTrees(self.booster_),
+                linear=self.linear_.part(),
+                blend_weight=self.blend_weight_,
+                calibrator=self.calibrator_,
+            )
+            self._scoring = cached
+        return cached
+
     def _matrix(self, X: pd.DataFrame) -> FloatArray:
         check_is_fitted(self, ("booster_",))
         if not isinstance(X, pd.DataFrame):
@@ -318,11 +340,7 @@ class ChangeRiskModel(BoosterPersistence):
 
     def raw_from_matrix(self, m: FloatArray) -> FloatArray:
         """Blended log-odds for a feature matrix in `feature_names_` order (the fast path)."""
-        w = self.blend_weight_
-        gbm = np.asarray(self.booster_.predict(m, raw_score=True, num_threads=1)) if w > 0 else 0.0
-        lin = self.linear_.terms(m).sum(axis=1) + self.linear_.intercept if w < 1 else 0.0
-        out: FloatArray = np.asarray(w * gbm + (1 - w) * lin, dtype=np.float64)
-        return out
+        return self.scoring().raw(m)
 
     def decision_function(self, X: pd.DataFrame) -> FloatArray:
         """Raw (uncalibrated) log-odds of failure; explanations sum to this."""
@@ -342,14 +360,7 @@ class ChangeRiskModel(BoosterPersistence):
     # --------------------------------------------------------------- explaining
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature log-odds contributions plus a ``bias`` column; rows sum to the raw score."""
-        m = self._matrix(X)
-        w = self.blend_weight_
-        contrib = np.zeros((len(m), len(self.feature_names_) + 1))
-        if w > 0:
-            contrib += w * np.asarray(self.booster_.predict(m, pred_contrib=True))
-        if w < 1:
-            contrib[:, :-1] += (1 - w) * self.linear_.terms(m)
-            contrib[:, -1] += (1 - w) * self.linear_.intercept
+        contrib = self.scoring().contributions(self._matrix(X))
         return pd.DataFrame(contrib, columns=[*self.feature_names_, "bias"], index=X.index)
 
     def explain(self, X: pd.DataFrame, top: int = 5) -> pd.DataFrame:
@@ -380,6 +391,7 @@ class ChangeRiskModel(BoosterPersistence):
 
     def _restore_fields(self, state: dict[str, Any]) -> None:
         self.linear_ = _Linear(state["linear"])
+        self._scoring = None
         self.blend_weight_ = float(state["blend_weight"])
         self.best_params_ = state["best_params"]
         self.input_columns_ = list(state["input_columns"])

@@ -20,14 +20,14 @@ import numpy as np
 import numpy.typing as npt
 
 from vsmml.errors import DataError
-from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
+from vsmml.events.change_metrics import JIT_COLUMNS
 
 if TYPE_CHECKING:  # pandas stays off the scoring path (`vsmml score` must start fast)
     import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
-JIT_FEATURES: Final[tuple[str, ...]] = KAMEI_COLUMNS
+JIT_FEATURES: Final[tuple[str, ...]] = JIT_COLUMNS
 TIME_COLUMN: Final[str] = "committed_at"
 COPY_FEATURE: Final[str] = "copies_30d"
 COPY_WINDOW_DAYS: Final[float] = 30.0

@@ -34,24 +34,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-# The 14 JIT change metrics (Kamei et al., TSE 2013) in their conventional order: the one list
-# the JIT datasets, the baselines, the risk features and training use.
-KAMEI_COLUMNS: Final[tuple[str, ...]] = (
-    "ns",
-    "nd",
-    "nf",
-    "entropy",
-    "la",
-    "ld",
-    "lt",
-    "fix",
-    "ndev",
-    "age",
-    "nuc",
-    "exp",
-    "rexp",
-    "sexp",
-)
+from vsmml.events.change_metrics import JIT_COLUMNS
+
+KAMEI_COLUMNS: Final[tuple[str, ...]] = JIT_COLUMNS
+"""The 14 metrics in their conventional order (`vsmml.events.change_metrics`)."""
 DEFAULT_FIX_PATTERN: Final = (
     r"(?i)\b(fix(e[sd]|ing)?|bugs?|bugfix|hotfix|defects?|faults?|patch(e[sd])?|wrong|problems?)\b"
 )

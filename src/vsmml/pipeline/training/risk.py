@@ -21,16 +21,16 @@ import pandas as pd
 
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
-from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
+from vsmml.events.change_metrics import JIT_COLUMNS as KAMEI_JIT
 from vsmml.features.change_features import CONTEXT_FEATURES
+from vsmml.models.risk_scoring import DEFAULT_THRESHOLD
 from vsmml.pipeline.training.common import TRAIN_FRACTION, data_hash
 from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
 
-JIT_COLUMNS: Final[tuple[str, ...]] = KAMEI_COLUMNS
+JIT_COLUMNS: Final[tuple[str, ...]] = KAMEI_JIT
 CONTEXT_COLUMNS: Final[tuple[str, ...]] = CONTEXT_FEATURES
 """Delivery context known when a change's production deploy starts (`change_features`)."""
 MODEL_NAME: Final[str] = "risk"
-DEFAULT_THRESHOLD: Final[float] = 0.5
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def train_risk(
     from vsmml.models.baselines import lapredict, lr_jit
     from vsmml.models.evaluation import auc, within_project
     from vsmml.models.risk import ChangeRiskModel
-    from vsmml.pipeline.models import RiskScorer
+    from vsmml.models.risk_scoring import RiskScorer
 
     frame = data.frame
     factory = model_factory or ChangeRiskModel
