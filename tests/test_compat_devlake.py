@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from vsmml.cli import app
-from vsmml.cli.compat import devlake_csv_frame, read_devlake_tables
 from vsmml.compat import (
     change_lead_time,
     deployment_commits,
@@ -20,6 +19,7 @@ from vsmml.compat import (
 )
 from vsmml.compat.devlake_frames import format_devlake_times, numbers, span_minutes, times
 from vsmml.errors import DataError
+from vsmml.pipeline.compat import devlake_csv_frame, read_devlake_tables
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "devlake_dora"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "devlake" / "dora"
@@ -203,7 +203,7 @@ def test_cli_change_lead_time_is_byte_identical_to_devlake(tmp_path: Path) -> No
 def test_cli_reports_missing_table(tmp_path: Path) -> None:
     args = ["compat", "devlake", "change-lead-time", "--tables", str(tmp_path), "--out", "-"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # every failure exits 2
     assert "pull_requests" in result.output
 
 

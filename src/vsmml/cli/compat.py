@@ -1,164 +1,24 @@
-"""`vsmml compat devlake TASK`: read DevLake domain tables as CSV, write the table DevLake makes."""
+"""`vsmml compat devlake TASK`: read DevLake domain tables as CSV, write the table DevLake makes.
+
+Thin: `vsmml.pipeline.compat.devlake_table` reads and computes; this module writes the CSV.
+"""
 
 from __future__ import annotations
 
-import enum
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from vsmml.cli.app import app
-from vsmml.errors import DataError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from vsmml.pipeline.compat import DevLakeTask
 
 compat_app = typer.Typer(
     help="Reproduce other delivery-metrics tools' tables exactly (for switching without a debate).",
     no_args_is_help=True,
 )
 app.add_typer(compat_app, name="compat")
-
-
-class DevLakeTask(enum.StrEnum):
-    """The DevLake DORA sub-tasks vsmml reproduces."""
-
-    deployment_commits = "deployment-commits"
-    prev_deployments = "prev-deployments"
-    change_lead_time = "change-lead-time"
-    incident_deployments = "incident-deployments"
-
-
-@dataclass(frozen=True)
-class _TaskSpec:
-    """The tables a task reads (required and optional) and the function that computes it."""
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    run: Callable[[Mapping[str, pd.DataFrame | None], str | None], pd.DataFrame]
-
-
-def _deployment_commits(t: Mapping[str, pd.DataFrame | None], project: str | None) -> pd.DataFrame:
-    from vsmml.compat import deployment_commits
-
-    return deployment_commits(
-        _need(t, "cicd_pipelines"),
-        _need(t, "cicd_tasks"),
-        _need(t, "cicd_pipeline_commits"),
-        t.get("project_mapping"),
-        project_name=project,
-    )
-
-
-def _prev_deployments(t: Mapping[str, pd.DataFrame | None], project: str | None) -> pd.DataFrame:
-    from vsmml.compat import prev_success_deployments
-
-    return prev_success_deployments(
-        _need(t, "cicd_deployment_commits"), t.get("project_mapping"), project_name=project
-    )
-
-
-def _change_lead_time(t: Mapping[str, pd.DataFrame | None], project: str | None) -> pd.DataFrame:
-    from vsmml.compat import change_lead_time
-
-    return change_lead_time(
-        _need(t, "pull_requests"),
-        _need(t, "pull_request_commits"),
-        _need(t, "pull_request_comments"),
-        _need(t, "cicd_deployment_commits"),
-        _need(t, "commits_diffs"),
-        _need(t, "project_mapping"),
-        project_name=project,
-    )
-
-
-def _incident_deployments(
-    t: Mapping[str, pd.DataFrame | None], project: str | None
-) -> pd.DataFrame:
-    from vsmml.compat import incident_deployments
-
-    return incident_deployments(
-        _need(t, "incidents"),
-        _need(t, "cicd_deployment_commits"),
-        _need(t, "project_mapping"),
-        project_name=project,
-    )
-
-
-TASKS: dict[DevLakeTask, _TaskSpec] = {
-    DevLakeTask.deployment_commits: _TaskSpec(
-        ("cicd_pipelines", "cicd_tasks", "cicd_pipeline_commits"),
-        ("project_mapping",),
-        _deployment_commits,
-    ),
-    DevLakeTask.prev_deployments: _TaskSpec(
-        ("cicd_deployment_commits",), ("project_mapping",), _prev_deployments
-    ),
-    DevLakeTask.change_lead_time: _TaskSpec(
-        (
-            "pull_requests",
-            "pull_request_commits",
-            "pull_request_comments",
-            "cicd_deployment_commits",
-            "commits_diffs",
-            "project_mapping",
-        ),
-        (),
-        _change_lead_time,
-    ),
-    DevLakeTask.incident_deployments: _TaskSpec(
-        ("incidents", "cicd_deployment_commits", "project_mapping"), (), _incident_deployments
-    ),
-}
-
-
-def _need(tables: Mapping[str, pd.DataFrame | None], name: str) -> pd.DataFrame:
-    """A table the task cannot run without (loading already checked it exists)."""
-    frame = tables.get(name)
-    if frame is None:
-        raise DataError(f"table {name!r} is required")
-    return frame
-
-
-def read_devlake_tables(
-    directory: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> dict[str, pd.DataFrame | None]:
-    """Read ``TABLE.csv`` for each table from ``directory`` as text (DevLake's CSV dump style).
-
-    Every cell is read as a string and empty cells stay ''; the compat functions parse times and
-    numbers themselves. A missing required file raises `DataError` naming it.
-    """
-    import pandas as pd
-
-    tables: dict[str, pd.DataFrame | None] = {}
-    for name in (*required, *optional):
-        path = directory / f"{name}.csv"
-        if not path.is_file():
-            if name in required:
-                raise DataError(f"table {name!r}: {path} does not exist")
-            tables[name] = None
-            continue
-        tables[name] = pd.read_csv(path, dtype="str", keep_default_na=False)
-    return tables
-
-
-def devlake_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Render a result the way DevLake's CSV snapshots look: ISO times with offset, '' for NULL."""
-    import pandas as pd
-
-    from vsmml.compat.devlake_frames import format_devlake_times
-
-    time_columns = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
-    out = format_devlake_times(frame, time_columns)
-    for column in out.columns:
-        values = out[column]
-        if pd.api.types.is_float_dtype(values.dtype) and values.dropna().mod(1).eq(0).all():
-            out[column] = values.astype("Int64")
-    return out
 
 
 @compat_app.command("devlake")
@@ -174,14 +34,9 @@ def devlake(
     ] = None,
 ) -> None:
     """Compute the table DevLake's DORA task TASK would produce, with DevLake's columns."""
-    spec = TASKS[task]
-    try:
-        frames = read_devlake_tables(tables, spec.required, spec.optional)
-        result = spec.run(frames, project)
-    except DataError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from exc
-    rendered = devlake_csv_frame(result)
+    from vsmml.pipeline.compat import devlake_table
+
+    rendered = devlake_table(task, tables, project)
     if str(out) == "-":
         rendered.to_csv(sys.stdout, index=False, lineterminator="\n")
         return

@@ -1,14 +1,17 @@
-"""`vsmml git-metrics PATH`: mine a local repository's JIT change metrics (and SZZ labels)."""
+"""`vsmml git-metrics PATH`: mine a local repository's JIT change metrics (and SZZ labels).
+
+Thin: `vsmml.pipeline.gitmetrics.git_metrics` mines; this module prints the summary.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from vsmml.cli.app import app
+from vsmml.cli.text import safe
 
 
 @app.command("git-metrics")
@@ -27,32 +30,15 @@ def git_metrics(
 
     Use `vsmml ingest git PATH` to store the commits, merges, releases and reverts as events.
     """
-    import pandas as pd
+    from vsmml.pipeline.gitmetrics import GitMetricsRequest
+    from vsmml.pipeline.gitmetrics import git_metrics as mine
 
-    from vsmml.events.connectors.git import GitRules
-    from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
-    from vsmml.pipeline.ingest.git_repo import mine
-
-    rules = GitRules(szz=szz, all_refs=all_refs)
-    if fix_pattern:
-        rules = dataclasses.replace(rules, fix_pattern=fix_pattern)
-    mining = mine(path, rules)
-    history = mining.history
-    typer.echo(f"repository      {history['repo']} ({path})")
-    typer.echo(
-        f"commits         {len(history['commits']):,} ({len(history['metrics']):,} non-merge)"
-    )
-    typer.echo(f"fix commits     {mining.fix_commits:,}")
-    if szz:
-        typer.echo(f"SZZ             {mining.szz_fixes_examined:,} fix commits blamed, "
-                   f"{mining.szz_labels:,} bug-inducing commits labelled")  # fmt: skip
+    found = mine(GitMetricsRequest(path, szz, out, all_refs, fix_pattern))
+    typer.echo(f"repository      {safe(found.repo)} ({path})")
+    typer.echo(f"commits         {found.commits:,} ({found.non_merge:,} non-merge)")
+    typer.echo(f"fix commits     {found.fix_commits:,}")
+    if found.szz_fixes_examined is not None and found.szz_labels is not None:
+        typer.echo(f"SZZ             {found.szz_fixes_examined:,} fix commits blamed, "
+                   f"{found.szz_labels:,} bug-inducing commits labelled")  # fmt: skip
     if out is not None:
-        labels = history.get("bug_inducing") or {}
-        times = {c["sha"]: c.get("author_time") for c in history["commits"]}
-        rows = [
-            {"sha": sha, "date": times.get(sha), "bug": int(sha in labels) if szz else None, **m}
-            for sha, m in history["metrics"].items()
-        ]
-        frame = pd.DataFrame(rows, columns=["sha", "date", "bug", *KAMEI_COLUMNS])
-        frame.to_csv(out, index=False)
-        typer.echo(f"wrote           {out} ({len(frame):,} rows)")
+        typer.echo(f"wrote           {out} ({len(found.rows):,} rows)")

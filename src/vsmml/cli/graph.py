@@ -1,7 +1,6 @@
 """`vsmml bottlenecks` and `vsmml whatif`: the value-stream constraint and what-if from the store.
 
-Both read the events read-only (every kind but `slo.sample`, which the value stream does not
-use), correlate them into change records and hand frames to the pure `vsmml.graph` functions.
+Thin: `vsmml.pipeline.queries.flow` reads, correlates and computes; this module formats.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from vsmml.cli.app import app
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from vsmml.graph.flow import FlowData
 
 
 class By(enum.StrEnum):
@@ -39,13 +36,6 @@ class Format(enum.StrEnum):
     json = "json"
 
 
-def _load_flow(service: str | None) -> FlowData:
-    """Events from the store → change records → per-change stage times (one service or all)."""
-    from vsmml.pipeline.queries.reads import delivery_flow
-
-    return delivery_flow(service=service)
-
-
 def _emit(frame: pd.DataFrame, fmt: Format) -> None:
     out = frame.copy()
     if "week_start" in out:
@@ -54,24 +44,6 @@ def _emit(frame: pd.DataFrame, fmt: Format) -> None:
         sys.stdout.write(out.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
     else:
         sys.stdout.write(out.to_json(orient="records", double_precision=6) + "\n")
-
-
-def _save_graph(flow: FlowData, name: str, export: Path | None, figure: Path | None) -> None:
-    from vsmml.graph.build import graph_for
-    from vsmml.graph.constraint import graph_constraint
-    from vsmml.graph.export import to_graphml, to_json
-
-    g = graph_for(flow)
-    g.graph["name"] = name
-    if export is not None:
-        if export.suffix.lower() == ".graphml":
-            export.write_text(to_graphml(g), encoding="utf-8")
-        else:
-            export.write_text(json.dumps(to_json(g), indent=2) + "\n", encoding="utf-8")
-    if figure is not None:
-        from vsmml.graph.draw import draw_value_stream
-
-        draw_value_stream(g, constraint=graph_constraint(g)).savefig(figure, dpi=120)
 
 
 @app.command()
@@ -87,23 +59,10 @@ def bottlenecks(
     figure: Annotated[Path | None, typer.Option(help="Draw the value stream to a PNG.")] = None,
 ) -> None:
     """The constraint of the value stream: the stage with the highest share of waiting."""
-    from vsmml.errors import VsmmlError
-    from vsmml.graph.constraint import constraints
+    from vsmml.pipeline.queries.flow import BottleneckQuery
+    from vsmml.pipeline.queries.flow import bottlenecks as find
 
-    group, freq = {
-        By.service: ("service", None),
-        By.week: ("service", "W"),
-        By.team: ("team", None),
-        By.org: (None, None),
-    }[by]
-    try:
-        flow = _load_flow(service)
-        found = constraints(flow, by=group, freq=freq)
-        if export is not None or figure is not None:
-            _save_graph(flow, service or "organisation", export, figure)
-    except VsmmlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    found = find(BottleneckQuery(service=service, by=by.value, export=export, figure=figure))
     if fmt is not Format.table:
         _emit(found, fmt)
         return
@@ -149,14 +108,9 @@ def whatif(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Re-time every observed change under a scenario: expected change of the median lead time."""
-    from vsmml.errors import VsmmlError
-    from vsmml.graph.whatif import what_if
+    from vsmml.pipeline.queries.flow import whatif as retime
 
-    try:
-        result = what_if(_load_flow(service), scenario, confidence=confidence, seed=seed)
-    except VsmmlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    result = retime(scenario, service=service, confidence=confidence, seed=seed)
     if fmt is not Format.table:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
         return

@@ -1,8 +1,7 @@
 """`vsmml metrics`: baseline metrics (DORA, flow, per stage, pipeline, ops) from the event store.
 
-Reads every event read-only through `vsmml.pipeline`, correlates, computes, then keeps the
-periods inside [--since, --until). All events are read, not only the window, so a change
-deployed inside the window still finds its first commit from before it.
+Thin: `vsmml.pipeline.queries.metrics.metrics_report` does the work; this module parses the
+options and formats the table, or writes data only (csv/json) for scripts.
 """
 
 from __future__ import annotations
@@ -57,21 +56,6 @@ def _utc(text: str | None, option: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def window(
-    frame: pd.DataFrame, since: pd.Timestamp | None, until: pd.Timestamp | None
-) -> pd.DataFrame:
-    """Rows whose period starts in [since, until) (whole-range rows are always kept)."""
-    import pandas as pd
-
-    keep = pd.Series(True, index=frame.index)
-    period = frame["period"]
-    if since is not None:
-        keep &= period.isna() | (period >= since)
-    if until is not None:
-        keep &= period.isna() | (period < until)
-    return frame.loc[keep.to_numpy()].reset_index(drop=True)
-
-
 def render(frame: pd.DataFrame, fmt: Format) -> str:
     """Deterministic csv/json text of a tidy frame (ISO UTC periods, 10 significant digits)."""
     out = frame.copy()
@@ -91,35 +75,26 @@ def metrics(
     fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
 ) -> None:
     """Compute the baseline metrics from the events in the store."""
-    from vsmml.correlate import correlate, link_coverage
-    from vsmml.errors import VsmmlError
-    from vsmml.metrics.bands import dora_summary
-    from vsmml.metrics.profiles import get_profile
-    from vsmml.metrics.table import all_metrics
-    from vsmml.pipeline.queries.reads import read_events
+    from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
 
-    lo, hi = _utc(since, "--since"), _utc(until, "--until")
-    group = None if by is By.all else by.value
-    period = None if freq is Freq.all else freq.value
-    try:
-        prof = get_profile(profile)
-        events = read_events()
-        corr = correlate(
-            events, incident_linking=prof.incident_linking, window_hours=prof.window_hours
-        )
-        tidy = window(all_metrics(events, group, period, prof, corr=corr), lo, hi)
-    except VsmmlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    query = MetricsQuery(
+        by=None if by is By.all else by.value,
+        freq=None if freq is Freq.all else freq.value,
+        profile=profile,
+        since=_utc(since, "--since"),
+        until=_utc(until, "--until"),
+    )
+    report = metrics_report(query)
+    tidy = report.tidy
     if fmt is not Format.table:
         sys.stdout.write(render(tidy, fmt))
         return
     from vsmml.cli.output import heading, table
 
-    heading(f"DORA ({prof.name} profile, whole range, with 2021/2023 bands)")
-    table(dora_summary(corr, group, prof).round(3))
+    heading(f"DORA ({report.profile} profile, whole range, with 2021/2023 bands)")
+    table(report.dora.round(3))
     heading("Link coverage (share of events attached to a change, deployment or incident)")
-    table(link_coverage(events, corr).round(3))
+    table(report.coverage.round(3))
     heading(f"Metrics per {by.value} and period {freq.value} (latest period)")
     if tidy.empty:
         typer.echo("(none)")

@@ -41,7 +41,7 @@ def delivery_flow(settings: Settings | None = None, *, service: str | None = Non
 
 
 def slo_samples(
-    settings: Settings | None = None, *, services: list[str] | None = None
+    settings: Settings | None = None, *, services: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Stored `slo.sample` events as (timestamp, service, good, total)."""
     with Store.from_settings(settings, read_only=True) as store:

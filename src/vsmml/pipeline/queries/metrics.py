@@ -1,0 +1,69 @@
+"""`vsmml metrics`: the baseline metrics of the stored events, one profile, one window.
+
+Every event is read (read-only), correlated with the profile's incident-linking rule, and every
+metric computed; then only the periods inside [since, until) are kept. All events are read, not
+only the window, so a change deployed inside the window still finds its first commit before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vsmml.config import Settings
+from vsmml.correlate import correlate, link_coverage
+from vsmml.metrics.bands import dora_summary
+from vsmml.metrics.profiles import get_profile
+from vsmml.metrics.table import all_metrics
+from vsmml.pipeline.queries.reads import read_events
+
+
+@dataclass(frozen=True)
+class MetricsQuery:
+    """Grouping (service/team/repo or None for all), period (D/W/M or None), profile, window."""
+
+    by: str | None = "service"
+    freq: str | None = "W"
+    profile: str = "vsmml"
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    """Every metric as a tidy frame, the DORA summary with bands, and link coverage."""
+
+    profile: str
+    tidy: pd.DataFrame
+    dora: pd.DataFrame
+    coverage: pd.DataFrame
+
+
+def window(
+    frame: pd.DataFrame, since: pd.Timestamp | None, until: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Rows whose period starts in [since, until) (whole-range rows are always kept)."""
+    keep = pd.Series(True, index=frame.index)
+    period = frame["period"]
+    if since is not None:
+        keep &= period.isna() | (period >= since)
+    if until is not None:
+        keep &= period.isna() | (period < until)
+    return frame.loc[keep.to_numpy()].reset_index(drop=True)
+
+
+def metrics_report(query: MetricsQuery, settings: Settings | None = None) -> MetricsReport:
+    """Correlate the stored events and compute every metric of the query's profile."""
+    prof = get_profile(query.profile)
+    events = read_events(settings)
+    corr = correlate(events, incident_linking=prof.incident_linking, window_hours=prof.window_hours)
+    tidy = window(
+        all_metrics(events, query.by, query.freq, prof, corr=corr), query.since, query.until
+    )
+    return MetricsReport(
+        profile=prof.name,
+        tidy=tidy,
+        dora=dora_summary(corr, query.by, prof),
+        coverage=link_coverage(events, corr),
+    )
