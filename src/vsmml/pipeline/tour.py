@@ -19,7 +19,7 @@ from vsmml.graph.constraint import constraints
 from vsmml.graph.flow import flow_data
 from vsmml.metrics.bands import dora_summary
 from vsmml.pipeline.models import load_risk_scorer
-from vsmml.slo import SLO, status
+from vsmml.pipeline.queries.observe import budgets_by_service
 from vsmml.store import Store
 
 
@@ -93,13 +93,9 @@ def bottleneck_table(per_service: pd.DataFrame, org: pd.DataFrame) -> pd.DataFra
 
 def slo_table(samples: pd.DataFrame, objective: float) -> pd.DataFrame:
     """Error budget left over the last 30 days, 1 h burn rate and alerts, per service."""
-    rows = [
-        status(group, SLO(str(name), objective, 30))
-        for name, group in samples.groupby("service", sort=True)
-    ]
-    if not rows:
+    frame = budgets_by_service(samples, objective, 30)
+    if frame.empty:
         return pd.DataFrame(columns=["service", "budget left", "burn 1h", "page", "ticket"])
-    frame = pd.DataFrame(rows)
     return pd.DataFrame(
         {
             "service": frame["service"],

@@ -104,8 +104,13 @@ def slo_status(query: SloQuery, settings: Settings | None = None) -> pd.DataFram
             samples = samples[samples["service"].isin(query.services)]
     else:
         samples = slo_samples(settings, services=query.services)
+    return budgets_by_service(samples, query.objective, query.window_days)
+
+
+def budgets_by_service(samples: pd.DataFrame, objective: float, window_days: int) -> pd.DataFrame:
+    """`vsmml.slo.status` of each service's samples, one row a service (empty: no samples)."""
     rows = [
-        status(g, SLO(str(name), query.objective, query.window_days))
+        status(g, SLO(str(name), objective, window_days))
         for name, g in samples.groupby("service", sort=True)
     ]
     if not rows:
