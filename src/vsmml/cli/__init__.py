@@ -7,7 +7,7 @@ import pkgutil
 
 from vsmml.cli.app import app
 
-_NOT_COMMANDS = frozenset({"app", "output", "text"})
+_NOT_COMMANDS = frozenset({"app", "output", "params", "text"})
 
 # Every other module in this package registers its commands on `app` when imported.
 for _module in pkgutil.iter_modules(__path__):

@@ -27,7 +27,7 @@ def risk(
         None, help="Share of each project (by date) that trains (default 0.8; drift: 0.5)."
     ),
     baselines_only: bool = typer.Option(False, help="Skip our model (fast baseline check)."),
-    seed: int = typer.Option(0, help="Seed of our model."),
+    seed: int = typer.Option(0, min=0, help="Seed of our model."),
 ) -> None:
     """Print AUC, PR-AUC, Brier, F1, recall@20% effort, Popt and ECE for our model and the
     baselines LR-JIT and LApredict, computed in the same run on the same split.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vsmml.cli.app import app
+from vsmml.cli.params import finite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,8 +104,11 @@ def whatif(
         ),
     ],
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
-    confidence: Annotated[float, typer.Option(help="Level of the bootstrap interval.")] = 0.9,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    confidence: Annotated[
+        float,
+        typer.Option(min=0.5, max=0.999, help="Level of the bootstrap interval.", callback=finite),
+    ] = 0.9,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Re-time every observed change under a scenario: expected change of the median lead time."""

@@ -13,6 +13,7 @@ import typer
 
 from vsmml.cli.app import app
 from vsmml.cli.output import heading, table
+from vsmml.cli.params import finite
 from vsmml.cli.text import safe
 
 slo_app = typer.Typer(help="Service-level objectives: error budget, burn rates, alerts.")
@@ -31,8 +32,13 @@ def anomalies(
     file: FileOpt = None,
     service: ServiceOpt = None,
     detector: Annotated[str, typer.Option(help="Registered detector name.")] = "default",
-    threshold: Annotated[float, typer.Option(help="Report rows scoring at least this.")] = 0.43,
-    top: Annotated[int, typer.Option(help="Rows to show per series (highest scores).")] = 20,
+    threshold: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Report rows scoring at least this.", callback=finite),
+    ] = 0.43,
+    top: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Rows to show per series (highest scores).")
+    ] = 20,
 ) -> None:
     """Score a metric series (or each service's SLI error ratio) and list the anomalous rows."""
     from vsmml.pipeline.queries.observe import AnomalyQuery
@@ -53,8 +59,13 @@ def anomalies(
 def slo_status(
     file: FileOpt = None,
     service: ServiceOpt = None,
-    objective: Annotated[float, typer.Option(help="Target share of good events.")] = 0.999,
-    window_days: Annotated[int, typer.Option(help="Compliance period (28 or 30 days).")] = 30,
+    objective: Annotated[
+        float,
+        typer.Option(min=0.5, max=0.99999, help="Target share of good events.", callback=finite),
+    ] = 0.999,
+    window_days: Annotated[
+        int, typer.Option(min=1, max=366, help="Compliance period (e.g. 28 or 30 days).")
+    ] = 30,
 ) -> None:
     """Error budget left, burn rates, page/ticket alerts and exhaustion forecast per service.
 

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from vsmml.cli.text import one_line, safe
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -14,16 +16,18 @@ if TYPE_CHECKING:
 
 
 def heading(title: str) -> None:
-    """Print a section title underlined to its width."""
+    """Print a section title underlined to its width (control characters escaped)."""
+    title = one_line(title)
     typer.echo(f"\n{title}\n{'─' * len(title)}")
 
 
 def table(frame: pd.DataFrame, *, index: bool = False) -> None:
-    """Print a frame as an aligned text table."""
+    """Print a frame as an aligned text table; text from data has its control characters
+    escaped (`vsmml.cli.text.safe`), so a stored name cannot drive the terminal."""
     if frame.empty:
         typer.echo("(none)")
         return
-    typer.echo(frame.to_string(index=index))
+    typer.echo(safe(frame.to_string(index=index)))
 
 
 def print_demo(result: DemoResult) -> None:
@@ -47,7 +51,7 @@ def print_demo(result: DemoResult) -> None:
     if q.empty:
         typer.echo("(empty)")
     for _, row in q.head(10).iterrows():
-        typer.echo(f"#{row['quarantine_id']:<4} {row['reason']}")
+        typer.echo(f"#{row['quarantine_id']:<4} {one_line(row['reason'])}")
     if result.training is not None:
         t = result.training
         verdict = "promoted to champion" if t.promoted else "not promoted"

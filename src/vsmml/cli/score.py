@@ -154,7 +154,9 @@ _PARAMETERS = [
         ],
         None,
     ),
-    _parameter("top", Annotated[int, typer.Option(help="How many reasons to show.")], 5),
+    _parameter(
+        "top", Annotated[int, typer.Option(min=0, max=50, help="How many reasons to show.")], 5
+    ),
     _parameter(
         "model",
         Annotated[Path | None, typer.Option(help="Score with this model folder instead.")],

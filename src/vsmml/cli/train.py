@@ -30,12 +30,14 @@ def train(
         str, typer.Option("--format", help="Format of --data: issta21, kamei or vsmml.")
     ] = "issta21",
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the synthetic organisation (VSMML_SEED).")
+        int | None, typer.Option(min=0, help="Seed of the synthetic organisation (VSMML_SEED).")
     ] = None,
     days: Annotated[
         int | None,
         typer.Option(
-            help="Days of synthetic history (default: risk 180, burn 180, bottleneck 365)."
+            min=7,
+            max=3650,
+            help="Days of synthetic history (default: risk 180, burn 180, bottleneck 365).",
         ),
     ] = None,
     store: Annotated[
