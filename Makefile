@@ -32,6 +32,9 @@ lint: install ## ruff (lint + format check), mypy --strict on src/, import-linte
 test: lint ## Lint, then pytest with the 85 % coverage floor on src/vsmml
 	$(BIN)/pytest -q -n 2 --dist loadfile --cov=vsmml --cov-report=term --cov-fail-under=85
 
+test-fast: install ## pytest without the tests marked slow (a quick loop while developing)
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not slow"
+
 bench: install ## Run the benchmarks under bench/ at full size (long) and print their tables
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
@@ -45,4 +48,4 @@ format: install ## Apply ruff's formatting and autofixes
 clean: ## Remove the virtualenv, caches and the local store
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .vsmml
 
-.PHONY: help install demo lint test bench bench-quick format clean
+.PHONY: help install demo lint test test-fast bench bench-quick format clean

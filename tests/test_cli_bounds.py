@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from vsmml.cli import app
 
+pytestmark = pytest.mark.integration  # the real CLI app
+
 RUNNER = CliRunner()
 
 

@@ -30,6 +30,7 @@ def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProce
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_subprocess_round_trip_pass_fail_and_json(model_dir: Path) -> None:
     from vsmml.models.risk_scoring import RiskScorer
 
@@ -54,6 +55,7 @@ def test_subprocess_round_trip_pass_fail_and_json(model_dir: Path) -> None:
     assert "adds 120 lines (la)" in high.stdout
 
 
+@pytest.mark.integration
 def test_subprocess_bad_input_exits_2(model_dir: Path) -> None:
     bad = _run(["--model", str(model_dir), "--change", "-"], stdin='{"la": "many"}')
     assert bad.returncode == 2
@@ -63,6 +65,7 @@ def test_subprocess_bad_input_exits_2(model_dir: Path) -> None:
 HEAVY = ("pandas", "lightgbm", "sklearn", "mlflow", "statsmodels", "scipy", "pydantic", "duckdb")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("args", [["--la", "5"], ["--la", "5", "--format", "json"], ["--la", "-1"]])
 def test_score_path_imports_no_heavy_library(model_dir: Path, args: list[str]) -> None:
     """The gate must start fast: none of the libraries that cost seconds to import."""

@@ -16,6 +16,8 @@ from vsmml.pipeline.queries.reads import delivery_flow, read_events, slo_samples
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
 
+pytestmark = pytest.mark.slow  # demo store, every read path
+
 CONFIG = SynthConfig.preset("tiny")
 
 

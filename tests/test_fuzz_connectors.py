@@ -112,6 +112,7 @@ def test_random_json_never_escapes(name: str, value: Any) -> None:
     _safe(lambda: CONVERTERS[name](json.dumps(value)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CONVERTERS))
 @FUZZ
 @given(data=st.data())

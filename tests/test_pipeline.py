@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from vsmml.cli import app
@@ -13,6 +14,8 @@ from vsmml.config import Settings
 from vsmml.pipeline.demo import ingest_synthetic, misconfigured_webhook_events, run_demo
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]  # demo runs, real store
 
 
 def test_ingest_synthetic_stores_every_generated_event_once(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from vsmml.graph import constraint_accuracy, constraints, flow_data
 from vsmml.synth import WAIT_STAGES, SynthConfig, SynthOrg, generate, iter_generate
 from vsmml.synth.org import MIN_MOVE_GAP, flux_move_weeks, plan_org, ramp_stage, weekly_plan
 
+pytestmark = pytest.mark.slow  # year-long organisations in flux
+
 FLUX = SynthConfig(
     n_services=6, n_teams=2, days=140, moving_bottleneck_share=1.0, seed=3,
     bottleneck_move_every_weeks=5,

@@ -9,6 +9,8 @@ from vsmml.pipeline.tour import Tour, run_tour
 from vsmml.store import Store
 from vsmml.synth import SynthConfig, generate
 
+pytestmark = pytest.mark.slow  # a demo store and the tour
+
 CONFIG = SynthConfig.preset("demo", n_services=4, n_teams=2, days=42, seed=11)
 
 
