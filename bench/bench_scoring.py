@@ -45,13 +45,15 @@ def latency(fn: Callable[[], object], reps: int) -> tuple[float, float]:
     return float(q[0]), float(q[1])
 
 
-def cold_start(cmd: list[str], runs: int) -> tuple[float, float, float, float]:
+def cold_start(
+    cmd: list[str], runs: int, env: dict[str, str] | None = None
+) -> tuple[float, float, float, float]:
     """(mean, sd, min, peak child RSS MiB) wall seconds of `cmd` run `runs` times (1 warm-up)."""
-    subprocess.run(cmd, capture_output=True, check=False)
+    subprocess.run(cmd, capture_output=True, check=False, env=env)
     times, peak = [], 0.0
     for _ in range(runs):
         t = time.perf_counter()
-        proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         while proc.poll() is None:
             try:
                 peak = max(peak, proc.memory_info().rss / 2**20)
@@ -207,18 +209,24 @@ def main() -> None:
             "--nf",
             "4",
         ]
+        default_cmd = [str(Path(sys.executable).parent / "vsmml"), "score", *score_cmd[4:]]
         starts = [
             ("python -c pass (reference)", [sys.executable, "-c", "pass"]),
+            ("python -c 'import numpy'", [sys.executable, "-c", "import numpy"]),
             ("python -c 'import pandas'", [sys.executable, "-c", "import pandas"]),
             ("python -c 'import lightgbm'", [sys.executable, "-c", "import lightgbm"]),
             ("python -c 'import mlflow'", [sys.executable, "-c", "import mlflow"]),
             ("python -c 'import vsmml.cli'", [sys.executable, "-c", "import vsmml.cli"]),
-            ("vsmml score --la 120 --ld 30 --nf 4", score_cmd),
+            ("vsmml score --model M --la 120 --ld 30 --nf 4", score_cmd),
+            ("vsmml score --la 120 --ld 30 --nf 4 (default)", default_cmd),
         ]
         ref = None
+        means: dict[str, float] = {}
+        env = {**os.environ, "VSMML_HOME": str(Path(tmp) / "empty-home")}
         for case, cmd in starts:
-            mean, sd, low, peak = cold_start(cmd, runs)
+            mean, sd, low, peak = cold_start(cmd, runs, env)
             ref = ref or mean
+            means[case] = mean
             rows.append(
                 {
                     "case": f"cold start: {case}",
@@ -245,6 +253,13 @@ def main() -> None:
         "cold-start rows: p50 = mean wall s, p99 = sd, rows/s column = fastest run (s), "
         "MiB = peak child RSS; ratio vs `python -c pass`."
     )
+    if means:
+        numpy_s = means["python -c 'import numpy'"]
+        score_s = means["vsmml score --la 120 --ld 30 --nf 4 (default)"]
+        print(
+            f"vsmml score (default model, empty VSMML_HOME) / python -c 'import numpy': "
+            f"{score_s:.3f} s / {numpy_s:.3f} s = {score_s / numpy_s:.2f}x (budget 3x)"
+        )
 
 
 if __name__ == "__main__":
