@@ -153,7 +153,7 @@ def brute_force(scores: list[np.ndarray], labels: list[np.ndarray], t: float) ->
         inside = np.zeros(n, dtype=bool)
         for lo, hi in windows:
             inside[lo : hi + 1] = True
-            rows = [i for i in range(max(lo, prob), hi + 1)]
+            rows = list(range(max(lo, prob), hi + 1))
             if not rows:
                 continue
             null -= 1.0
@@ -175,7 +175,10 @@ def test_sweep_equals_brute_force_on_random_corpora(seed: int) -> None:
             lab[start : start + int(rng.integers(1, 15))] = 1
         scores.append(np.round(rng.random(n) ** 4, 2))  # many ties
         labels.append(lab)
-    files = [score_file(s, lab, name=str(i)) for i, (s, lab) in enumerate(zip(scores, labels))]
+    files = [
+        score_file(s, lab, name=str(i))
+        for i, (s, lab) in enumerate(zip(scores, labels, strict=True))
+    ]
     sw = sweep(files)
     for t in [*sw.thresholds[1:40:7], 0.005, 0.5]:
         assert sw.at(t).score == pytest.approx(brute_force(scores, labels, t), abs=1e-9)
