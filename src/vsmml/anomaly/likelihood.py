@@ -123,16 +123,21 @@ def tail_decades(raw: FloatArray, cfg: LikelihoodConfig, floor: FloatArray) -> F
     from the `q_high` quantile u₂: β = (u₂ - u₁) / ln((1 - q_low) / (1 - q_high)). Rows at or
     below u₁ get 0; NaN raw values (and rows with fewer than `min_history` past raw values) NaN.
     """
-    series = pd.Series(raw)
-    roll = series.rolling(cfg.history, min_periods=cfg.min_history)
-    u1 = roll.quantile(cfg.q_low).shift(1).to_numpy(dtype=np.float64)
-    u2 = roll.quantile(cfg.q_high).shift(1).to_numpy(dtype=np.float64)
+    u1 = past_quantile(raw, cfg.q_low, cfg.history, cfg.min_history)
+    u2 = past_quantile(raw, cfg.q_high, cfg.history, cfg.min_history)
     span = np.log((1.0 - cfg.q_low) / (1.0 - cfg.q_high))
     beta = np.maximum((u2 - u1) / span, np.maximum(1e-3 * np.abs(u1), floor) + 1e-12)
     with np.errstate(invalid="ignore"):
         decades = -np.log10(1.0 - cfg.q_low) + (raw - u1) / (beta * LN10)
         out: FloatArray = np.where(raw > u1, decades, np.where(np.isnan(u1 + raw), np.nan, 0.0))
     return out
+
+
+def past_quantile(raw: FloatArray, q: float, history: int, min_history: int) -> FloatArray:
+    """Quantile q of the `history` values before each row (NaN values skipped; NaN when fewer
+    than `min_history`)."""
+    roll = pd.Series(raw).rolling(history, min_periods=min_history)
+    return np.array(roll.quantile(q).shift(1), dtype=np.float64)
 
 
 def row_interval(secs: FloatArray, rows: int = 100) -> FloatArray:
