@@ -165,7 +165,9 @@ def markdown(frame: pd.DataFrame) -> str:
     cols = [frame.index.name or "", *frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for idx, row in frame.iterrows():
-        cells = [f"{v:.4f}" if c.startswith("threshold") else f"{v:.1f}" for c, v in row.items()]
+        cells = [
+            f"{v:.4f}" if str(c).startswith("threshold") else f"{v:.1f}" for c, v in row.items()
+        ]
         lines.append("| " + " | ".join([str(idx), *cells]) + " |")
     return "\n".join(lines)
 

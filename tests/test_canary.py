@@ -156,12 +156,12 @@ def test_critical_needs_the_critical_effect_to_fail_the_run() -> None:
 
 def test_nodata_is_left_out_of_group_scores_and_half_nodata_fails() -> None:
     specs = [MetricSpec(n) for n in ("a", "b", "c", "d")]
-    full = {n: BASE for n in "abcd"}
-    one_missing = {n: BASE for n in "abc"}
+    full = dict.fromkeys("abcd", BASE)
+    one_missing = dict.fromkeys("abc", BASE)
     res = judge(one_missing, full, specs)
     assert res.score == 100.0 and res.classification == "Pass"  # NoData d counts for nothing
     assert [m.classification for m in res.metrics] == ["Pass", "Pass", "Pass", "NoData"]
-    two_missing = {n: BASE for n in "ab"}
+    two_missing = dict.fromkeys("ab", BASE)
     res = judge(two_missing, full, specs)
     assert (res.score, res.classification) == (0.0, "Fail")
     assert "2 of 4 metrics have no data" in res.reason

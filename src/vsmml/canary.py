@@ -199,13 +199,13 @@ def _z(mu: float, x: np.ndarray, y: np.ndarray) -> float:
     """Standardised rank-sum statistic of x - mu against y (tie and continuity corrected)."""
     n, m = x.size, y.size
     ranks = rankdata(np.concatenate([x - mu, y]))
-    dz = ranks[:n].sum() - n * (n + 1) / 2 - n * m / 2
+    dz = float(ranks[:n].sum()) - n * (n + 1) / 2 - n * m / 2
     _, counts = np.unique(ranks, return_counts=True)
     ties = float(np.sum(counts.astype(np.float64) ** 3 - counts))
     sigma = math.sqrt(n * m / 12 * ((n + m + 1) - ties / ((n + m) * (n + m - 1))))
     if sigma == 0:
         return 0.0
-    return (dz - 0.5 * float(np.sign(dz))) / sigma
+    return float((dz - 0.5 * np.sign(dz)) / sigma)
 
 
 def shift_test(canary: np.ndarray, baseline: np.ndarray, confidence: float = 0.98) -> ShiftTest:

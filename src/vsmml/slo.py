@@ -152,7 +152,8 @@ class SLO:
         """This SLO's alerts with their burn factors, after the `low_factor` policy."""
         out = []
         for spec in self.alerts:
-            w = AlertWindow(spec.severity, spec.long, spec.short, spec.budget_share, self.window)
+            long, short = parse_duration(spec.long), parse_duration(spec.short)
+            w = AlertWindow(spec.severity, long, short, spec.budget_share, self.window)
             raw = w.sloth_factor
             if raw < 1.0 and self.low_factor != "allow":
                 fix = _low_factor_advice(w, raw)

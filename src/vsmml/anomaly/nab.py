@@ -305,9 +305,7 @@ def sweep(files: Sequence[ScoredFile]) -> Sweep:
     hits = np.cumsum(first_hit[order])
     fps = np.cumsum(window[order] < 0)
     ranked = scores[order]
-    last = (
-        np.flatnonzero(np.concatenate([ranked[1:] != ranked[:-1], [True]])) if ranked.size else []
-    )
+    last: IntArray = np.flatnonzero(np.concatenate([ranked[1:] != ranked[:-1], [ranked.size > 0]]))
     return Sweep(
         thresholds=np.concatenate([[np.inf], ranked[last]]),
         raw=np.concatenate([[null], total[last]]),

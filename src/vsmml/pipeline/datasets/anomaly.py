@@ -118,7 +118,7 @@ def load_smd_corpus(root: Path | str = ANOMALY_ROOT / "smd_per_metric") -> list[
         if not path.is_file():
             raise DataError(f"smd_per_metric: {path} is listed in index.csv but missing")
         frame = _frame(pd.read_csv(path), path, *_LOWER)
-        start = int(row.test_start_row)
+        start = int(str(row.test_start_row))
         if not 0 <= start < len(frame):
             raise DataError(f"{path}: test_start_row {start} outside its {len(frame)} rows")
         out.append(LabelledSeries(str(row.series), frame, start))
