@@ -198,7 +198,9 @@ def test_seven_day_slo_refuses_or_clamps_ticket_factors_below_1() -> None:
     samples = minutes("2024-05-01 00:01", "2024-05-08 00:00", "2024-05-01", "2024-05-08", 0.002)
     s = status(samples, SLO("api", 0.999, 7))
     assert s["ticket"] is True
-    assert "clamped to 1" in str(s["notes"])
+    assert (
+        s["notes"] == "ticket 1d/2h factor 0.7 clamped to 1; ticket 3d/6h factor 0.233 clamped to 1"
+    )
     assert "notes" not in status(samples, SLO("api", 0.999, 30))
 
 

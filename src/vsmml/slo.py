@@ -452,7 +452,9 @@ def status(
     rules = slo.alert_windows()
     windows = sorted({min(r.short for r in rules), *(r.long for r in rules)})
     rates = burn_rates(s, slo, list(windows), now).iloc[0]
-    notes = "; ".join(r.note for r in rules if r.note)
+    notes = "; ".join(
+        f"{r.label} factor {r.sloth_factor:.3g} clamped to 1" for r in rules if r.clamped
+    )
     return {
         "service": slo.service,
         "objective": slo.objective,
