@@ -205,7 +205,7 @@ def main() -> None:
         d = res["default"]
         print(
             f"default threshold chosen on all three corpora: {d['all_threshold']:.4f} "
-            f"(standard score there {d['all_score']:.1f})"
+            f"(mean standard score there {d['all_score']:.1f})"
         )
     print(
         "points/s: "
