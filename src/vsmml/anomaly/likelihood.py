@@ -1,14 +1,16 @@
 """Calibrated anomaly likelihood: how rarely, per day, the series' own history is this extreme.
 
-Each row gets a raw deviation (distance from the exponentially weighted level of the rows before
-it, and from the same time of day in past days). The raw deviation is turned into a tail
-probability p under the series' own recent history of raw deviations: an exponential tail is
-fitted above the history's 90th percentile using its 90th and 99.5th percentiles (robust to a
-few per cent of anomalous rows, and comparable across series whatever their scale or noise). A row
-that arrives every Δ seconds with tail probability p is expected to recur λ = p · day / Δ times a
-day, and the score is 1 / (1 + λ): 0.5 means "this extreme about once a day by chance", 0.9 once
-in 9 days, 0.99 once in 99 days. One threshold therefore means the same on every series, whatever
-its sampling interval, level or noise.
+Each row gets two raw deviations: from the exponentially weighted level of the rows before it,
+and from the median of the same time of day over the last `seasons` days. Each is turned into a
+tail probability p under the series' own recent history of that deviation: an exponential tail
+above the history's 90th percentile, its scale fixed by the 99.5th (robust to a few per cent of
+anomalous rows, free of the values' unit). The seasonal view may make a value up to
+`seasonal_margin` decades less rare (normal for its time of day), not rarer. A row that arrives
+every Δ seconds with tail probability p recurs λ = p · day / Δ times a day, and the score is
+1 / (1 + λ): 0.5 means "this extreme about once a day by chance", 0.9 once in 9 days, 0.99 once
+in 99 days, so one threshold means the same on every series whatever its sampling interval, level
+or noise. Rows outside the tail score 0; a row that does not exceed the previous `repeat_rows`
+rows' maximum counts `repeat_decades` less rare (a burst reads as one alert).
 
 Everything is causal (row t uses rows before it for every statistic), vectorised and
 deterministic. Gaps and irregular sampling are handled by matching past days by timestamp and by
