@@ -10,6 +10,7 @@ import pytest
 
 from vsmml.anomaly import DEFAULT_THRESHOLD, get_detector
 from vsmml.anomaly.nab import corpus_files, score_at, sweep
+from vsmml.errors import DataError
 from vsmml.pipeline.datasets.anomaly import (
     CORPORA,
     list_msft_series,
@@ -17,7 +18,6 @@ from vsmml.pipeline.datasets.anomaly import (
     load_msft_corpus,
     load_msft_series,
 )
-from vsmml.errors import DataError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "msft_cloud_monitoring"
 
