@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vsmml.events.connectors.jenkins import JenkinsRules, to_events
-from vsmml.events.connectors.recordwise import TimeBounds
+from vsmml.events.connectors.kit import TimeBounds
 from vsmml.events.schema import attrs_of, validate_events
 from vsmml.pipeline.ingest import jenkins as reader
 

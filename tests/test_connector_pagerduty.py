@@ -106,7 +106,7 @@ def test_bad_payloads_are_rejected_with_reasons() -> None:
         ),
         ("i.json", "x" * 200),
     ]
-    conv = to_events(raw, PagerDutyRules(max_payload_chars=100))
+    conv = to_events(raw, PagerDutyRules(max_payload_bytes=100))
     assert list(conv.events["incident_id"]) == ["Q2"]
     fields = {r.location: r.field for r in conv.rejects}
     assert fields == {

@@ -28,16 +28,8 @@ from referencing import Registry, Resource
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.cdevents_map import TYPE_MAP, kind_for, to_row
 from vsmml.events.connectors.cdevents_schema import Check, compile_check
-from vsmml.events.connectors.payloads import (
-    Collector,
-    body_head,
-    clip,
-    http_content_type,
-    iter_objects,
-    objects_from,
-    parse_records,
-    stable_id,
-)
+from vsmml.events.connectors.kit import Collector, iter_objects, objects_from, stable_id
+from vsmml.events.connectors.payloads import body_head, clip, http_content_type, parse_records
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import validate_events
 

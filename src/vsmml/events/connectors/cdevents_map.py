@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from vsmml.events.connectors.payloads import dig, text_of
+from vsmml.events.connectors.kit import dig, text_of
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import KINDS
 

@@ -26,13 +26,13 @@ import pandas as pd
 from vsmml.errors import ConversionError
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.git_kamei import DEFAULT_FIX_PATTERN, KAMEI_COLUMNS
-from vsmml.events.connectors.recordwise import (
+from vsmml.events.connectors.kit import (
     Collector,
     RecordError,
     Row,
     TimeBounds,
     epoch_time,
-    text,
+    text_of,
 )
 
 SOURCE: Final = "git"
@@ -71,23 +71,23 @@ def to_events(raw: Mapping[str, Any], rules: GitRules | None = None) -> Conversi
     if not isinstance(raw, Mapping):
         raise ConversionError(f"git input must be a mapping of history, got {type(raw).__name__}")
     rules = rules or GitRules()
-    repo = rules.repo or text(raw.get("repo")) or "repo"
+    repo = rules.repo or text_of(raw.get("repo")) or "repo"
     found = raw.get("metrics")
     metrics: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     labels = raw.get("bug_inducing")
     sink = Collector(SOURCE)
     commits = raw.get("commits") or []
     for i, commit in enumerate(commits if isinstance(commits, list) else []):
-        sha = text(commit.get("sha")) if isinstance(commit, Mapping) else None
+        sha = text_of(commit.get("sha")) if isinstance(commit, Mapping) else None
         location = f"{repo}@{sha}" if sha else f"{repo} commit {i}"
         sink.run(location, commit, lambda c: _commit(c, repo, metrics, labels, rules))
     release = re.compile(rules.release_pattern)
     tags = raw.get("tags") or []
     for tag in tags if isinstance(tags, list) else []:
-        name = text(tag.get("name")) if isinstance(tag, Mapping) else None
+        name = text_of(tag.get("name")) if isinstance(tag, Mapping) else None
         if name and release.search(name):
             sink.run(f"{repo} tag {name}", tag, lambda t: _release(t, repo, rules))
-    return sink.conversion()
+    return sink.result()
 
 
 def _commit(
@@ -99,7 +99,7 @@ def _commit(
 ) -> Iterable[Row]:
     if not isinstance(commit, Mapping):
         raise RecordError("commit", f"must be an object, got {type(commit).__name__}")
-    sha = text(commit.get("sha"))
+    sha = text_of(commit.get("sha"))
     if not sha or not _SHA.match(sha):
         raise RecordError("sha", f"must be a hex commit id, got {commit.get('sha')!r}")
     parents = commit.get("parents") or []
@@ -116,8 +116,8 @@ def _commit(
     subject = message.split("\n", 1)[0][:200]
     base: Row = {"repo": repo, "sha": sha}
     who = {
-        "author": text(commit.get("author_name")),
-        "author_email": text(commit.get("author_email")),
+        "author": text_of(commit.get("author_name")),
+        "author_email": text_of(commit.get("author_email")),
         "subject": subject,
     }
     key = f"git:{repo}:{sha}"
@@ -152,7 +152,7 @@ def _commit(
 
 def _release(tag: Mapping[str, Any], repo: str, rules: GitRules) -> Iterable[Row]:
     name = str(tag["name"])
-    sha = text(tag.get("sha"))
+    sha = text_of(tag.get("sha"))
     if not sha:
         raise RecordError("sha", f"is required (the commit tag {name!r} points to)")
     ts = epoch_time(tag.get("time"), "time", unit="s", bounds=rules.bounds)

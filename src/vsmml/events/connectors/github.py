@@ -32,14 +32,8 @@ from vsmml.events.connectors.github_objects import (
     run_rows,
 )
 from vsmml.events.connectors.github_webhooks import WEBHOOK_EVENTS, add_all
-from vsmml.events.connectors.payloads import (
-    Collector,
-    body_head,
-    dig,
-    http_content_type,
-    objects_from,
-    text_of,
-)
+from vsmml.events.connectors.kit import Collector, dig, objects_from, text_of
+from vsmml.events.connectors.payloads import body_head, http_content_type
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import validate_events
 

@@ -17,7 +17,7 @@ from vsmml.events.connectors.github_objects import (
     review_row,
     run_rows,
 )
-from vsmml.events.connectors.payloads import Collector, dig, text_of
+from vsmml.events.connectors.kit import Collector, dig, text_of
 from vsmml.events.connectors.source_rules import matches
 
 

@@ -20,14 +20,8 @@ from vsmml.events.connectors.gitlab_objects import (
     GitLabRules,
     gitlab_time,
 )
-from vsmml.events.connectors.payloads import (
-    Collector,
-    http_content_type,
-    iter_objects,
-    objects_from,
-    parse_records,
-    text_of,
-)
+from vsmml.events.connectors.kit import Collector, iter_objects, objects_from, text_of
+from vsmml.events.connectors.payloads import http_content_type, parse_records
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import validate_events
 

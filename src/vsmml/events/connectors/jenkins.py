@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from vsmml.events.connectors.base import Conversion
-from vsmml.events.connectors.recordwise import (
+from vsmml.events.connectors.kit import (
     Collector,
     RecordError,
     Row,
@@ -33,8 +33,9 @@ from vsmml.events.connectors.recordwise import (
     epoch_time,
     load_json,
     located,
-    text,
+    text_of,
 )
+from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 
 SOURCE: Final = "jenkins"
 
@@ -68,7 +69,8 @@ class JenkinsRules:
             other deployments get `other_env`.
         other_env: environment of deployments that do not match the production pattern.
         instance: prefix for event ids when several Jenkins servers feed one store.
-        max_payload_chars: larger JSON texts are quarantined unread.
+        max_payload_bytes: larger JSON texts are quarantined unread (the same limit, and
+            default, as every other source: `VSMML_MAX_PAYLOAD_BYTES`).
         bounds: plausible time range.
     """
 
@@ -76,7 +78,7 @@ class JenkinsRules:
     production_pattern: str = r"(?i)prod"
     other_env: str = "staging"
     instance: str = ""
-    max_payload_chars: int = 50_000_000
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     bounds: TimeBounds = field(default_factory=TimeBounds)
 
 
@@ -86,7 +88,7 @@ def to_events(raw: Any, rules: JenkinsRules | None = None) -> Conversion:
     sink = Collector(SOURCE)
     for location, record in located(raw):
         try:
-            value = load_json(record, "payload", max_chars=rules.max_payload_chars)
+            value = load_json(record, "payload", max_bytes=rules.max_payload_bytes)
         except RecordError as exc:
             sink.reject(location, exc.field, exc.reason, record)
             continue
@@ -94,11 +96,11 @@ def to_events(raw: Any, rules: JenkinsRules | None = None) -> Conversion:
         if builds is None:
             sink.run(location, value, lambda r: _convert(r, rules))
             continue
-        job = text(value.get("fullName")) or _job_from_url(text(value.get("url")))
+        job = text_of(value.get("fullName")) or _job_from_url(text_of(value.get("url")))
         for i, build in enumerate(builds):
             wrapped = {"type": "build", "job": job, "data": build}
             sink.run(f"{location} builds[{i}]", wrapped, lambda r: _convert(r, rules))
-    return sink.conversion()
+    return sink.result()
 
 
 def _job_builds(value: Any) -> list[Any] | None:
@@ -112,15 +114,15 @@ def _job_builds(value: Any) -> list[Any] | None:
 
 
 def _convert(record: Any, rules: JenkinsRules) -> Iterable[Row]:
-    wrapper = load_json(record, "payload", max_chars=rules.max_payload_chars)
+    wrapper = load_json(record, "payload", max_bytes=rules.max_payload_bytes)
     if not isinstance(wrapper, Mapping):
         raise RecordError("payload", f"must be a JSON object, got {type(wrapper).__name__}")
     if "data" in wrapper and ("type" in wrapper or "job" in wrapper or "build" in wrapper):
-        data = load_json(wrapper["data"], "data", max_chars=rules.max_payload_chars)
+        data = load_json(wrapper["data"], "data", max_bytes=rules.max_payload_bytes)
         if not isinstance(data, Mapping):
             raise RecordError("data", f"must be a JSON object, got {type(data).__name__}")
-        kind = text(wrapper.get("type")) or _guess_type(data)
-        job, build = text(wrapper.get("job")), text(wrapper.get("build"))
+        kind = text_of(wrapper.get("type")) or _guess_type(data)
+        job, build = text_of(wrapper.get("job")), text_of(wrapper.get("build"))
     else:
         data, kind, job, build = wrapper, _guess_type(wrapper), None, None
     if kind == "build":
@@ -161,26 +163,26 @@ def _build(data: Mapping[str, Any], job: str | None, rules: JenkinsRules) -> lis
     number = data.get("number")
     if isinstance(number, bool) or not isinstance(number, int | str) or not str(number).strip():
         raise RecordError("number", f"is required (build number), got {number!r}")
-    job = job or _job_from_url(text(data.get("url"))) or _job_from_display(data)
+    job = job or _job_from_url(text_of(data.get("url"))) or _job_from_display(data)
     if not job:
         raise RecordError("job", "is required (no job name, url or fullDisplayName)")
     pipeline_id = f"{job}#{number}"
     start = epoch_time(data.get("timestamp"), "timestamp", bounds=rules.bounds)
     duration_ms = _number(data.get("duration"), "duration")
-    result = text(data.get("result"))
+    result = text_of(data.get("result"))
     building = bool(data.get("building")) or result is None
     sha, branch, repo_url = _revision(data)
     attrs: dict[str, Any] = {
         "job": job,
         "number": str(number),
-        "class": text(data.get("_class")),
+        "class": text_of(data.get("_class")),
         "result": result,
         "duration_s": None if building else duration_ms / 1000,
         "estimated_duration_s": _seconds(data.get("estimatedDuration")),
         "branch": branch,
         "repo_url": repo_url,
         "cause": _cause(data),
-        "display_name": text(data.get("fullDisplayName")),
+        "display_name": text_of(data.get("fullDisplayName")),
     }
     base: Row = {
         "repo": _repo_name(repo_url),
@@ -239,13 +241,13 @@ def _build(data: Mapping[str, Any], job: str | None, rules: JenkinsRules) -> lis
 def _stage(data: Mapping[str, Any], build: str | None, rules: JenkinsRules) -> list[Row]:
     if not build:
         raise RecordError("build", "is required (the stage's build, `job#number`)")
-    name = text(data.get("name"))
+    name = text_of(data.get("name"))
     if not name:
         raise RecordError("name", "is required (stage name)")
-    node = text(data.get("id")) or name
+    node = text_of(data.get("id")) or name
     start = epoch_time(data.get("startTimeMillis"), "startTimeMillis", bounds=rules.bounds)
     duration_ms = _number(data.get("durationMillis"), "durationMillis")
-    raw_status = (text(data.get("status")) or "").upper()
+    raw_status = (text_of(data.get("status")) or "").upper()
     attrs = {
         "stage_node": node,
         "result": raw_status or None,
@@ -339,9 +341,9 @@ def _revision(data: Mapping[str, Any]) -> tuple[str | None, str | None, str | No
     for action in actions if isinstance(actions, list) else []:
         rev = dig(action, "lastBuiltRevision")
         if isinstance(rev, Mapping):
-            sha = text(rev.get("SHA1"))
-            branch = text(dig(rev, "branch", 0, "name"))
-            url = text(dig(action, "remoteUrls", 0))
+            sha = text_of(rev.get("SHA1"))
+            branch = text_of(dig(rev, "branch", 0, "name"))
+            url = text_of(dig(action, "remoteUrls", 0))
             return sha, branch, url
     return None, None, None
 
@@ -349,7 +351,7 @@ def _revision(data: Mapping[str, Any]) -> tuple[str | None, str | None, str | No
 def _cause(data: Mapping[str, Any]) -> str | None:
     actions = data.get("actions")
     for action in actions if isinstance(actions, list) else []:
-        cause = text(dig(action, "causes", 0, "shortDescription"))
+        cause = text_of(dig(action, "causes", 0, "shortDescription"))
         if cause:
             return cause
     return None
@@ -364,14 +366,14 @@ def _job_from_url(url: str | None) -> str | None:
 
 
 def _job_from_display(data: Mapping[str, Any]) -> str | None:
-    display = text(data.get("fullDisplayName"))
+    display = text_of(data.get("fullDisplayName"))
     if not display or " #" not in display:
         return None
     return "/".join(p.strip() for p in display.rsplit(" #", 1)[0].split("»"))
 
 
 def _build_from_href(data: Mapping[str, Any]) -> str | None:
-    href = text(dig(data, "_links", "self", "href"))
+    href = text_of(dig(data, "_links", "self", "href"))
     if not href:
         return None
     match = re.search(r"^(.*?)/(\d+)/(?:execution|wfapi)", urlparse(href).path)

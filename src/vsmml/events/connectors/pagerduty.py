@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vsmml.events.connectors.base import Conversion
-from vsmml.events.connectors.recordwise import (
+from vsmml.events.connectors.kit import (
     Collector,
     RecordError,
     Row,
@@ -28,8 +28,9 @@ from vsmml.events.connectors.recordwise import (
     load_json,
     located,
     need,
-    text,
+    text_of,
 )
+from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 
 SOURCE: Final = "pagerduty"
 
@@ -67,13 +68,14 @@ class PagerDutyRules:
     Attributes:
         service_map: PagerDuty service id or name → our service name (else the PagerDuty name).
         team_from_pagerduty: take `team` from the incident's first PagerDuty team.
-        max_payload_chars: larger JSON texts are quarantined unread.
+        max_payload_bytes: larger JSON texts are quarantined unread (the same limit, and
+            default, as every other source: `VSMML_MAX_PAYLOAD_BYTES`).
         bounds: plausible time range.
     """
 
     service_map: Mapping[str, str] = field(default_factory=dict)
     team_from_pagerduty: bool = True
-    max_payload_chars: int = 50_000_000
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     bounds: TimeBounds = field(default_factory=TimeBounds)
 
 
@@ -83,7 +85,7 @@ def to_events(raw: Any, rules: PagerDutyRules | None = None) -> Conversion:
     sink = Collector(SOURCE)
     for location, payload in located(raw):
         try:
-            value = load_json(payload, "payload", max_chars=rules.max_payload_chars)
+            value = load_json(payload, "payload", max_bytes=rules.max_payload_bytes)
         except RecordError as exc:
             sink.reject(location, exc.field, exc.reason, payload)
             continue
@@ -98,14 +100,14 @@ def to_events(raw: Any, rules: PagerDutyRules | None = None) -> Conversion:
             sink.reject(location, "messages", "is a v2 webhook; only v3 webhooks are read", value)
         else:
             sink.run(location, value, lambda r: _incident(r, rules))
-    return sink.conversion()
+    return sink.result()
 
 
 def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]:
     event = need(payload, "event")
     if not isinstance(event, Mapping):
         raise RecordError("event", "must be an object")
-    kind = text(event.get("event_type"))
+    kind = text_of(event.get("event_type"))
     if not kind:
         raise RecordError("event.event_type", "is required")
     if kind in SKIPPED_EVENT_TYPES:
@@ -119,8 +121,8 @@ def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]
     base = _base(data, rules, prefix="event.data.")
     incident_id = base["incident_id"]
     extra: dict[str, Any] = {
-        "webhook_event_id": text(event.get("id")),
-        "agent": text(dig(event, "agent", "summary")),
+        "webhook_event_id": text_of(event.get("id")),
+        "agent": text_of(dig(event, "agent", "summary")),
     }
     if kind == "incident.triggered":
         created = data.get("created_at")
@@ -134,7 +136,7 @@ def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]
         return [
             _row(base, "incident.resolved", occurred, f"pagerduty:{incident_id}:resolved", extra)
         ]
-    event_id = text(event.get("id")) or f"{incident_id}:{occurred.isoformat()}"
+    event_id = text_of(event.get("id")) or f"{incident_id}:{occurred.isoformat()}"
     extra["reopened"] = True
     return [_row(base, "incident.opened", occurred, f"pagerduty:reopened:{event_id}", extra)]
 
@@ -146,7 +148,7 @@ def _incident(incident: Any, rules: PagerDutyRules) -> Iterable[Row]:
     incident_id = base["incident_id"]
     created = iso_time(incident.get("created_at"), "created_at", bounds=rules.bounds)
     rows = [_row(base, "incident.opened", created, f"pagerduty:{incident_id}:opened", {})]
-    if text(incident.get("status")) == "resolved":
+    if text_of(incident.get("status")) == "resolved":
         field_name = "resolved_at" if incident.get("resolved_at") else "last_status_change_at"
         resolved = iso_time(incident.get(field_name), field_name, bounds=rules.bounds)
         if resolved < created:
@@ -158,33 +160,33 @@ def _incident(incident: Any, rules: PagerDutyRules) -> Iterable[Row]:
 
 
 def _base(incident: Mapping[str, Any], rules: PagerDutyRules, *, prefix: str) -> Row:
-    incident_id = text(incident.get("id"))
+    incident_id = text_of(incident.get("id"))
     if not incident_id:
         raise RecordError(f"{prefix}id", "is required (incident id)")
-    service_id = text(dig(incident, "service", "id"))
-    service_name = text(dig(incident, "service", "summary")) or text(
+    service_id = text_of(dig(incident, "service", "id"))
+    service_name = text_of(dig(incident, "service", "summary")) or text_of(
         dig(incident, "service", "name")
     )
     service = rules.service_map.get(service_id or "") or rules.service_map.get(service_name or "")
     raw_teams = incident.get("teams")
     teams: list[Any] = raw_teams if isinstance(raw_teams, list) else []
-    team_names = [t for t in (text(dig(x, "summary")) for x in teams) if t]
+    team_names = [t for t in (text_of(dig(x, "summary")) for x in teams) if t]
     assignees = [
-        text(dig(a, "assignee", "summary")) or text(dig(a, "summary"))
+        text_of(dig(a, "assignee", "summary")) or text_of(dig(a, "summary"))
         for a in (incident.get("assignments") or incident.get("assignees") or [])
     ]
     attrs = {
         "number": incident.get("incident_number") or incident.get("number"),
-        "title": text(incident.get("title")),
-        "summary": text(incident.get("summary")),
-        "status": text(incident.get("status")),
-        "urgency": text(incident.get("urgency")),
-        "priority": text(dig(incident, "priority", "summary")),
+        "title": text_of(incident.get("title")),
+        "summary": text_of(incident.get("summary")),
+        "status": text_of(incident.get("status")),
+        "urgency": text_of(incident.get("urgency")),
+        "priority": text_of(dig(incident, "priority", "summary")),
         "service_id": service_id,
         "service_name": service_name,
-        "incident_key": text(incident.get("incident_key")),
-        "html_url": text(incident.get("html_url")),
-        "escalation_policy": text(dig(incident, "escalation_policy", "summary")),
+        "incident_key": text_of(incident.get("incident_key")),
+        "html_url": text_of(incident.get("html_url")),
+        "escalation_policy": text_of(dig(incident, "escalation_policy", "summary")),
         "teams": team_names or None,
         "assignees": [a for a in assignees if a] or None,
     }
