@@ -52,13 +52,18 @@ class Conversion:
         """Count `count` records of type `kind` as deliberately skipped."""
         self.skipped[kind] = self.skipped.get(kind, 0) + count
 
+    def known_locations(self) -> list[str] | None:
+        """The row locations, or None when unknown (a conversion without rows has none)."""
+        if self.locations is None and self.events.empty:
+            return []
+        return self.locations
+
     def extend(self, other: Conversion) -> Conversion:
         """Concatenate two conversions (events, rejects, locations and skipped counts)."""
         frames = [f for f in (self.events, other.events) if len(f)]
         events = pd.concat(frames, ignore_index=True) if frames else self.events
-        locations = None
-        if self.locations is not None and other.locations is not None:
-            locations = [*self.locations, *other.locations]
+        mine, theirs = self.known_locations(), other.known_locations()
+        locations = None if mine is None or theirs is None else [*mine, *theirs]
         skipped = dict(self.skipped)
         for kind, n in other.skipped.items():
             skipped[kind] = skipped.get(kind, 0) + n
