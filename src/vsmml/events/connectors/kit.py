@@ -67,6 +67,15 @@ class RecordError(ConversionError):
         self.reason = reason
 
 
+class SkipRecord(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a converter for a record of a known type it deliberately does not convert:
+    `Collector.run` counts it as skipped under `kind` (so every record is accounted for)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 # -- reading values out of nested JSON -----------------------------------------------------------
 
 
@@ -262,9 +271,13 @@ class Collector:
         return True
 
     def run(self, location: str, record: Any, convert: Callable[[Any], Iterable[Row]]) -> None:
-        """Convert one record; a `RecordError` or a malformed-shape error rejects it alone."""
+        """Convert one record; a `RecordError` or a malformed-shape error rejects it alone, a
+        `SkipRecord` counts it as skipped by type."""
         try:
             rows = list(convert(record))
+        except SkipRecord as exc:
+            self.skip(exc.kind)
+            return
         except RecordError as exc:
             self.reject(location, exc.field, exc.reason, record)
             return
