@@ -14,7 +14,7 @@ from vsmml.events.connectors import github
 from vsmml.events.connectors.github_shapes import event_of_shape
 from vsmml.events.schema import validate_events
 
-OCTOKIT = Path(__file__).parents[1] / "data/fixtures/github/octokit"
+OCTOKIT = Path(__file__).parents[1] / "data/fixtures/github_octokit"
 FILES = sorted(OCTOKIT.glob("*.json"))
 
 # file → (kinds of the events it gives, skipped counts)
