@@ -70,8 +70,10 @@ def parse_records(
     """Parse a JSON document, a JSON array, or JSON Lines into located records.
 
     A document that parses as one JSON value gives one record (an array gives one per element,
-    located `location[i]`); otherwise every non-blank line is parsed on its own (located
-    `location:line`), so one truncated line is refused while its neighbours land.
+    located `location[i]`). Text that does not is JSON Lines when it looks like it (see
+    `looks_like_json_lines`): every non-blank line is parsed on its own (located
+    `location:line`), so one truncated line is refused while its neighbours land. Otherwise it
+    is one malformed document: one reject, whose reason gives the parse error's line and column.
     """
     rejects: list[Reject] = []
     if isinstance(text, bytes):
@@ -87,21 +89,19 @@ def parse_records(
         return [], [Reject(source, location, "payload", "is empty", "")]
     if size <= max_bytes:
         try:
-            value = json.loads(stripped)
-        except ValueError:
-            value = _NOT_JSON
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if "\n" not in stripped or not looks_like_json_lines(text):
+                reason = f"is not valid JSON ({_at_line(exc, first_line)})"
+                return [], [Reject(source, location, "payload", reason, clip(text))]
+        except ValueError as exc:
+            return [], [Reject(source, location, "payload", f"is not valid JSON ({exc})", "")]
         except RecursionError:
             return [], [Reject(source, location, "payload", "is nested too deeply", clip(text))]
-        if value is not _NOT_JSON:
+        else:
             if isinstance(value, list):
                 return [Record(f"{location}[{i}]", v) for i, v in enumerate(value)], []
             return [Record(location, value)], []
-        if "\n" not in stripped:
-            try:
-                json.loads(stripped)
-            except ValueError as exc:
-                reason = f"is not valid JSON ({exc})"
-                return [], [Reject(source, location, "payload", reason, clip(text))]
     elif "\n" not in stripped:
         return [], [oversize(source, location, size, max_bytes, text[:2048])]
     records: list[Record] = []
@@ -124,7 +124,34 @@ def parse_records(
     return records, rejects
 
 
-_NOT_JSON: Final = object()
+def _at_line(exc: json.JSONDecodeError, first_line: int) -> str:
+    """The parse error with the line counted from `first_line` (the file's own numbering)."""
+    return f"{exc.msg}: line {exc.lineno + first_line - 1} column {exc.colno} (char {exc.pos})"
+
+
+def _parses(line: str, *, objects_only: bool = False) -> bool:
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return (isinstance(value, dict) and bool(value)) or not objects_only
+
+
+def looks_like_json_lines(text: str, sample: int = 1000) -> bool:
+    """Whether text that is not one JSON document is JSON Lines (read line by line) rather than
+    one malformed, pretty-printed document (refused whole, with the parse error's position).
+
+    JSON Lines when its first non-blank line is a JSON value on its own, or when any of its
+    first `sample` non-blank lines is a (non-empty) JSON object on its own (a JSON Lines file
+    whose first line is the broken one). A pretty-printed document starts with a lone `{` or
+    `[` and spreads every non-empty object over several lines.
+    """
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return False
+    if _parses(lines[0]):
+        return True
+    return any(_parses(line, objects_only=True) for line in lines[:sample])
 
 
 def records_from(
