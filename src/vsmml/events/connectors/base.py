@@ -35,13 +35,16 @@ class Conversion:
     refused later by validation is quarantined under its file and line. It travels here and
     never in `DataFrame.attrs` (pandas deep-copies attrs on every operation). `skipped` counts
     records of known types a connector ignores on purpose (e.g. `pagerduty incident.annotated`),
-    by type, so every input record is accounted for.
+    by type, so every input record is accounted for. `notes` are lines for people about what was
+    read and how (e.g. how many of a repository's tags are releases, and the rule that would take
+    the others); the pipeline adds them to its report.
     """
 
     events: pd.DataFrame = field(default_factory=empty_events)
     rejects: list[Reject] = field(default_factory=list)
     locations: list[str] | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def rejects_frame(self) -> pd.DataFrame:
         """The rejects as a frame with the quarantine columns."""
@@ -59,7 +62,7 @@ class Conversion:
         return self.locations
 
     def extend(self, other: Conversion) -> Conversion:
-        """Concatenate two conversions (events, rejects, locations and skipped counts)."""
+        """Concatenate two conversions (events, rejects, locations, skipped counts and notes)."""
         frames = [f for f in (self.events, other.events) if len(f)]
         events = pd.concat(frames, ignore_index=True) if frames else self.events
         mine, theirs = self.known_locations(), other.known_locations()
@@ -67,4 +70,6 @@ class Conversion:
         skipped = dict(self.skipped)
         for kind, n in other.skipped.items():
             skipped[kind] = skipped.get(kind, 0) + n
-        return Conversion(events, [*self.rejects, *other.rejects], locations, skipped)
+        return Conversion(
+            events, [*self.rejects, *other.rejects], locations, skipped, [*self.notes, *other.notes]
+        )

@@ -247,6 +247,7 @@ class Collector:
     rejects: list[Reject] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, row: Row, *, location: str, record: Any, check_keys: bool = True) -> bool:
         """Keep `row` if its kind carries its correlation keys; else reject it naming the key.
@@ -308,6 +309,7 @@ class Collector:
             rejects=list(self.rejects),
             locations=list(self.locations),
             skipped=dict(self.skipped),
+            notes=list(self.notes),
         )
 
 
