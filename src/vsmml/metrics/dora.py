@@ -218,7 +218,9 @@ def change_failure_rate(
     """``change_failure_rate``: failed deployments ÷ deployments (n = deployments).
 
     Under ``one_to_one`` incident linking (GitLab) the numerator is the number of incidents
-    opened in the group and period, whatever their cause.
+    opened in the group and period, whatever their cause, and the denominator is never below one
+    (``SUM(incidents_count) / GREATEST(SUM(deployment_frequency), 1)``): a period with incidents
+    and no deployment has a rate of its incident count.
     """
     prof = get_profile(profile)
     cols = group_columns(by)
@@ -230,12 +232,23 @@ def change_failure_rate(
         inc = corr.incidents
         ikeys = keyed(inc, inc["opened_at"], by, freq)
         num = ikeys.groupby(idx, sort=True, dropna=False).size()
+        return _at_least_one_deployment(num, den, cols)
     else:
         weight = _failure_weight(corr, deps, prof)
         num = keys.assign(w=weight.to_numpy()).groupby(idx, sort=True, dropna=False)["w"].sum()
     if den.empty:
         return combine([], cols)
     return ratio_metric(num.reindex(den.index), den, "change_failure_rate", cols)
+
+
+def _at_least_one_deployment(num: pd.Series, den: pd.Series, cols: list[str]) -> pd.DataFrame:
+    """incidents ÷ max(deployments, 1) for every group and period with either (n = deployments)."""
+    both = pd.DataFrame({"num": num, "den": den}).fillna(0.0)
+    if both.empty:
+        return combine([], cols)
+    value = both["num"] / both["den"].clip(lower=1.0)
+    return ratio_metric(value, pd.Series(1.0, index=both.index), "change_failure_rate", cols,
+                        n=both["den"])  # fmt: skip
 
 
 def recovery_time(
