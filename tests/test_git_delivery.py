@@ -15,7 +15,7 @@ import pytest
 from vsmml.correlate import correlate, link_coverage
 from vsmml.events.connectors.git import GitRules
 from vsmml.events.schema import validate_events
-from vsmml.ingest import git_repo
+from vsmml.pipeline.ingest import git_repo
 from vsmml.metrics.dora import change_failure_rate, change_lead_times, rework_rate
 from vsmml.metrics.ops import rollback_frequency
 

@@ -40,6 +40,7 @@ def test_the_compact_table_fits_100_columns_and_wide_has_everything() -> None:
     assert set(summary.columns) == set(wide.columns)
     assert max(len(line) for line in wide.to_string(index=False).split("\n")) > 100
     assert "insufficient data" in BAND_LEGEND and "--wide" in BAND_LEGEND
+    assert max(len(line) for line in BAND_LEGEND.split("\n")) <= 100
 
 
 def test_events_without_a_service_are_a_group_not_a_blank() -> None:

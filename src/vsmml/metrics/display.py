@@ -7,6 +7,7 @@ the four 2023 bands into one column of letters (`BAND_LEGEND` says what they mea
 
 from __future__ import annotations
 
+import textwrap
 from typing import Final
 
 import pandas as pd
@@ -30,13 +31,14 @@ _BANDS_2023: Final = (
     "band_change_failure_rate_2023",
     "band_recovery_time_median_h_2023",
 )
-BAND_LEGEND: Final = (
+BAND_LEGEND: Final = textwrap.fill(
     "bands 2023: deploys per day / lead time / change failure rate / recovery; "
     f"E elite, H high, M medium, L low, ? insufficient data (fewer than {MIN_DEPLOYMENTS} "
     f"deployments; restore: fewer than {MIN_INCIDENTS} incidents; CFR: no incident, rollback "
-    "or revert in the data), - no value; --wide shows every column"
+    "or revert in the data), - no value; --wide shows every column",
+    width=100,
 )
-"""The line printed under the compact table."""
+"""The lines printed under the compact table (each at most 100 characters)."""
 
 
 def dora_summary_table(summary: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
@@ -58,3 +60,31 @@ def dora_summary_table(summary: pd.DataFrame, *, wide: bool = False) -> pd.DataF
         for i in out.index
     ]
     return table.reset_index(drop=True)
+
+
+def latest_period_table(
+    tidy: pd.DataFrame, *, wide: bool = False, width: int = 100
+) -> pd.DataFrame:
+    """The latest period of `tidy` for reading: one row per metric and a column per group; when
+    that is wider than `width` characters (many services) and not `wide`, one row per group and
+    metric instead. Values are text with four significant digits."""
+    if tidy.empty:
+        return pd.DataFrame()
+    last = tidy.loc[tidy["period"].isna() | (tidy["period"] == tidy["period"].max())]
+    cols = [c for c in GROUPS if c in last.columns]
+    if not cols:
+        flat: pd.DataFrame = last.set_index("metric")[["value"]].map(_digits)
+        return flat
+    pivot: pd.DataFrame = last.pivot_table(
+        index="metric", columns=cols, values="value", aggfunc="first"
+    ).map(_digits)
+    if wide or max(len(line) for line in pivot.to_string().split("\n")) <= width:
+        return pivot
+    long = last[[*cols, "metric", "value"]].copy()
+    long["value"] = long["value"].map(_digits)
+    out: pd.DataFrame = long.set_index([*cols, "metric"])
+    return out
+
+
+def _digits(value: float) -> str:
+    return f"{value:.4g}"
