@@ -15,9 +15,9 @@ import pytest
 from vsmml.correlate import correlate, link_coverage
 from vsmml.events.connectors.git import GitRules
 from vsmml.events.schema import validate_events
-from vsmml.pipeline.ingest import git_repo
 from vsmml.metrics.dora import change_failure_rate, change_lead_times, rework_rate
 from vsmml.metrics.ops import rollback_frequency
+from vsmml.pipeline.ingest import git_repo
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
