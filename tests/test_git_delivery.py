@@ -165,3 +165,30 @@ def test_a_reverted_change_fails_its_release(events: pd.DataFrame, history: dict
     rollback = events[(events["kind"] == "rollback") & (events["sha"] == history["revert"])]
     attrs = json.loads(rollback["attrs"].iloc[0])
     assert attrs["reverted_sha"] == history["m5"]
+
+
+def test_tags_recreated_in_bulk_are_reported_and_can_be_dated_by_commit() -> None:
+    """A repository converted from another system often has every annotated tag dated at the
+    conversion: the notes say so, and `tag_date: commit` dates each release by its commit."""
+    from vsmml.events.connectors.git import to_events
+
+    base = 1_262_304_000  # 2010-01-01
+    commits = [
+        {"sha": f"{i:040x}", "parents": [f"{i - 1:040x}"] if i else [], "author_time": base
+         + i * 86_400, "commit_time": base + i * 86_400, "message": f"c{i}"}
+        for i in range(6)
+    ]  # fmt: skip
+    tags = [
+        {"name": f"release-1.{i}.0", "sha": f"{i:040x}", "annotated": True, "time": base + 9e7 + i}
+        for i in range(6)
+    ]
+    history = {"repo": "apache/x", "commits": commits, "tags": tags}
+    tagged = to_events(history)
+    assert any("6 annotated release tags carry tagger dates within one minute" in n
+               for n in tagged.notes)  # fmt: skip
+    deploys = tagged.events[tagged.events["kind"] == "deploy.finished"]
+    assert pd.to_datetime(deploys["ts"], utc=True).dt.floor("min").nunique() == 1
+    dated = to_events(history, GitRules(tag_date="commit"))
+    ts = pd.to_datetime(dated.events.loc[dated.events["kind"] == "deploy.finished", "ts"], utc=True)
+    assert ts.dt.date.nunique() == 6
+    assert not any("within one minute" in n for n in dated.notes)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import pandas as pd
 
@@ -67,6 +67,9 @@ class GitRules:
         release_pattern: tags matching it (`re.search`) are production releases (deploys); a
             named group `pre` that matches marks a pre-release.
         prereleases: count pre-release tags (`v1.2.0-rc1`) as releases too.
+        tag_date: date a release by its tag (`tagger`: the tagger date of an annotated tag, the
+            commit date of a lightweight one) or always by its commit (`commit`: for tags
+            re-created in bulk, as a repository conversion does).
         fix_pattern: commit messages matching it are fixes (Kamei's FIX, SZZ's fix commits).
         szz: label bug-inducing commits with SZZ (blame the lines fix commits changed).
         szz_max_lines: skip a file of a fix commit that deletes more lines than this (noise).
@@ -77,6 +80,7 @@ class GitRules:
     repo: str | None = None
     release_pattern: str = DEFAULT_RELEASE_PATTERN
     prereleases: bool = False
+    tag_date: Literal["tagger", "commit"] = "tagger"
     fix_pattern: str = DEFAULT_FIX_PATTERN
     szz: bool = False
     szz_max_lines: int = 1000
@@ -120,13 +124,33 @@ def to_events(raw: Mapping[str, Any], rules: GitRules | None = None) -> Conversi
     for tag in named:
         name = text_of(tag.get("name")) or ""
         if name in releases:
-            sink.run(f"{repo} tag {name}", tag, lambda t: _release(t, repo, rules))
+            sink.run(f"{repo} tag {name}", tag, lambda t: _release(t, repo, rules, history))
         elif name in report.prereleases:
             sink.skip("tag (pre-release)")
         else:
             sink.skip("tag (not a release)")
     sink.notes.extend(report.notes(repo))
+    bulk = _bulk_tagged([t for t in named if text_of(t.get("name")) in releases])
+    if bulk and rules.tag_date == "tagger":
+        sink.notes.append(
+            f"{repo}: {bulk} annotated release tags carry tagger dates within one minute of each "
+            "other (tags re-created in bulk, e.g. by a repository conversion?); to date them by "
+            "their commits: git rule `tag_date: commit`"
+        )
     return sink.result()
+
+
+def _bulk_tagged(tags: list[Mapping[str, Any]], least: int = 5) -> int:
+    """How many annotated tags share a tagger date within a minute, when at least `least` do."""
+    times = sorted(
+        t["time"] for t in tags if t.get("annotated") and isinstance(t.get("time"), int | float)
+    )
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] > 60:
+            start += 1
+        best = max(best, end - start + 1)
+    return best if best >= least else 0
 
 
 @dataclass(frozen=True)
@@ -213,13 +237,19 @@ def _commit(commit: Any, history: _History, rules: GitRules) -> Iterable[Row]:
     return rows
 
 
-def _release(tag: Mapping[str, Any], repo: str, rules: GitRules) -> Iterable[Row]:
+def _release(
+    tag: Mapping[str, Any], repo: str, rules: GitRules, history: _History
+) -> Iterable[Row]:
     name = str(tag["name"])
     sha = text_of(tag.get("sha"))
     if not sha:
         raise RecordError("sha", f"is required (the commit tag {name!r} points to)")
-    ts = epoch_time(tag.get("time"), "time", unit="s", bounds=rules.bounds)
-    attrs = {"tag": name, "annotated": bool(tag.get("annotated"))}
+    when = tag.get("time")
+    commit = history.by_sha.get(sha)
+    if rules.tag_date == "commit" and commit is not None and commit.get("commit_time") is not None:
+        when = commit.get("commit_time")
+    ts = epoch_time(when, "time", unit="s", bounds=rules.bounds)
+    attrs = {"tag": name, "annotated": bool(tag.get("annotated")), "dated_by": rules.tag_date}
     row = _row(
         {"repo": repo, "sha": sha}, f"git:{repo}:tag:{name}", "deploy.finished", ts, None, attrs
     )
