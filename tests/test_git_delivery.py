@@ -192,3 +192,16 @@ def test_tags_recreated_in_bulk_are_reported_and_can_be_dated_by_commit() -> Non
     ts = pd.to_datetime(dated.events.loc[dated.events["kind"] == "deploy.finished", "ts"], utc=True)
     assert ts.dt.date.nunique() == 6
     assert not any("within one minute" in n for n in dated.notes)
+
+
+def test_git_metrics_prints_the_tag_report(history: dict[str, str], vsmml_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vsmml.cli import app
+
+    out = CliRunner().invoke(app, ["git-metrics", history["root"]])
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.output.splitlines() if line.startswith("releases")]
+    assert lines[0].endswith("4 of 6 tags are releases (deployments)")
+    assert "1 pre-release tags not counted (e.g. v1.4.0-rc1)" in lines[1]
+    assert "release_pattern: '^nightly$'" in lines[2]
