@@ -203,5 +203,5 @@ def test_git_metrics_prints_the_tag_report(history: dict[str, str], vsmml_home: 
     assert out.exit_code == 0, out.output
     lines = [line for line in out.output.splitlines() if line.startswith("releases")]
     assert lines[0].endswith("4 of 6 tags are releases (deployments)")
-    assert "1 pre-release tags not counted (e.g. v1.4.0-rc1)" in lines[1]
+    assert "1 pre-release tag not counted (e.g. v1.4.0-rc1)" in lines[1]
     assert "release_pattern: '^nightly$'" in lines[2]

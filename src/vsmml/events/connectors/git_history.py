@@ -111,17 +111,22 @@ class TagReport:
         if self.prereleases and not self.counted_prereleases:
             shown = ", ".join(self.prereleases[:examples])
             lines.append(
-                f"{repo}: {len(self.prereleases)} pre-release tags not counted (e.g. {shown}); "
+                f"{repo}: {_tags(len(self.prereleases), 'pre-release tag')} not counted "
+                f"(e.g. {shown}); "
                 "to count them: git rule `prereleases: true`"
             )
         if self.others:
             shown = ", ".join(self.others[:examples])
             lines.append(
-                f"{repo}: {len(self.others)} tags do not look like releases (e.g. {shown}); "
+                f"{repo}: {_tags(len(self.others), 'other tag')} not counted (e.g. {shown}); "
                 f"to count them: git rule `release_pattern: '{suggest_pattern(self.others)}'` "
                 "(it replaces the default schemes: join both with `|` to keep them)"
             )
         return lines
+
+
+def _tags(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def classify_tags(
