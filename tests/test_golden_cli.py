@@ -2,8 +2,9 @@
 
 Each case runs one command through the real Typer app (in-process, to keep the suite fast) and
 compares its exit code, standard output and standard error (timings, temporary paths, MLflow run
-ids and wall-clock ingest latency masked, runs of spaces folded) with `tests/golden/<case>.txt`. A refactoring must
-leave every file unchanged; a change that alters an output on purpose regenerates them with
+ids and wall-clock ingest latency masked, runs of spaces folded) with `tests/golden/<case>.txt`.
+A refactoring must leave every file unchanged; a change that alters an output on purpose
+regenerates them with
 
     VSMML_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_golden_cli.py
 
