@@ -104,7 +104,8 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_lands(store: Stor
     assert q["location"].tolist() == ["batch row 2", "batch row 5", "batch row 6"]
     assert q["field"].tolist() == ["kind", "ts", "ts"]
     assert "'yesterday'" in q["reason"].iloc[1]
-    assert any("event 5 (git)" in m for m in report.messages)
+    assert any(m.startswith("'ts' must be an ISO-8601") for m in report.messages)
+    assert not any("event 5" in m for m in q["reason"])  # no batch position in a reason
     assert set(store.read_events()["event_id"]) == {"e0", "e1", "e3", "e4", "e7"}
 
 
@@ -152,15 +153,18 @@ def test_reads_filter_by_time_kind_service_and_source(store: Store) -> None:
         store.read_events(since="2026-03-01")
 
 
-def test_raw_payloads_are_kept_in_order(store: Store) -> None:
-    ids = store.write_raw("github", ['{"a": 1}', '{"b": 2}'], locations=["a.json", "b.json"])
-    assert ids == sorted(ids) and len(ids) == 2
+def test_raw_payloads_are_kept_in_order_once_each(store: Store) -> None:
+    kept = store.write_raw("github", ['{"a": 1}', '{"b": 2}'], locations=["a.json", "b.json"])
+    assert kept == 2
     raw = store.read_raw(source="github")
     assert raw["payload"].tolist() == ['{"a": 1}', '{"b": 2}']
-    assert store.write_raw("github", []) == []
+    assert raw["payload_id"].is_monotonic_increasing
+    assert store.write_raw("github", ['{"b": 2}', '{"a": 1}', '{"c": 3}']) == 1  # by content
+    assert store.write_raw("gitlab", ['{"a": 1}']) == 1  # another source's payload
+    assert store.write_raw("github", []) == 0
     with pytest.raises(StoreError, match="one to one"):
         store.write_raw("github", ["{}"], locations=[])
-    assert store.counts()["raw_payloads"] == 2
+    assert store.counts()["raw_payloads"] == 4
 
 
 def test_summary_counts_by_kind_and_service(store: Store) -> None:
@@ -244,8 +248,11 @@ def test_second_writer_gets_a_clear_lock_error(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        with pytest.raises(StoreLockedError, match="one writer per file"):
-            Store(path)
+        with pytest.raises(StoreLockedError, match=f"in use by PID {holder.pid} ") as caught:
+            Store(path, lock_timeout=0.2)
+        assert "--server" not in str(caught.value) and "waited 0.2 s" in str(caught.value)
+        with pytest.raises(StoreLockedError, match=f"PID {holder.pid}"):
+            Store(path, read_only=True)
     finally:
         holder.kill()
         holder.wait(timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -19,8 +20,10 @@ from vsmml.events.schema import (
     STR_DTYPE,
     TIME_COLUMNS,
     TS_DTYPE,
+    Rejection,
+    ValidationResult,
 )
-from vsmml.store.schema import CONTENT_COLUMNS
+from vsmml.store.schema import CONTENT_COLUMNS, QUARANTINE_KEY
 
 MAX_MESSAGES: Final = 50
 QUARANTINE_COLUMNS: Final = ("source", "location", "field", "reason", "record")
@@ -116,23 +119,103 @@ def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str, why: str) 
 
 
 def insert_quarantine(
-    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, now: pd.Timestamp
+    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame | pa.Table, now: pd.Timestamp
 ) -> list[str]:
-    """Append refused records (source, location, field, reason, record); returns the reasons."""
+    """Append refused records (source, location, field, reason, record); returns the reasons.
+
+    A record already in quarantine (same source, location, field, reason and record, resolved
+    or not) is not stored again, so re-ingesting the same input leaves the table unchanged.
+    """
+    table = rejects if isinstance(rejects, pa.Table) else _reject_table(rejects)
+    if table.num_rows == 0:
+        return []
+    con.register("_q", table)
+    try:
+        con.execute(
+            f"""INSERT INTO quarantine (received_at, source, location, field, reason, record,
+                                        record_key)
+                SELECT ?::TIMESTAMP, source, location, field, reason, record, k FROM
+                  (SELECT * FROM
+                     (SELECT *, {QUARANTINE_KEY} AS k, row_number() OVER () AS pos FROM _q)
+                   QUALIFY row_number() OVER (PARTITION BY k ORDER BY pos) = 1) q
+                WHERE NOT EXISTS (SELECT 1 FROM quarantine s WHERE s.record_key = q.k)
+                ORDER BY pos""",
+            [now.tz_convert("UTC").tz_localize(None)],
+        )
+    finally:
+        unregister(con, "_q")
+    return [str(r) for r in table.column("reason").to_pylist()]
+
+
+def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     missing = set(QUARANTINE_COLUMNS) - set(rejects.columns)
     if missing:
         raise StoreError(f"quarantine rows lack column(s) {sorted(missing)}")
     q = rejects.loc[:, list(QUARANTINE_COLUMNS)].astype(STR_DTYPE).fillna("")
-    q.insert(0, "received_at", now.tz_convert("UTC").tz_localize(None))
-    con.register("_q", q)
+    return pa.Table.from_pandas(q, preserve_index=False)
+
+
+def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table, now: pd.Timestamp) -> int:
+    """Keep raw payloads (source, location, payload) not kept before; returns how many were new.
+
+    A payload is identified by its source and a 64-bit hash of its text: a re-delivered webhook
+    or a re-ingested file adds nothing.
+    """
+    if raw.num_rows == 0:
+        return 0
+    con.register("_raw", raw)
     try:
-        con.execute(
-            """INSERT INTO quarantine (received_at, source, location, field, reason, record)
-               SELECT received_at, source, location, field, reason, record FROM _q"""
+        return scalar(
+            con,
+            f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
+                SELECT source, location, TIMESTAMP '{_naive(now)}', payload, h FROM
+                  (SELECT * FROM
+                     (SELECT source, location, payload, hash(payload) AS h,
+                             row_number() OVER () AS pos FROM _raw)
+                   QUALIFY row_number() OVER (PARTITION BY source, h ORDER BY pos) = 1) r
+                WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
+                                  WHERE s.payload_hash = r.h AND s.source = r.source)
+                ORDER BY pos""",
         )
     finally:
-        con.unregister("_q")
-    return [str(r) for r in q["reason"]]
+        unregister(con, "_raw")
+
+
+def _naive(now: pd.Timestamp) -> str:
+    return str(now.tz_convert("UTC").tz_localize(None).isoformat())
+
+
+def validation_rejects(result: ValidationResult, locate: Sequence[str] | None) -> pd.DataFrame:
+    """Rows validation refused as quarantine rows, one per record, named by their location.
+
+    `locate[i]` names row `i` of the validated frame (`file.jsonl:12`); without it the row is
+    `batch row i`. Reasons name the field and the value, never a batch position, so the same
+    bad record is the same quarantine row however it is batched.
+    """
+    by_index: dict[int, list[Rejection]] = {}
+    for r in result.rejections:
+        by_index.setdefault(r.index, []).append(r)
+    rows = []
+    for idx, rs in by_index.items():
+        where = locate[idx] if locate is not None else f"batch row {idx}"
+        rows.append(
+            {
+                "source": rs[0].source or "unknown",
+                "location": where,
+                "field": ",".join(dict.fromkeys(r.field for r in rs)),
+                "reason": "; ".join(f"{r.field!r} {r.reason}" for r in rs),
+                "record": record_json(result.rejected_records, idx),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(QUARANTINE_COLUMNS))
+
+
+def record_json(records: pd.DataFrame, idx: int) -> str:
+    """One refused row as JSON text (what the quarantine keeps)."""
+    if records.empty or idx not in records.index:
+        return "{}"
+    row = records.loc[idx]
+    return json.dumps({str(k): json_value(v) for k, v in row.items()}, default=str)
 
 
 def to_arrow(events: pd.DataFrame) -> pa.Table:
@@ -154,6 +237,14 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
         else:
             frame[col] = frame[col].astype(STR_DTYPE)
     return frame
+
+
+def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a registered view; quietly when the transaction already failed (its error wins)."""
+    try:
+        con.unregister(name)
+    except duckdb.Error:
+        pass
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
