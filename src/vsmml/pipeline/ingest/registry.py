@@ -44,6 +44,8 @@ class Source:
     suffixes: tuple[str, ...] = (".json", ".jsonl", ".ndjson")
     read: PathReader | None = None
     event_source: str | None = None
+    canonical: bool = False
+    """Rows already in the canonical columns: ingested by the vectorised path in DuckDB."""
 
     @property
     def keeps_payloads(self) -> bool:
