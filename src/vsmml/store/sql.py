@@ -155,20 +155,37 @@ def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(q, preserve_index=False)
 
 
-def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table, now: pd.Timestamp) -> int:
+def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Timestamp) -> int:
     """Keep raw payloads (source, location, payload) not kept before; returns how many were new.
 
-    A payload is identified by its source and a 64-bit hash of its text: a re-delivered webhook
-    or a re-ingested file adds nothing.
+    `raw` is an Arrow table or the name of a table already in DuckDB. A payload is identified
+    by its source and a 64-bit hash of its text: a re-delivered webhook or a re-ingested file
+    adds nothing.
     """
-    if raw.num_rows == 0:
-        return 0
-    con.register("_raw", raw)
+    if isinstance(raw, pa.Table):
+        if raw.num_rows == 0:
+            return 0
+        con.register("_raw", raw)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {raw}")
     try:
+        stamp = f"TIMESTAMP '{_naive(now)}'"
+        n, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT (source, hash(payload))) FROM _raw"
+        ).fetchall()[0]
+        if n == distinct:  # the common case: no repeat inside the batch, no window needed
+            return scalar(
+                con,
+                f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
+                    SELECT source, location, {stamp}, payload, h FROM
+                      (SELECT source, location, payload, hash(payload) AS h FROM _raw) r
+                    WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
+                                      WHERE s.payload_hash = r.h AND s.source = r.source)""",
+            )
         return scalar(
             con,
             f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
-                SELECT source, location, TIMESTAMP '{_naive(now)}', payload, h FROM
+                SELECT source, location, {stamp}, payload, h FROM
                   (SELECT * FROM
                      (SELECT source, location, payload, hash(payload) AS h,
                              row_number() OVER () AS pos FROM _raw)
@@ -178,7 +195,10 @@ def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table, now: pd.Timestamp)
                 ORDER BY pos""",
         )
     finally:
-        unregister(con, "_raw")
+        if isinstance(raw, pa.Table):
+            unregister(con, "_raw")
+        else:
+            con.execute("DROP VIEW IF EXISTS _raw")
 
 
 def _naive(now: pd.Timestamp) -> str:

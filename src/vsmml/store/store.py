@@ -30,6 +30,8 @@ from vsmml.store.health import (
     verify_blocks,
     wal_path,
 )
+from vsmml.events.connectors.base import Conversion
+from vsmml.store.canonical import CanonicalBatch, Defaults
 from vsmml.store.reads import StoreReads
 from vsmml.store.schema import COLUMNS, migrate
 from vsmml.store.sql import (
@@ -330,7 +332,68 @@ class Store(StoreReads):
         report.add(WriteReport(stats.accepted, stats.duplicates, stats.conflicts, stats.messages))
         return report
 
-    def _quarantine_rejects(self, rejects: pd.DataFrame | pa.Table, now: pd.Timestamp) -> WriteReport:
+    def write_canonical(
+        self,
+        table: pa.Table,
+        *,
+        raw_source: str,
+        name: str,
+        defaults: Defaults,
+        fallback: Callable[[list[tuple[str, str]]], Conversion],
+        rejects: pd.DataFrame | None = None,
+        csv_columns: list[str] | None = None,
+    ) -> tuple[WriteReport, int, Conversion]:
+        """Check, normalise and store one batch of canonical rows in SQL, in one transaction.
+
+        `table` holds `line_no` and `line` (JSON Lines) or `line_no` and the CSV cells. Rows
+        that are not regular go through `fallback` (the Python reference converter, returning
+        validated events and rejects named `name:line`). Returns the write report, how many
+        rows took the SQL path, and the fallback's conversion (for its skipped counts).
+        """
+        now = pd.Timestamp.now(tz="UTC")
+        with self._guard("checking canonical rows"):
+            batch = CanonicalBatch(
+                self._con, table, defaults=defaults, now=now, csv_columns=csv_columns
+            )
+        try:
+            with self._guard("checking canonical rows"):
+                regular, _ = batch.counts()
+                units = [(f"{name}:{n}", p) for n, p in batch.fallback()]
+            conv = fallback(units) if units else Conversion()
+            with self._guard("checking canonical rows"):
+                batch.derive_ids()
+                raw_view = batch.raw(raw_source, name)
+                batch.good_view()
+            report = WriteReport()
+            with self._transaction():
+                report.raw_kept += insert_raw(self._con, raw_view, now)
+                refused = conv.rejects_frame()
+                if rejects is not None and len(rejects):
+                    refused = pd.concat([rejects, refused], ignore_index=True)
+                if len(refused):
+                    report.add(self._quarantine_rejects(refused, now))
+                if regular:
+                    stats = merge_batch(self._con)
+                    report.add(
+                        WriteReport(
+                            stats.accepted, stats.duplicates, stats.conflicts, stats.messages
+                        )
+                    )
+                self._con.execute("DROP VIEW IF EXISTS _batch")
+                if len(conv.events):
+                    report.add(
+                        self._write_chunk(
+                            conv.events, tz=None, now=now, first=0, where=None, validated=True
+                        )
+                    )
+        finally:
+            with self._guard("cleaning up"):
+                batch.drop()
+        return report, regular, conv
+
+    def _quarantine_rejects(
+        self, rejects: pd.DataFrame | pa.Table, now: pd.Timestamp
+    ) -> WriteReport:
         reasons = insert_quarantine(self._con, rejects, now)
         return WriteReport(quarantined=len(reasons), messages=reasons[:MAX_MESSAGES])
 

@@ -238,9 +238,7 @@ def ingest_units(
 
 def limits_check(source: str, unit: Unit, lim: Limits) -> Reject | None:
     """The reject of a payload above the size or nesting limit (checked before parsing)."""
-    return limits.check(
-        source, unit[0], unit[1], max_bytes=lim.max_bytes, max_depth=lim.max_depth
-    )
+    return limits.check(source, unit[0], unit[1], max_bytes=lim.max_bytes, max_depth=lim.max_depth)
 
 
 def _flush(
@@ -290,7 +288,9 @@ def located_validation(conv: Conversion) -> Conversion:
     if locations is None or len(locations) != len(conv.events):
         locations = [f"record {i}" for i in range(len(conv.events))]
     frame = validation_rejects(result, locations)
-    refused = [Reject(**{str(k): str(v) for k, v in row.items()}) for row in frame.to_dict("records")]
+    refused = [
+        Reject(**{str(k): str(v) for k, v in row.items()}) for row in frame.to_dict("records")
+    ]
     return Conversion(events=result.events, rejects=[*conv.rejects, *refused], skipped=conv.skipped)
 
 

@@ -16,7 +16,6 @@ from vsmml.events.connectors.base import Reject
 from vsmml.events.connectors.payloads import clip, oversize
 
 
-
 def json_depth(text: str | bytes) -> int:
     """The deepest nesting of arrays and objects in JSON text (brackets inside strings ignored).
 

@@ -165,9 +165,7 @@ def split_json(path: Path, max_bytes: int, *, source: str) -> Iterator[Unit | Re
     yield from split_text(text, path.name, max_bytes, source=source, lines=False)
 
 
-def _decoded_lines(
-    stream: BinaryIO, name: str, source: str, bad: list[Reject]
-) -> Iterator[str]:
+def _decoded_lines(stream: BinaryIO, name: str, source: str, bad: list[Reject]) -> Iterator[str]:
     """Each physical line decoded on its own; an undecodable one is noted in `bad` and read as
     an empty line (which the CSV reader skips), so the rows around it survive."""
     number = 0

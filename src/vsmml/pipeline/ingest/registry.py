@@ -131,6 +131,7 @@ register(
         _json_converter(files.to_events),
         _split_json_for("file"),
         event_source="file",
+        canonical=True,
     )
 )
 register(
@@ -141,6 +142,7 @@ register(
         _split_csv,
         (".csv",),
         event_source="file",
+        canonical=True,
     )
 )
 

@@ -88,9 +88,7 @@ def replay(
         for start in range(0, len(units), batch_size):
             batch = units[start : start + batch_size]
             conv = located_validation(spec.convert(batch, rule_obj))
-            written = store.write_events(
-                conv.events, rejects=conv.rejects_frame(), validated=True
-            )
+            written = store.write_events(conv.events, rejects=conv.rejects_frame(), validated=True)
             report._add(written)
             still_bad = {r.location.split("[")[0] for r in conv.rejects}
             landed = {u[0] for u in batch} - still_bad
