@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vsmml.cli import app
+from vsmml.config import Settings
 from vsmml.errors import ConfigError
 from vsmml.events.connectors.base import Reject
 from vsmml.pipeline.ingest import IngestReport, ingest_paths, ingest_units
@@ -142,13 +143,12 @@ def test_oversize_single_payload_is_refused_before_reading(store: Store, tmp_pat
     assert report.nothing_read
 
 
-def test_env_variable_sets_the_payload_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VSMML_MAX_PAYLOAD_BYTES", "2048")
-    assert build_rules(get_source("gitlab")).max_payload_bytes == 2048
-    monkeypatch.setenv("VSMML_MAX_PAYLOAD_BYTES", "lots")
-    with pytest.raises(ConfigError):
-        build_rules(get_source("gitlab"))
-    monkeypatch.delenv("VSMML_MAX_PAYLOAD_BYTES")
+def test_settings_set_the_payload_limit() -> None:
+    limit = Settings.from_env({"VSMML_MAX_PAYLOAD_BYTES": "2048"}).max_payload_bytes
+    assert build_rules(get_source("gitlab"), max_payload_bytes=limit).max_payload_bytes == 2048
+    assert build_rules(get_source("gitlab"), {"max_payload_bytes": 4096}, max_payload_bytes=limit)
+    with pytest.raises(ConfigError, match="VSMML_MAX_PAYLOAD_BYTES"):
+        Settings.from_env({"VSMML_MAX_PAYLOAD_BYTES": "lots"})
     with pytest.raises(ConfigError, match="rules for github"):
         build_rules(get_source("github"), {"deployment_pattern": "("})
 
@@ -216,7 +216,7 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     path.write_text(json.dumps(_event("change_merged")) + "\n{broken\n")
     result = runner.invoke(app, ["ingest", "cdevents", str(path)])
     assert result.exit_code == 0, result.output
-    assert "accepted 1, duplicates 0, quarantined 1" in result.output
+    assert "accepted 1, duplicates 0, quarantined 1, skipped 0" in result.output
     result = runner.invoke(app, ["ingest", "cdevents", str(tmp_path / "none.json")])
     assert result.exit_code == 1
     result = runner.invoke(app, ["ingest", "svn", str(path)])
@@ -226,7 +226,8 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     qid = listing.output.split()[0]
     shown = runner.invoke(app, ["quarantine", "show", qid])
     assert "{broken" in shown.output
-    assert runner.invoke(app, ["quarantine", "show", "999"]).exit_code == 1
+    missing = runner.invoke(app, ["quarantine", "show", "999"])
+    assert missing.exit_code == 2 and "no quarantined record 999" in missing.output
     assert "resolved 0" in runner.invoke(app, ["quarantine", "retry"]).output
     rules = tmp_path / "r.yaml"
     rules.write_text("cdevents:\n  validate_schema: false\n")

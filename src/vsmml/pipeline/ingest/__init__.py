@@ -146,6 +146,7 @@ def ingest_paths(
     stdin: Iterable[str] | BinaryIO | None = None,
     catalog: Catalog | None = None,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_payload_bytes: int | None = None,
 ) -> IngestReport:
     """Ingest files, folders, globs or `-` (standard input) of one source into `store`.
 
@@ -154,7 +155,7 @@ def ingest_paths(
     service `catalog`, events are attributed to services and teams before they are stored.
     """
     spec = get_source(source)
-    rule_obj = build_rules(spec, rules)
+    rule_obj = build_rules(spec, rules, max_payload_bytes=max_payload_bytes)
     report = IngestReport(source=source)
     if spec.read is not None:
         return _ingest_whole_paths(store, spec, paths, rule_obj, report, catalog)
