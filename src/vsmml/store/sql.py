@@ -205,7 +205,9 @@ def _naive(now: pd.Timestamp) -> str:
     return str(now.tz_convert("UTC").tz_localize(None).isoformat())
 
 
-def validation_rejects(result: ValidationResult, locate: Sequence[str] | None) -> pd.DataFrame:
+def validation_rejects(
+    result: ValidationResult, locate: Sequence[str] | None, *, first: int = 0
+) -> pd.DataFrame:
     """Rows validation refused as quarantine rows, one per record, named by their location.
 
     `locate[i]` names row `i` of the validated frame (`file.jsonl:12`); without it the row is
@@ -217,13 +219,17 @@ def validation_rejects(result: ValidationResult, locate: Sequence[str] | None) -
         by_index.setdefault(r.index, []).append(r)
     rows = []
     for idx, rs in by_index.items():
-        where = locate[idx] if locate is not None else f"batch row {idx}"
+        where = locate[idx] if locate is not None else f"batch row {first + idx}"
+        who = ""
+        if locate is None:  # no file and line to name it: name the event by id and source
+            who = f"event id={rs[0].event_id!r}" if rs[0].event_id else "event"
+            who += f" ({rs[0].source}): " if rs[0].source else ": "
         rows.append(
             {
                 "source": rs[0].source or "unknown",
                 "location": where,
                 "field": ",".join(dict.fromkeys(r.field for r in rs)),
-                "reason": "; ".join(f"{r.field!r} {r.reason}" for r in rs),
+                "reason": "; ".join(f"{who}{r.field!r} {r.reason}" for r in rs),
                 "record": record_json(result.rejected_records, idx),
             }
         )

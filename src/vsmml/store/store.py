@@ -318,8 +318,8 @@ class Store(StoreReads):
         else:
             result = validate_events(chunk, tz=tz, now=now)
             if result.rejections:
-                names = where or [f"batch row {first + i}" for i in range(len(chunk))]
-                report.add(self._quarantine_rejects(validation_rejects(result, names), now))
+                refused = validation_rejects(result, where, first=first)
+                report.add(self._quarantine_rejects(refused, now))
             events = result.events
         if events.empty:
             return report
