@@ -239,8 +239,10 @@ class CanonicalBatch:
         finally:
             unregister(self.con, "_ids")
 
-    def good_view(self) -> None:
-        """Create the view `_batch` of the regular rows in canonical columns (for `merge_batch`)."""
+    def good_view(self, fallback: pa.Table | None = None) -> None:
+        """Create `_batch`: the regular rows in canonical columns, with the fallback's valid
+        events (columns of the canonical frame plus `line_no`, `sub`), in file order, so the
+        first of two rows with one id is the first in the file whichever path judged it."""
         now = self.now.tz_convert("UTC").tz_localize(None).isoformat()
         cols = {
             "event_id": "event_id",
@@ -253,14 +255,24 @@ class CanonicalBatch:
             "env": "c_env",
             "status": "c_status",
         }
-        select = ", ".join(f"{cols.get(c, c)} AS {c}" for c in EVENT_COLUMNS)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _batch AS SELECT {select} FROM _cv WHERE regular"
-        )
+        typed = {c: "TIMESTAMP" if c in ("ts", "received_at") else "VARCHAR" for c in EVENT_COLUMNS}
+        mine = ", ".join(f"CAST({cols.get(c, c)} AS {typed[c]}) AS {c}" for c in EVENT_COLUMNS)
+        sql = f"SELECT line_no, 0 AS sub, {mine} FROM _cv WHERE regular"
+        if fallback is not None and fallback.num_rows:
+            self.con.register("_fb", fallback)
+            theirs = ", ".join(f"CAST({c} AS {typed[c]}) AS {c}" for c in EVENT_COLUMNS)
+            sql += f" UNION ALL SELECT line_no, sub, {theirs} FROM _fb"
+        try:
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _batch AS
+                    SELECT * EXCLUDE (line_no, sub) FROM ({sql}) ORDER BY line_no, sub"""
+            )
+        finally:
+            unregister(self.con, "_fb")
 
     def drop(self) -> None:
         """Drop the batch's temporary tables and views."""
         self.con.execute(
-            "DROP VIEW IF EXISTS _batch; DROP VIEW IF EXISTS _craw; DROP TABLE IF EXISTS _cv"
+            "DROP TABLE IF EXISTS _batch; DROP VIEW IF EXISTS _craw; DROP TABLE IF EXISTS _cv"
         )
         unregister(self.con, "_lines")

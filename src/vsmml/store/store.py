@@ -363,7 +363,7 @@ class Store(StoreReads):
             with self._guard("checking canonical rows"):
                 batch.derive_ids()
                 raw_view = batch.raw(raw_source, name)
-                batch.good_view()
+                batch.good_view(_located(conv, now))
             report = WriteReport()
             with self._transaction():
                 report.raw_kept += insert_raw(self._con, raw_view, now)
@@ -372,18 +372,11 @@ class Store(StoreReads):
                     refused = pd.concat([rejects, refused], ignore_index=True)
                 if len(refused):
                     report.add(self._quarantine_rejects(refused, now))
-                if regular:
+                if regular or len(conv.events):
                     stats = merge_batch(self._con)
                     report.add(
                         WriteReport(
                             stats.accepted, stats.duplicates, stats.conflicts, stats.messages
-                        )
-                    )
-                self._con.execute("DROP VIEW IF EXISTS _batch")
-                if len(conv.events):
-                    report.add(
-                        self._write_chunk(
-                            conv.events, tz=None, now=now, first=0, where=None, validated=True
                         )
                     )
         finally:
@@ -426,6 +419,23 @@ class Store(StoreReads):
                 [now, list(ids)],
             ).fetchall()
         return len(rows)
+
+
+def _located(conv: Conversion, now: pd.Timestamp) -> pa.Table | None:
+    """The fallback's valid events as Arrow with their line (`name:12` or `name:12[3]`)."""
+    if conv.events.empty:
+        return None
+    lines, subs = [], []
+    for where in conv.locations or []:
+        tail = where.rsplit(":", 1)[-1]
+        line, _, sub = tail.partition("[")
+        lines.append(int(line) if line.isdigit() else 0)
+        subs.append(int(sub.rstrip("]")) + 1 if sub.rstrip("]").isdigit() else 0)
+    events = conv.events.assign(received_at=conv.events["received_at"].fillna(now))
+    table = to_arrow(events)
+    return table.append_column("line_no", pa.array(lines, pa.int64())).append_column(
+        "sub", pa.array(subs, pa.int64())
+    )
 
 
 def raw_table(

@@ -278,21 +278,24 @@ def located_validation(conv: Conversion) -> Conversion:
     """Validate converted rows once, so a refused row is quarantined under its file and line.
 
     Uses the converter's per-row locations (`Conversion.locations`); rows without them are
-    named `<source> record <i>`. Returns the valid events in canonical form plus every reject.
+    named `record <i>`. Returns the valid events in canonical form with their locations, plus
+    every reject.
     """
     if conv.events.empty:
-        return Conversion(rejects=list(conv.rejects), skipped=dict(conv.skipped))
-    result = validate_events(conv.events)
-    if result.ok:
-        return Conversion(events=result.events, rejects=conv.rejects, skipped=conv.skipped)
+        return Conversion(rejects=list(conv.rejects), locations=[], skipped=dict(conv.skipped))
     locations = conv.locations
     if locations is None or len(locations) != len(conv.events):
         locations = [f"record {i}" for i in range(len(conv.events))]
+    result = validate_events(conv.events)
+    if result.ok:
+        return Conversion(result.events, conv.rejects, list(locations), conv.skipped)
     frame = validation_rejects(result, locations)
     refused = [
         Reject(**{str(k): str(v) for k, v in row.items()}) for row in frame.to_dict("records")
     ]
-    return Conversion(events=result.events, rejects=[*conv.rejects, *refused], skipped=conv.skipped)
+    bad = {r.index for r in result.rejections}
+    kept = [where for i, where in enumerate(locations) if i not in bad]
+    return Conversion(result.events, [*conv.rejects, *refused], kept, conv.skipped)
 
 
 def _ingest_whole_paths(

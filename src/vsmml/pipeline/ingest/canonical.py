@@ -90,9 +90,7 @@ def ingest_canonical(
             else:
                 refused.append(bad)
         conv = located_validation(files.to_events(kept, rule_obj)) if kept else Conversion()
-        return Conversion(
-            events=conv.events, rejects=[*refused, *conv.rejects], skipped=conv.skipped
-        )
+        return Conversion(conv.events, [*refused, *conv.rejects], conv.locations, conv.skipped)
 
     streams: list[tuple[str, BinaryIO | Path]] = [("stdin", stdin)] if stdin is not None else []
     streams += [(p.name, p) for p in found]
