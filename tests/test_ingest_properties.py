@@ -122,12 +122,12 @@ def test_every_record_is_accounted_for(source: str, data: Any, tmp_path: Path) -
     path.write_bytes(b"\n".join(lines) + b"\n")
     store_path = path.with_suffix(".duckdb")
     with Store(store_path) as store:
-        report = ingest_paths(store, source, [path], rules={"max_payload_bytes": LIMIT})
+        report = ingest_paths(store, source, [path], max_payload_bytes=LIMIT)
         assert report.balanced, report
         if source == "jsonl":  # one record per non-blank line
             assert report.records == sum(1 for line in lines if line.strip())
         before = _rows(store)
-        again = ingest_paths(store, source, [path], rules={"max_payload_bytes": LIMIT})
+        again = ingest_paths(store, source, [path], max_payload_bytes=LIMIT)
         assert again.balanced and again.accepted == 0, again
         assert again.records == report.records
         assert _rows(store) == before  # raw payloads, events and quarantine unchanged
@@ -207,7 +207,7 @@ def _reference(path: Path) -> tuple[pd.DataFrame, set[str]]:
 
 CANONICAL_VALUES = st.fixed_dictionaries(
     {
-        "kind": st.sampled_from(["commit", "deploy.finished", "bogus", "incident.opened"]),
+        "kind": st.sampled_from(["commit", "deploy.finished", "bogus", "incident.opened", None]),
         "ts": st.sampled_from(
             [
                 "2026-01-01T10:00:00Z",
@@ -257,7 +257,9 @@ def test_sql_path_gives_the_reference_events(rows: list[dict[str, Any]], tmp_pat
     have = have.sort_values("event_id").reset_index(drop=True)
     stored_ids = set(have["event_id"])
     want = want[want["event_id"].isin(stored_ids)].reset_index(drop=True)  # conflicts aside
-    pd.testing.assert_frame_equal(have[have["event_id"].isin(set(want["event_id"]))].reset_index(drop=True), want)
+    pd.testing.assert_frame_equal(
+        have[have["event_id"].isin(set(want["event_id"]))].reset_index(drop=True), want
+    )
     assert len(got) <= len(expected.drop_duplicates("event_id"))
     first = expected.drop_duplicates("event_id")  # the store keeps the first of one id
     attrs_want = {

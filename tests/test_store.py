@@ -77,7 +77,9 @@ def test_same_id_different_content_keeps_first_and_quarantines_conflict(store: S
     assert store.read_events().set_index("event_id").loc["e1", "sha"] == "00000001"
     q = store.read_quarantine()
     assert q["location"].tolist() == ["event_id e1"]
-    assert "conflicts with a stored event" in q["reason"].iloc[0]
+    assert "conflicts with an event of the same id" in q["reason"].iloc[0]
+    store.write_events(changed)  # the same conflict again: no second quarantine row
+    assert len(store.read_quarantine()) == 1
     assert json.loads(q["record"].iloc[0])["sha"] == "different"
 
 
@@ -88,7 +90,7 @@ def test_conflicts_inside_one_batch(tmp_path: Path) -> None:
         report = store.write_events(batch)
         assert (report.accepted, report.duplicates, report.quarantined) == (3, 2, 1)
         q = store.read_quarantine()
-        assert "earlier event of the same batch" in q["reason"].iloc[0]
+        assert "conflicts with an event of the same id" in q["reason"].iloc[0]
         assert json.loads(q["record"].iloc[0])["sha"] == "other"
         assert store.read_events().set_index("event_id").loc["e1", "sha"] == "00000001"
 
@@ -104,7 +106,7 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_lands(store: Stor
     assert q["location"].tolist() == ["batch row 2", "batch row 5", "batch row 6"]
     assert q["field"].tolist() == ["kind", "ts", "ts"]
     assert "'yesterday'" in q["reason"].iloc[1]
-    assert any(m.startswith("'ts' must be an ISO-8601") for m in report.messages)
+    assert any("(git): 'ts' must be an ISO-8601" in m for m in report.messages)
     assert not any("event 5" in m for m in q["reason"])  # no batch position in a reason
     assert set(store.read_events()["event_id"]) == {"e0", "e1", "e3", "e4", "e7"}
 

@@ -134,10 +134,10 @@ def _checked(front: str, d: Defaults) -> str:
     team = "NULL" if d.team is None else "'" + d.team.replace("'", "''") + "'"
     src = "'" + d.source.replace("'", "''") + "'"
     return f"""
-        SELECT *, shape_ok AND {text_ok} AND {deep}
+        SELECT *, coalesce(shape_ok AND {text_ok} AND {deep}
                   AND list_contains({_lit(KINDS)}, kind)
                   AND ts_utc IS NOT NULL AND ts_utc >= $min_ts AND ts_utc <= $max_ts
-                  AND (received_at IS NULL OR rec_utc IS NOT NULL)
+                  AND (received_at IS NULL OR rec_utc IS NOT NULL), false)
                   AS regular,
                coalesce(source, {src}) AS c_source,
                coalesce(service, {svc}) AS c_service,

@@ -26,6 +26,7 @@ from vsmml.events.schema import (
 from vsmml.store.schema import CONTENT_COLUMNS, QUARANTINE_KEY
 
 MAX_MESSAGES: Final = 50
+CONTENT_COLUMNS_WITH_ID: Final = ("event_id", *CONTENT_COLUMNS)
 QUARANTINE_COLUMNS: Final = ("source", "location", "field", "reason", "record")
 
 
@@ -69,7 +70,6 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         messages += quarantine_conflicts(
             con,
             f"SELECT s.* {repeat} AND s.content_hash <> f.content_hash",
-            "conflicts with an earlier event of the same batch",
         )
         duplicates += scalar(con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash")
         source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
@@ -78,7 +78,6 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         con,
         f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
             WHERE s.content_hash <> e.content_hash""",
-        "conflicts with a stored event of the same id",
     )
     messages += stored_conflicts
     accepted = scalar(
@@ -95,14 +94,22 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
     )
 
 
-def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str, why: str) -> list[str]:
-    """Quarantine the rows `select` returns as id conflicts; returns their messages."""
+CONFLICT: Final = "conflicts with an event of the same id and other content (the first is kept)"
+
+
+def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str) -> list[str]:
+    """Quarantine the rows `select` returns as id conflicts; returns their messages.
+
+    The reason and the record (without `received_at`, which is ours) are the same whether the
+    first event of the id came earlier in the batch or is stored, so re-ingesting the same
+    input adds no quarantine row.
+    """
     rows = con.execute(select).df()
     if rows.empty:
         return []
-    messages = [f"event_id {eid!r}: 'event_id' {why}" for eid in rows["event_id"]]
+    messages = [f"event_id {eid!r}: 'event_id' {CONFLICT}" for eid in rows["event_id"]]
     records = [
-        json.dumps({c: json_value(r[c]) for c in EVENT_COLUMNS}, default=str)
+        json.dumps({c: json_value(r[c]) for c in CONTENT_COLUMNS_WITH_ID}, default=str)
         for _, r in rows.iterrows()
     ]
     q = pd.DataFrame(

@@ -133,7 +133,9 @@ def load_vsmml(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
         try:
             ts = pd.to_datetime(ts, utc=False, format="ISO8601")
         except (ValueError, TypeError) as exc:
-            raise DataError(f"{p}: column 'committed_at' must be ISO-8601 with offset: {exc}") from exc
+            raise DataError(
+                f"{p}: column 'committed_at' must be ISO-8601 with offset: {exc}"
+            ) from exc
         if not isinstance(ts.dtype, pd.DatetimeTZDtype):
             raise DataError(f"{p}: 'committed_at' must carry a UTC offset, got {ts.iloc[0]!r}")
     raw["committed_at"] = ts.dt.tz_convert("UTC").astype("datetime64[us, UTC]")

@@ -159,7 +159,8 @@ def ingest_paths(
     report = IngestReport(source=source)
     if spec.read is not None:
         return _ingest_whole_paths(store, spec, paths, rule_obj, report, catalog)
-    lim = Limits(int(getattr(rule_obj, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)), max_depth)
+    own = getattr(rule_obj, "max_payload_bytes", None)
+    lim = Limits(int(own or max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES), max_depth)
     named = [p for p in paths if str(p) != "-"]
     found, report.missing = expand(named, spec.suffixes)
     report.files = len(found) + (len(paths) - len(named))
