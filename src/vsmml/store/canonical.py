@@ -155,9 +155,11 @@ def _checked(front: str, d: Defaults) -> str:
 class CanonicalBatch:
     """One batch of canonical rows inside DuckDB: classify, then hand out what Python needs.
 
-    Use: `CanonicalBatch(con, lines, ...)` (registers and checks), `fallback()` for the rows the
-    Python converter must judge, `derive_ids()` before merging, `good_view()` to merge, and
-    `drop()` at the end.
+    Use: `CanonicalBatch(con, lines, ...)` (registers the batch and the checking view),
+    `scan()` for the rows the Python converter must judge, `payloads()` for their text,
+    `good_table()` to stage the rows to merge (in file order), `derive_ids()`, and `drop()`.
+    The JSON of each line is parsed twice (to classify, to stage); the staged rows are the
+    only copy made before the insert.
     """
 
     def __init__(
@@ -170,32 +172,32 @@ class CanonicalBatch:
         csv_columns: list[str] | None = None,
     ) -> None:
         self.con = con
+        self.rows = table.num_rows
         self.payload = payload_sql(csv_columns)
+        self.now = now
         con.register("_lines", table)
         front = _jsonl_front() if csv_columns is None else _csv_front(csv_columns)
         limit = now.tz_convert("UTC") + DEFAULT_FUTURE_TOLERANCE
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cv AS {_checked(front, defaults)}",
-            {
-                "min_ts": MIN_TS.tz_localize(None).to_pydatetime(),
-                "max_ts": limit.tz_localize(None).to_pydatetime(),
-            },
-        )
-        self.now = now
+        checked = _checked(front, defaults)
+        checked = checked.replace("$min_ts", f"TIMESTAMP '{MIN_TS.tz_localize(None).isoformat()}'")
+        checked = checked.replace("$max_ts", f"TIMESTAMP '{limit.tz_localize(None).isoformat()}'")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _cv AS {checked}")
+        self.fallback_lines: list[int] = []
 
-    def counts(self) -> tuple[int, int]:
-        """(regular rows, rows for the Python converter)."""
-        rows = self.con.execute(
-            "SELECT count(*) FILTER (WHERE regular), count(*) FILTER (WHERE NOT regular) FROM _cv"
-        ).fetchall()
-        return int(rows[0][0]), int(rows[0][1])
+    def scan(self) -> int:
+        """Classify every row; returns how many are regular (the others: `fallback_lines`)."""
+        rows = self.con.execute("SELECT line_no FROM _cv WHERE NOT regular").fetchall()
+        self.fallback_lines = sorted(int(r[0]) for r in rows)
+        return self.rows - len(self.fallback_lines)
 
-    def fallback(self) -> list[tuple[int, str]]:
+    def payloads(self) -> list[tuple[int, str]]:
         """(line number, payload) of the rows the Python reference converter must judge."""
+        if not self.fallback_lines:
+            return []
         rows = self.con.execute(
             f"""SELECT line_no, {self.payload} FROM _lines
-                SEMI JOIN (SELECT line_no FROM _cv WHERE NOT regular) USING (line_no)
-                ORDER BY line_no"""
+                WHERE line_no IN (SELECT unnest(?::BIGINT[])) ORDER BY line_no""",
+            [self.fallback_lines],
         ).fetchall()
         return [(int(n), str(p)) for n, p in rows]
 
@@ -211,41 +213,12 @@ class CanonicalBatch:
         )
         return "_craw"
 
-    def derive_ids(self) -> None:
-        """Give regular rows without an `event_id` the id `derive_event_ids` would give them."""
-        cols = ["c_source", "kind", "c_service", "repo", "env", *KEY_COLUMNS, "status", "ts_utc"]
-        sql = f"SELECT line_no, {', '.join(cols)} FROM _cv WHERE regular AND event_id IS NULL"
-        if not scalar(self.con, f"SELECT count(*) FROM ({sql})"):
-            return
-        frame = self.con.execute(sql).df()
-        part = pd.DataFrame(
-            {
-                "source": frame["c_source"],
-                "kind": frame["kind"],
-                "service": frame["c_service"],
-                "repo": frame["repo"],
-                "env": frame["env"],
-                **{k: frame[k] for k in KEY_COLUMNS},
-                "status": frame["status"],
-                "ts": pd.to_datetime(frame["ts_utc"]).dt.tz_localize("UTC").astype(TS_DTYPE),
-            }
-        )
-        ids = pd.DataFrame({"line_no": frame["line_no"], "id": derive_event_ids(part).to_numpy()})
-        self.con.register("_ids", pa.Table.from_pandas(ids, preserve_index=False))
-        try:
-            self.con.execute(
-                "UPDATE _cv SET event_id = _ids.id FROM _ids WHERE _cv.line_no = _ids.line_no"
-            )
-        finally:
-            unregister(self.con, "_ids")
-
-    def good_view(self, fallback: pa.Table | None = None) -> None:
+    def good_table(self, fallback: pa.Table | None = None) -> None:
         """Create `_batch`: the regular rows in canonical columns, with the fallback's valid
         events (columns of the canonical frame plus `line_no`, `sub`), in file order, so the
         first of two rows with one id is the first in the file whichever path judged it."""
         now = self.now.tz_convert("UTC").tz_localize(None).isoformat()
         cols = {
-            "event_id": "event_id",
             "kind": "kind",
             "ts": "ts_utc",
             "received_at": f"coalesce(rec_utc, TIMESTAMP '{now}')",
@@ -257,22 +230,47 @@ class CanonicalBatch:
         }
         typed = {c: "TIMESTAMP" if c in ("ts", "received_at") else "VARCHAR" for c in EVENT_COLUMNS}
         mine = ", ".join(f"CAST({cols.get(c, c)} AS {typed[c]}) AS {c}" for c in EVENT_COLUMNS)
-        sql = f"SELECT line_no, 0 AS sub, {mine} FROM _cv WHERE regular"
+        sql = f"SELECT line_no, 0 AS sub, env AS raw_env, status AS raw_status, {mine} FROM _cv"
+        sql += " WHERE regular"
+        order = ""
         if fallback is not None and fallback.num_rows:
             self.con.register("_fb", fallback)
             theirs = ", ".join(f"CAST({c} AS {typed[c]}) AS {c}" for c in EVENT_COLUMNS)
-            sql += f" UNION ALL SELECT line_no, sub, {theirs} FROM _fb"
+            sql += f""" UNION ALL SELECT line_no, sub, NULL, NULL, {theirs} FROM _fb"""
+            order = " ORDER BY line_no, sub"
         try:
-            self.con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _batch AS
-                    SELECT * EXCLUDE (line_no, sub) FROM ({sql}) ORDER BY line_no, sub"""
-            )
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {sql}{order}")
         finally:
             unregister(self.con, "_fb")
+
+    def derive_ids(self) -> None:
+        """Give regular rows without an `event_id` the id `derive_event_ids` would give them."""
+        where = "FROM _batch WHERE event_id IS NULL"
+        if not scalar(self.con, f"SELECT count(*) {where}"):
+            return
+        cols = ["source", "kind", "service", "repo", "raw_env", *KEY_COLUMNS, "raw_status", "ts"]
+        frame = self.con.execute(f"SELECT line_no, sub, {', '.join(cols)} {where}").df()
+        part = frame[cols].rename(columns={"raw_env": "env", "raw_status": "status"})
+        part["ts"] = pd.to_datetime(part["ts"]).dt.tz_localize("UTC").astype(TS_DTYPE)
+        ids = pd.DataFrame(
+            {
+                "line_no": frame["line_no"],
+                "sub": frame["sub"],
+                "id": derive_event_ids(part).to_numpy(),
+            }
+        )
+        self.con.register("_ids", pa.Table.from_pandas(ids, preserve_index=False))
+        try:
+            self.con.execute(
+                """UPDATE _batch SET event_id = _ids.id FROM _ids
+                   WHERE _batch.line_no = _ids.line_no AND _batch.sub = _ids.sub"""
+            )
+        finally:
+            unregister(self.con, "_ids")
 
     def drop(self) -> None:
         """Drop the batch's temporary tables and views."""
         self.con.execute(
-            "DROP TABLE IF EXISTS _batch; DROP VIEW IF EXISTS _craw; DROP TABLE IF EXISTS _cv"
+            "DROP TABLE IF EXISTS _batch; DROP VIEW IF EXISTS _craw; DROP VIEW IF EXISTS _cv"
         )
         unregister(self.con, "_lines")

@@ -357,13 +357,13 @@ class Store(StoreReads):
             )
         try:
             with self._guard("checking canonical rows"):
-                regular, _ = batch.counts()
-                units = [(f"{name}:{n}", p) for n, p in batch.fallback()]
+                regular = batch.scan()
+                units = [(f"{name}:{n}", p) for n, p in batch.payloads()]
             conv = fallback(units) if units else Conversion()
             with self._guard("checking canonical rows"):
-                batch.derive_ids()
                 raw_view = batch.raw(raw_source, name)
-                batch.good_view(_located(conv, now))
+                batch.good_table(_located(conv, now))
+                batch.derive_ids()
             report = WriteReport()
             with self._transaction():
                 report.raw_kept += insert_raw(self._con, raw_view, now)
