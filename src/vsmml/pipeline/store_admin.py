@@ -56,8 +56,7 @@ class StoreCheck:
         rows = ", ".join(f"{t} {n:,}" for t, n in self.counts.items())
         return (
             f"{self.path}: whole (every block read, checksums verified); schema v"
-            f"{self.schema_version}, {self.size_bytes / 2**20:,.1f} MiB; {rows}"
-            f" ({self.seconds:.1f} s)"
+            f"{self.schema_version}; {rows} ({self.seconds:.1f} s)"
         )
 
 
