@@ -152,7 +152,7 @@ def measure(
     floor_db = work / "floor.duckdb"
     floor_db.unlink(missing_ok=True)
     reader_fn = "read_csv" if path.suffix == ".csv" else "read_json"
-    floor_s, floor_peak, floor_out = run(
+    floor_s, floor_peak, _floor_out = run(
         [sys.executable, "-c", FLOOR, str(floor_db), reader_fn, str(path)], dict(os.environ)
     )
     shutil.rmtree(home, ignore_errors=True)
@@ -213,15 +213,13 @@ def main() -> None:
     for r in rows:
         print(f"  {r['case']}: {r['summary']}")
         if r["reader_wait"] is not None:
-            print(
-                f"  longest reader wait during {r['case']}: {r['reader_wait']:.2f} s over {r['reads']} reads"
-            )
+            wait = f"{r['reader_wait']:.2f} s over {r['reads']} reads"
+            print(f"  longest reader wait during {r['case']}: {wait}")
     jsonl_peaks = {r["records"]: r["peak"] for r in rows if str(r["case"]).startswith("jsonl")}
     if len(jsonl_peaks) > 1:
         small, big = min(jsonl_peaks), max(jsonl_peaks)
-        print(
-            f"peak RSS {big:,} vs {small:,} JSON Lines events: {jsonl_peaks[big] / jsonl_peaks[small]:.2f}x"
-        )
+        ratio = jsonl_peaks[big] / jsonl_peaks[small]
+        print(f"peak RSS {big:,} vs {small:,} JSON Lines events: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,7 @@ from __future__ import annotations
 import copy
 import glob
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 FIX = str(Path(__file__).resolve().parents[1] / "data" / "fixtures" / "github")
 
@@ -152,7 +150,7 @@ def repo(full, rid):
 def load():
     out = []
     for path in sorted(glob.glob(FIX + "/*.json")):
-        env = json.load(open(path))
+        env = json.loads(Path(path).read_text())
         out.append((env["event"], env["payload"]))
     return out
 
@@ -203,9 +201,8 @@ def enlarge(event, payload, i):
             "html_url": "https://github.com/apps/github-actions",
             "created_at": "2018-07-30T09:30:17Z",
             "updated_at": "2019-12-10T19:04:12Z",
-            "permissions": {
-                k: "write"
-                for k in (
+            "permissions": dict.fromkeys(
+                (
                     "actions",
                     "checks",
                     "contents",
@@ -219,8 +216,9 @@ def enlarge(event, payload, i):
                     "repository_projects",
                     "statuses",
                     "vulnerability_alerts",
-                )
-            },
+                ),
+                "write",
+            ),
             "events": [
                 "check_run",
                 "check_suite",
@@ -322,7 +320,7 @@ def enlarge(event, payload, i):
         if p["commits"]:
             p["after"] = p["commits"][-1]["id"]
         p["head_commit"] = p["commits"][-1] if p["commits"] else None
-    return {k: v for k, v in p.items()}
+    return dict(p.items())
 
 
 def payloads(n, seed=0):
@@ -333,7 +331,7 @@ def payloads(n, seed=0):
 
 
 if __name__ == "__main__":
-    import sys, statistics
+    import statistics
 
     sizes = []
     for e, p in payloads(27):

@@ -60,7 +60,7 @@ def home(vsmml_home: Path, tmp_path: Path) -> Iterator[Path]:
     good.write_text(_lines(3000))
     result = CliRunner().invoke(app, ["ingest", "jsonl", str(good)])
     assert result.exit_code == 0, result.output
-    yield vsmml_home
+    return vsmml_home
 
 
 def _run(args: tuple[str, ...], tmp_path: Path) -> tuple[int, str]:
@@ -178,7 +178,8 @@ def test_a_locked_store_names_the_holder(
         [
             sys.executable,
             "-c",
-            "import duckdb,sys; c=duckdb.connect(sys.argv[1]); print('ok', flush=True); sys.stdin.readline()",
+            "import duckdb,sys; c=duckdb.connect(sys.argv[1]); print('ok', flush=True);"
+            " sys.stdin.readline()",
             str(store),
         ],
         stdin=subprocess.PIPE,

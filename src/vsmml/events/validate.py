@@ -180,8 +180,8 @@ def _time_text(values: pd.Series) -> pd.Series:
     utc = values.dt.tz_convert("UTC")
     whole = utc.dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
     fine = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-    text = whole.where(utc.dt.microsecond == 0, fine)
-    return text.astype(STR_DTYPE)
+    text: pd.Series = whole.where(utc.dt.microsecond == 0, fine).astype(STR_DTYPE)
+    return text
 
 
 def validate_events(

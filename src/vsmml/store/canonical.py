@@ -172,7 +172,7 @@ class CanonicalBatch:
         csv_columns: list[str] | None = None,
     ) -> None:
         self.con = con
-        self.rows = table.num_rows
+        self.rows = int(table.num_rows)
         self.payload = payload_sql(csv_columns)
         self.now = now
         con.register("_lines", table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -274,10 +275,8 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
 
 def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a registered view; quietly when the transaction already failed (its error wins)."""
-    try:
+    with contextlib.suppress(duckdb.Error):
         con.unregister(name)
-    except duckdb.Error:
-        pass
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -16,8 +16,10 @@ import pyarrow as pa
 
 from vsmml.config import Settings, get_settings
 from vsmml.errors import StoreError, StoreLocationError
+from vsmml.events.connectors.base import Conversion
 from vsmml.events.schema import validate_events
 from vsmml.store import connect as conn
+from vsmml.store.canonical import CanonicalBatch, Defaults
 from vsmml.store.health import (
     StoreState,
     check_counts,
@@ -30,8 +32,6 @@ from vsmml.store.health import (
     verify_blocks,
     wal_path,
 )
-from vsmml.events.connectors.base import Conversion
-from vsmml.store.canonical import CanonicalBatch, Defaults
 from vsmml.store.reads import StoreReads
 from vsmml.store.schema import COLUMNS, migrate
 from vsmml.store.sql import (
@@ -254,10 +254,8 @@ class Store(StoreReads):
             with self._guard("writing"):
                 yield
         except BaseException:
-            try:
+            with suppress(duckdb.Error):
                 self._con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             raise
         with self._guard("committing"):
             self._con.execute("COMMIT")

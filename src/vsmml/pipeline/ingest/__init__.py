@@ -192,7 +192,7 @@ def _binary(stdin: Iterable[str] | BinaryIO | None) -> BinaryIO:
 
     if stdin is None:
         return sys.stdin.buffer
-    if hasattr(stdin, "read") and isinstance(stdin.read(0), bytes):  # type: ignore[union-attr]
+    if hasattr(stdin, "read") and isinstance(stdin.read(0), bytes):
         return stdin  # type: ignore[return-value]
     return io.BytesIO("".join(stdin).encode("utf-8", "surrogatepass"))  # type: ignore[arg-type]
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -50,7 +49,7 @@ def ingest_canonical(
     stdin: BinaryIO | None = None,
 ) -> IngestReport:
     """Ingest canonical JSON Lines or CSV files (and standard input) through the SQL path."""
-    from vsmml.pipeline.ingest import ingest_units, located_validation, limits_check
+    from vsmml.pipeline.ingest import ingest_units, limits_check, located_validation
 
     rule_obj = files.FileRules.coerce(rules)
     is_csv = ".csv" in spec.suffixes and ".json" not in spec.suffixes
@@ -199,9 +198,9 @@ def split_block(
                 piece.decode("utf-8")
             except UnicodeDecodeError as exc:
                 keep[i] = False
-                head = piece[:2048].decode("utf-8", "replace")
+                shown = piece[:2048].decode("utf-8", "replace")
                 reason = f"is not UTF-8 text ({exc.reason})"
-                rejects.append(Reject(source, f"{name}:{numbers[i]}", field, reason, head))
+                rejects.append(Reject(source, f"{name}:{numbers[i]}", field, reason, shown))
     idx = np.flatnonzero(keep)
     lines = pc.ascii_rtrim(raw.take(pa.array(idx)), characters="\r\n")
     return lines, numbers[idx], rejects
@@ -399,8 +398,3 @@ def _rows_table(starts: list[int], cells: list[list[str | None]], header: list[s
     for j, col in enumerate(header):
         columns[col] = pa.array([r[j] for r in cells], pa.string())
     return pa.table(columns)
-
-
-def frame_of(table: pa.Table) -> pd.DataFrame:
-    """A batch as a frame (tests and debugging)."""
-    return table.to_pandas()

@@ -168,9 +168,7 @@ def split_json(path: Path, max_bytes: int, *, source: str) -> Iterator[Unit | Re
 def _decoded_lines(stream: BinaryIO, name: str, source: str, bad: list[Reject]) -> Iterator[str]:
     """Each physical line decoded on its own; an undecodable one is noted in `bad` and read as
     an empty line (which the CSV reader skips), so the rows around it survive."""
-    number = 0
-    for raw in stream:
-        number += 1
+    for number, raw in enumerate(stream, start=1):
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
