@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+import orjson
 import pandas as pd
 
 from vsmml.errors import SchemaError
@@ -254,7 +255,8 @@ def _flush(
 ) -> None:
     """One batch: convert, validate once, and write raw, events and quarantine together."""
     assert spec.convert is not None
-    conv = spec.convert(units, rules) if units else Conversion()
+    given: list[tuple[str, Any]] = [(w, parse_object(t)) for w, t in units] if spec.parsed else units
+    conv = spec.convert(given, rules) if units else Conversion()
     report.payloads += len(units)
     report.records += len(rejects) + len(conv.events) + len(conv.rejects)
     report.records += sum(conv.skipped.values())
@@ -266,6 +268,17 @@ def _flush(
     report.add(store.write_events(events, rejects=refused, raw=raw, validated=True))
     report.batches += 1
     store.commit_point()
+
+
+def parse_object(text: str) -> Any:
+    """A payload parsed once, fast (orjson), when it is one JSON object; otherwise its text, so
+    the connector parses it and explains what is wrong exactly as before (orjson refuses what
+    Python's `json` would accept, NaN or huge integers, only by falling back here)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    return value if isinstance(value, dict) else text
 
 
 def _attributed(events: pd.DataFrame, catalog: Catalog | None) -> pd.DataFrame:
