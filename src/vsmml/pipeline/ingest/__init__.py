@@ -255,7 +255,9 @@ def _flush(
 ) -> None:
     """One batch: convert, validate once, and write raw, events and quarantine together."""
     assert spec.convert is not None
-    given: list[tuple[str, Any]] = [(w, parse_object(t)) for w, t in units] if spec.parsed else units
+    given: list[tuple[str, Any]] = list(units)
+    if spec.parsed:
+        given = [(where, parse_object(text)) for where, text in units]
     conv = spec.convert(given, rules) if units else Conversion()
     report.payloads += len(units)
     report.records += len(rejects) + len(conv.events) + len(conv.rejects)
