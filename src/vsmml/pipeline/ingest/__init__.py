@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 DEFAULT_BATCH: Final = 100_000
+BATCH_BYTES: Final = 64 * 2**20
+"""A batch also ends when its payloads reach this many bytes (webhooks are 10-30 KB each)."""
 DEFAULT_MAX_DEPTH: Final = 64
 _MAX_MESSAGES: Final = 50
 
@@ -222,6 +224,7 @@ def ingest_units(
     units: list[Unit] = []
     rejects: list[Reject] = []
     source = spec.event_source or spec.name
+    size = 0
     for item in items:
         if isinstance(item, Reject):
             rejects.append(item)
@@ -229,11 +232,12 @@ def ingest_units(
             refused = limits_check(source, item, lim)
             if refused is None:
                 units.append(item)
+                size += len(item[1])
             else:
                 rejects.append(refused)
-        if len(units) + len(rejects) >= batch_size:
+        if len(units) + len(rejects) >= batch_size or size >= BATCH_BYTES:
             _flush(store, spec, units, rejects, rules, report, catalog)
-            units, rejects = [], []
+            units, rejects, size = [], [], 0
     if units or rejects:
         _flush(store, spec, units, rejects, rules, report, catalog)
     return report

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from vsmml.store import Store
 
 BLOCK_BYTES: Final = 8 << 20
+BATCH_BYTES: Final = 64 << 20
 
 
 def ingest_canonical(
@@ -223,7 +224,7 @@ def jsonl_batches(
             parts.append(_lines_table(numbers[start : start + take], lines.slice(start, take)))
             rows += take
             start += take
-            if rows >= batch_size:
+            if rows >= batch_size or sum(p.nbytes for p in parts) >= BATCH_BYTES:
                 yield _chunked(parts), rejects, None
                 parts, rejects, rows = [], [], 0
     if parts or rejects:
@@ -265,7 +266,7 @@ def csv_batches(
         rejects += bad
         parts.append(table)
         rows += table.num_rows
-        if rows >= batch_size:
+        if rows >= batch_size or sum(p.nbytes for p in parts) >= BATCH_BYTES:
             yield _concat(parts, header), rejects, header
             parts, rejects, rows = [], [], 0
     if header is None:
