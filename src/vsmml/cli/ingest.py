@@ -113,7 +113,9 @@ def quarantine_list(
         where = (
             f"{row['quarantine_id']:>6}  {one_line(row['source']):<10} {one_line(row['location'])}"
         )
-        typer.echo(f"{where}  {one_line(repr(row['field']))}: {one_line(row['reason'])}{done}")
+        reason, field = str(row["reason"]), repr(row["field"])
+        said = reason if reason.startswith(field) else f"{field}: {reason}"
+        typer.echo(f"{where}  {one_line(said)}{done}")
     if listing.total > limit:
         typer.echo(f"... {listing.total - limit} more (use --limit)")
 

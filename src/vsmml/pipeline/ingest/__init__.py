@@ -24,7 +24,7 @@ import pandas as pd
 from vsmml.errors import SchemaError
 from vsmml.events.catalog import Catalog, attribute, parse_catalog
 from vsmml.events.connectors.base import Conversion, Reject
-from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
+from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, clip
 from vsmml.events.schema import validate_events
 from vsmml.pipeline.ingest import limits
 from vsmml.pipeline.ingest.readers import expand, stdin_units
@@ -262,7 +262,7 @@ def _flush(
     given: list[tuple[str, Any]] = list(units)
     if spec.parsed:
         given = [(where, parse_object(text)) for where, text in units]
-    conv = spec.convert(given, rules) if units else Conversion()
+    conv = _convert(spec, given, rules) if units else Conversion()
     report.payloads += len(units)
     report.records += len(rejects) + len(conv.events) + len(conv.rejects)
     report.records += sum(conv.skipped.values())
@@ -274,6 +274,29 @@ def _flush(
     report.add(store.write_events(events, rejects=refused, raw=raw, validated=True))
     report.batches += 1
     store.commit_point()
+
+
+def _convert(spec: Source, units: list[tuple[str, Any]], rules: Any) -> Conversion:
+    """Convert a batch; when the connector fails on it, convert payload by payload so one
+    record that trips a connector bug is quarantined (naming the bug) and the others land."""
+    assert spec.convert is not None
+    try:
+        return spec.convert(units, rules)
+    except Exception:  # a connector bug: isolate the record(s) that cause it
+        out = Conversion(locations=[])
+        for where, value in units:
+            try:
+                one = spec.convert([(where, value)], rules)
+            except Exception as exc:
+                reason = (
+                    f"could not be converted ({type(exc).__name__}: {exc}); this is a bug in"
+                    f" the {spec.name} connector, please report it"
+                )
+                text = value if isinstance(value, str) else orjson.dumps(value).decode()
+                out.rejects.append(Reject(spec.name, where, "payload", reason, clip(text)))
+                continue
+            out = out.extend(one)
+        return out
 
 
 def parse_object(text: str) -> Any:
