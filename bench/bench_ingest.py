@@ -1,105 +1,225 @@
-"""Bulk ingest into the DuckDB store vs the floor (a bare DuckDB CTAS/INSERT of the same frames).
+"""The user's ingest command against DuckDB's own floor, on canonical JSON Lines, CSV and GitHub
+webhook payloads.
 
-Prints one table: rows, seconds, events/s, peak RSS, ratio to the floor, for
-(1) ingest of N synthetic events (validation and de-duplication included),
-(2) re-ingest of the same N events (all duplicates),
-(3) the floor: the same frames copied into a bare table with no checks at all.
-Run: `.venv/bin/python bench/bench_ingest.py [--events 5000000] [--quick]`.
+For each input this runs `vsmml ingest SOURCE FILE` as a subprocess into an empty VSMML_HOME
+(startup, reading, checks, raw payloads, events, quarantine and the final checkpoint all
+included) and, in the same run, the floor: a bare `CREATE TABLE AS SELECT * FROM
+read_json/read_csv(FILE)` in a fresh DuckDB file, also as a subprocess. It prints one table:
+records, seconds, records/s, peak RSS of the process, and the ratio to the floor. It also runs
+a reader (a process opening the store read-only over and over) during the largest JSON Lines
+ingest and prints the longest time a reader waited for the store.
+
+Run: `.venv/bin/python bench/bench_ingest.py [--sizes 250000 1000000 5000000] [--quick]`.
+Data are generated once per size from the synthetic organisation into `--data` (default: a
+folder under the system temp dir) and reused.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import os
 import platform
+import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
-import pandas as pd
 import psutil
 
-from peak_rss import PeakRss
-from vsmml.store import Store
-from vsmml.store.sql import to_arrow
+from github_payloads import payloads as github_payloads
+from vsmml.events.schema import EVENT_COLUMNS
 from vsmml.synth import SynthConfig, iter_generate
 
+VSMML = str(Path(sys.executable).with_name("vsmml"))
 
-def synthetic_chunks(n_events: int, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Canonical synthetic events in chunks of about `chunk_rows` until `n_events` are produced."""
-    config = SynthConfig.preset("year200")
+
+def generate(n: int, folder: Path) -> tuple[Path, Path]:
+    """`n` canonical events of the synthetic organisation as JSON Lines and as CSV."""
+    jsonl, csv_path = folder / f"events-{n}.jsonl", folder / f"events-{n}.csv"
+    if jsonl.exists() and csv_path.exists():
+        return jsonl, csv_path
     produced = 0
-    for org in iter_generate(config, services_per_chunk=4):
-        frame = org.events
-        for start in range(0, len(frame), chunk_rows):
-            part = frame.iloc[start : start + chunk_rows]
-            part = part.iloc[: n_events - produced]
-            produced += len(part)
-            yield part.reset_index(drop=True)
-            if produced >= n_events:
-                return
+    with jsonl.open("w") as jf, csv_path.open("w", newline="") as cf:
+        writer = csv.writer(cf)
+        writer.writerow(EVENT_COLUMNS)
+        for org in iter_generate(SynthConfig.preset("year200"), services_per_chunk=4):
+            frame = org.events.iloc[: n - produced]
+            produced += len(frame)
+            frame = frame.assign(ts=frame["ts"].map(lambda t: t.isoformat()), received_at=None)
+            for rec in frame.to_dict(orient="records"):
+                row = {k: v for k, v in rec.items() if v is not None and v == v}
+                cells = [
+                    "" if (v is None or v != v) else v for v in (rec[c] for c in EVENT_COLUMNS)
+                ]
+                writer.writerow(cells)
+                if "attrs" in row:
+                    row["attrs"] = json.loads(row["attrs"])
+                jf.write(json.dumps(row) + "\n")
+            if produced >= n:
+                break
+    return jsonl, csv_path
+
+
+def generate_github(n: int, folder: Path) -> Path:
+    """`n` GitHub webhook deliveries (10-25 KB each) as JSON Lines envelopes."""
+    path = folder / f"github-{n}.jsonl"
+    if not path.exists():
+        with path.open("w") as out:
+            for event, payload in github_payloads(n):
+                out.write(json.dumps({"event": event, "payload": payload}) + "\n")
+    return path
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (bytes) and stdout of a subprocess."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    watcher = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            peak = max(peak, watcher.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err.strip()[-500:]}")
+    return seconds, peak, out
+
+
+FLOOR = (
+    "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+    "con.execute(f\"CREATE TABLE floor AS SELECT * FROM {sys.argv[2]}('{sys.argv[3]}')\"); "
+    "print(con.execute('SELECT count(*) FROM floor').fetchall()[0][0]); con.close()"
+)
+
+READER = """
+import sys, time
+from vsmml.config import Settings
+from vsmml.store import Store
+settings = Settings.from_env()
+print("ready", flush=True)
+longest, reads = 0.0, 0
+while not settings.store_path.exists():
+    time.sleep(0.01)
+while True:
+    start = time.monotonic()
+    try:
+        with Store.from_settings(settings, read_only=True) as store:
+            store.counts()
+    except Exception as exc:
+        print(f"error {exc}", flush=True)
+        break
+    longest = max(longest, time.monotonic() - start)
+    reads += 1
+    print(f"{longest:.3f} {reads}", flush=True)
+    time.sleep(0.2)
+"""
+
+
+def measure(
+    source: str, path: Path, records: int, work: Path, *, reader: bool = False
+) -> dict[str, object]:
+    """The user's command and the floor on one file."""
+    home = work / f"home-{source}-{path.stem}"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**os.environ, "VSMML_HOME": str(home)}
+    waits: list[str] = []
+    reader_proc = None
+    if reader:
+        reader_proc = subprocess.Popen(
+            [sys.executable, "-c", READER],
+            env={**env, "VSMML_STORE_LOCK_TIMEOUT": "600"},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert reader_proc.stdout is not None
+        reader_proc.stdout.readline()
+        threading.Thread(target=lambda: waits.extend(reader_proc.stdout), daemon=True).start()  # type: ignore[union-attr]
+    seconds, peak, out = run([VSMML, "ingest", source, str(path)], env)
+    if reader_proc is not None:
+        time.sleep(0.5)
+        reader_proc.kill()
+    floor_db = work / "floor.duckdb"
+    floor_db.unlink(missing_ok=True)
+    reader_fn = "read_csv" if path.suffix == ".csv" else "read_json"
+    floor_s, floor_peak, _floor_out = run(
+        [sys.executable, "-c", FLOOR, str(floor_db), reader_fn, str(path)], dict(os.environ)
+    )
+    shutil.rmtree(home, ignore_errors=True)
+    longest = float(waits[-1].split()[0]) if waits and not waits[-1].startswith("error") else None
+    return {
+        "case": f"{source} {path.name}",
+        "records": records,
+        "seconds": seconds,
+        "peak": peak,
+        "floor_s": floor_s,
+        "floor_peak": floor_peak,
+        "summary": out.strip().splitlines()[0] if out.strip() else "",
+        "reader_wait": longest,
+        "reads": int(waits[-1].split()[1]) if longest is not None else 0,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=5_000_000)
-    parser.add_argument("--chunk", type=int, default=500_000)
-    parser.add_argument("--quick", action="store_true", help="500k events instead of 5M")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000, 5_000_000])
+    parser.add_argument(
+        "--github",
+        type=int,
+        nargs="+",
+        default=[20_000, 50_000],
+        help="GitHub deliveries per case (10-25 KB each)",
+    )
+    parser.add_argument("--quick", action="store_true", help="50k events, 2,000 GitHub payloads")
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "vsmml-bench-ingest"
+    )
     args = parser.parse_args()
-    n = 500_000 if args.quick else args.events
-    folder = Path(tempfile.mkdtemp(prefix="vsmml-bench-"))
-    t0 = time.perf_counter()
-    chunk_files = []
-    for i, chunk in enumerate(synthetic_chunks(n, args.chunk)):
-        path = folder / f"chunk{i:04d}.parquet"
-        chunk.to_parquet(path)
-        chunk_files.append(path)
-    gen_s = time.perf_counter() - t0
-    print(f"generated {n:,} synthetic events in {gen_s:.1f} s ({n / gen_s:,.0f}/s), parquet chunks")
-
+    sizes, gh_sizes = ([50_000], [2_000]) if args.quick else (args.sizes, args.github)
+    args.data.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="vsmml-bench-"))
     rows = []
-    with PeakRss() as mem, Store(folder / "vsmml.duckdb", memory_limit="1GB") as store:
-        for label in ("ingest", "re-ingest (all duplicates)"):
-            seconds, accepted, dups = 0.0, 0, 0
-            for path in chunk_files:
-                frame = pd.read_parquet(path)
-                t = time.perf_counter()
-                report = store.write_events(frame)
-                seconds += time.perf_counter() - t
-                accepted += report.accepted
-                dups += report.duplicates
-            rows.append((label, n, seconds, mem.peak, accepted, dups))
-    with PeakRss() as mem:
-        con = duckdb.connect(str(folder / "floor.duckdb"), config={"memory_limit": "1GB"})
-        seconds = 0.0
-        for i, path in enumerate(chunk_files):
-            frame = pd.read_parquet(path)
-            t = time.perf_counter()
-            arrow = to_arrow(frame)
-            con.register("_f", arrow)
-            if i == 0:
-                con.execute("CREATE TABLE floor AS SELECT * FROM _f")
-            else:
-                con.execute("INSERT INTO floor SELECT * FROM _f")
-            con.unregister("_f")
-            seconds += time.perf_counter() - t
-        con.close()
-        rows.append(("floor: bare CTAS/INSERT", n, seconds, mem.peak, n, 0))
-    floor = rows[-1][2]
+    for n in sizes:
+        jsonl, csv_path = generate(n, args.data)
+        rows.append(measure("jsonl", jsonl, n, work, reader=n == max(sizes)))
+        rows.append(measure("csv", csv_path, n, work))
+    for n in gh_sizes:
+        rows.append(measure("github", generate_github(n, args.data), n, work))
+    shutil.rmtree(work, ignore_errors=True)
     print(
         f"\nmachine: {platform.machine()}, {psutil.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; chunk {args.chunk:,} rows"
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'case':<28} {'rows':>11} {'seconds':>8} {'events/s':>11} {'peak RSS':>9} "
-        f"{'vs floor':>8} {'accepted':>10} {'dupes':>10}"
+        f"{'case':<34} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak RSS':>9} "
+        f"{'floor s':>8} {'vs floor':>8}"
     )
-    for label, count, secs, peak, acc, dup in rows:
+    for r in rows:
         print(
-            f"{label:<28} {count:>11,} {secs:>8.2f} {count / secs:>11,.0f} "
-            f"{peak / 2**30:>7.2f}GB {secs / floor:>7.2f}× {acc:>10,} {dup:>10,}"
+            f"{r['case']:<34} {r['records']:>10,} {r['seconds']:>8.2f} "
+            f"{r['records'] / r['seconds']:>10,.0f} {r['peak'] / 2**20:>7,.0f}MB "
+            f"{r['floor_s']:>8.2f} {r['seconds'] / r['floor_s']:>7.2f}x"
         )
+    for r in rows:
+        print(f"  {r['case']}: {r['summary']}")
+        if r["reader_wait"] is not None:
+            wait = f"{r['reader_wait']:.2f} s over {r['reads']} reads"
+            print(f"  longest reader wait during {r['case']}: {wait}")
+    jsonl_peaks = {r["records"]: r["peak"] for r in rows if str(r["case"]).startswith("jsonl")}
+    if len(jsonl_peaks) > 1:
+        small, big = min(jsonl_peaks), max(jsonl_peaks)
+        ratio = jsonl_peaks[big] / jsonl_peaks[small]
+        print(f"peak RSS {big:,} vs {small:,} JSON Lines events: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,16 @@ CASES: tuple[Case, ...] = (
         '"source": "ci", "sha": "abc"}\n{"event_id": "b", "kind": "nope", '
         '"ts": "2026-01-02T03:04:05Z"}\nnot json\n',
     ),
+    _c("store_check", "store", "check", store="fresh", before=(("ingest", "jsonl", "{bad}"),)),
+    _c(
+        "store_backup",
+        "store",
+        "backup",
+        "{tmp}/backup.duckdb",
+        store="fresh",
+        before=(("ingest", "jsonl", "{bad}"),),
+    ),
+    _c("store_restore_missing", "store", "restore", "{tmp}/none.duckdb", store="fresh"),
     _c("ingest_cdevents", "ingest", "cdevents", f"{F}/cdevents/conformance", store="fresh"),
     _c("ingest_github", "ingest", "github", f"{F}/github", store="fresh"),
     _c("ingest_gitlab", "ingest", "gitlab", f"{F}/gitlab", store="fresh"),

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vsmml.cli import app
+from vsmml.config import Settings
 from vsmml.errors import ConfigError
 from vsmml.events.connectors.base import Reject
 from vsmml.pipeline.ingest import IngestReport, ingest_paths, ingest_units
@@ -18,6 +19,7 @@ from vsmml.pipeline.ingest.registry import get_source, known_sources
 from vsmml.pipeline.ingest.replay import replay, retry_quarantine
 from vsmml.pipeline.ingest.rules import build_rules, read_rules_file
 from vsmml.store import Store
+from vsmml.store.health import TABLES
 
 FIXTURES = Path(__file__).parents[1] / "data/fixtures"
 CONFORMANCE = FIXTURES / "cdevents/conformance"
@@ -26,6 +28,11 @@ CONFORMANCE = FIXTURES / "cdevents/conformance"
 def _event(name: str) -> dict[str, object]:
     doc: dict[str, object] = json.loads((CONFORMANCE / f"{name}.json").read_text())
     return doc
+
+
+def _all_rows(store: Store) -> dict[str, int]:
+    con = store.connection
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLES}
 
 
 @pytest.fixture
@@ -88,10 +95,13 @@ def test_bad_lines_are_quarantined_by_file_and_line_while_good_ones_land(
 
 def test_reingest_is_idempotent_and_replay_counts_duplicates(store: Store) -> None:
     first = ingest_paths(store, "cdevents", [CONFORMANCE])
+    tables = _all_rows(store)
     again = ingest_paths(store, "cdevents", [str(CONFORMANCE / "*.json")])
     assert (first.accepted, again.accepted, again.duplicates) == (45, 0, 45)
+    assert _all_rows(store) == tables  # raw payloads, events and quarantine unchanged
     rep = replay(store, source="cdevents")
-    assert (rep.accepted, rep.duplicates, rep.quarantined) == (0, 90, 0)
+    assert (rep.accepted, rep.duplicates, rep.quarantined) == (0, 45, 0)
+    assert _all_rows(store) == tables
     assert store.counts()["events"] == 45
 
 
@@ -100,8 +110,9 @@ def test_replay_after_a_rule_fix_and_quarantine_retry(store: Store, tmp_path: Pa
     event["subject"]["content"]["extra"] = 1  # type: ignore[index]
     (tmp_path / "e.json").write_text(json.dumps(event))
     assert ingest_paths(store, "cdevents", [tmp_path / "e.json"]).quarantined == 1
-    assert replay(store).quarantined == 0  # the same reject is not stored twice
-    assert len(store.read_quarantine()) == 1
+    again = replay(store)
+    assert again.quarantined == 1  # refused again, but the same reject is not stored twice
+    assert len(store.read_quarantine(include_resolved=True)) == 1
     fixed = replay(store, rules={"cdevents": {"validate_schema": False}})
     assert (fixed.accepted, fixed.resolved) == (1, 1)
     assert store.read_quarantine().empty
@@ -132,13 +143,12 @@ def test_oversize_single_payload_is_refused_before_reading(store: Store, tmp_pat
     assert report.nothing_read
 
 
-def test_env_variable_sets_the_payload_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VSMML_MAX_PAYLOAD_BYTES", "2048")
-    assert build_rules(get_source("gitlab")).max_payload_bytes == 2048
-    monkeypatch.setenv("VSMML_MAX_PAYLOAD_BYTES", "lots")
-    with pytest.raises(ConfigError):
-        build_rules(get_source("gitlab"))
-    monkeypatch.delenv("VSMML_MAX_PAYLOAD_BYTES")
+def test_settings_set_the_payload_limit() -> None:
+    limit = Settings.from_env({"VSMML_MAX_PAYLOAD_BYTES": "2048"}).max_payload_bytes
+    assert build_rules(get_source("gitlab"), max_payload_bytes=limit).max_payload_bytes == 2048
+    assert build_rules(get_source("gitlab"), {"max_payload_bytes": 4096}, max_payload_bytes=limit)
+    with pytest.raises(ConfigError, match="VSMML_MAX_PAYLOAD_BYTES"):
+        Settings.from_env({"VSMML_MAX_PAYLOAD_BYTES": "lots"})
     with pytest.raises(ConfigError, match="rules for github"):
         build_rules(get_source("github"), {"deployment_pattern": "("})
 
@@ -206,7 +216,7 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     path.write_text(json.dumps(_event("change_merged")) + "\n{broken\n")
     result = runner.invoke(app, ["ingest", "cdevents", str(path)])
     assert result.exit_code == 0, result.output
-    assert "accepted 1, duplicates 0, quarantined 1" in result.output
+    assert "accepted 1, duplicates 0, quarantined 1, skipped 0" in result.output
     result = runner.invoke(app, ["ingest", "cdevents", str(tmp_path / "none.json")])
     assert result.exit_code == 1
     result = runner.invoke(app, ["ingest", "svn", str(path)])
@@ -216,7 +226,8 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     qid = listing.output.split()[0]
     shown = runner.invoke(app, ["quarantine", "show", qid])
     assert "{broken" in shown.output
-    assert runner.invoke(app, ["quarantine", "show", "999"]).exit_code == 1
+    missing = runner.invoke(app, ["quarantine", "show", "999"])
+    assert missing.exit_code == 2 and "no quarantined record 999" in missing.output
     assert "resolved 0" in runner.invoke(app, ["quarantine", "retry"]).output
     rules = tmp_path / "r.yaml"
     rules.write_text("cdevents:\n  validate_schema: false\n")

@@ -72,3 +72,34 @@ def test_errors_name_the_problem(tmp_path: Path) -> None:
         load_jit(bad, "issta21")
     assert project_name("a/go_k_feature.csv") == "go"
     assert project_name("go_old_k_feature.csv") == "go_old"
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "match"),
+    [
+        (None, "issta21", "no such file"),
+        (b"", "issta21", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", "vsmml", "not UTF-8"),
+        (b"a,b\n1,2\n", "issta21", r"missing column\(s\)"),
+        (b"a,b\n", "kamei", "no rows"),
+    ],
+)
+def test_bad_files_are_one_clear_error_naming_the_file(
+    tmp_path: Path, content: bytes | None, fmt: str, match: str
+) -> None:
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=match) as caught:
+        load_jit(path, fmt)
+    assert str(path) in str(caught.value)
+
+
+def test_a_non_numeric_label_names_the_file_column_and_row(tmp_path: Path) -> None:
+    raw = pd.read_csv(JIT / "jdt_head_k_feature.csv").head(3)
+    raw["bug"] = raw["bug"].astype(object)
+    raw.loc[1, "bug"] = "maybe"
+    path = tmp_path / "bad_k_feature.csv"
+    raw.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"bad_k_feature.csv: column 'bug' .* data row 2"):
+        load_jit(path, "issta21")

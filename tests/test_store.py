@@ -77,7 +77,9 @@ def test_same_id_different_content_keeps_first_and_quarantines_conflict(store: S
     assert store.read_events().set_index("event_id").loc["e1", "sha"] == "00000001"
     q = store.read_quarantine()
     assert q["location"].tolist() == ["event_id e1"]
-    assert "conflicts with a stored event" in q["reason"].iloc[0]
+    assert "conflicts with an event of the same id" in q["reason"].iloc[0]
+    store.write_events(changed)  # the same conflict again: no second quarantine row
+    assert len(store.read_quarantine()) == 1
     assert json.loads(q["record"].iloc[0])["sha"] == "different"
 
 
@@ -88,7 +90,7 @@ def test_conflicts_inside_one_batch(tmp_path: Path) -> None:
         report = store.write_events(batch)
         assert (report.accepted, report.duplicates, report.quarantined) == (3, 2, 1)
         q = store.read_quarantine()
-        assert "earlier event of the same batch" in q["reason"].iloc[0]
+        assert "conflicts with an event of the same id" in q["reason"].iloc[0]
         assert json.loads(q["record"].iloc[0])["sha"] == "other"
         assert store.read_events().set_index("event_id").loc["e1", "sha"] == "00000001"
 
@@ -104,7 +106,8 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_lands(store: Stor
     assert q["location"].tolist() == ["batch row 2", "batch row 5", "batch row 6"]
     assert q["field"].tolist() == ["kind", "ts", "ts"]
     assert "'yesterday'" in q["reason"].iloc[1]
-    assert any("event 5 (git)" in m for m in report.messages)
+    assert any("(git): 'ts' must be an ISO-8601" in m for m in report.messages)
+    assert not any("event 5" in m for m in q["reason"])  # no batch position in a reason
     assert set(store.read_events()["event_id"]) == {"e0", "e1", "e3", "e4", "e7"}
 
 
@@ -152,15 +155,18 @@ def test_reads_filter_by_time_kind_service_and_source(store: Store) -> None:
         store.read_events(since="2026-03-01")
 
 
-def test_raw_payloads_are_kept_in_order(store: Store) -> None:
-    ids = store.write_raw("github", ['{"a": 1}', '{"b": 2}'], locations=["a.json", "b.json"])
-    assert ids == sorted(ids) and len(ids) == 2
+def test_raw_payloads_are_kept_in_order_once_each(store: Store) -> None:
+    kept = store.write_raw("github", ['{"a": 1}', '{"b": 2}'], locations=["a.json", "b.json"])
+    assert kept == 2
     raw = store.read_raw(source="github")
     assert raw["payload"].tolist() == ['{"a": 1}', '{"b": 2}']
-    assert store.write_raw("github", []) == []
+    assert raw["payload_id"].is_monotonic_increasing
+    assert store.write_raw("github", ['{"b": 2}', '{"a": 1}', '{"c": 3}']) == 1  # by content
+    assert store.write_raw("gitlab", ['{"a": 1}']) == 1  # another source's payload
+    assert store.write_raw("github", []) == 0
     with pytest.raises(StoreError, match="one to one"):
         store.write_raw("github", ["{}"], locations=[])
-    assert store.counts()["raw_payloads"] == 2
+    assert store.counts()["raw_payloads"] == 4
 
 
 def test_summary_counts_by_kind_and_service(store: Store) -> None:
@@ -244,8 +250,11 @@ def test_second_writer_gets_a_clear_lock_error(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        with pytest.raises(StoreLockedError, match="one writer per file"):
-            Store(path)
+        with pytest.raises(StoreLockedError, match=f"in use by PID {holder.pid} ") as caught:
+            Store(path, lock_timeout=0.2)
+        assert "--server" not in str(caught.value) and "waited 0.2 s" in str(caught.value)
+        with pytest.raises(StoreLockedError, match=f"PID {holder.pid}"):
+            Store(path, read_only=True)
     finally:
         holder.kill()
         holder.wait(timeout=30)

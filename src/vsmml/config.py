@@ -39,6 +39,26 @@ def _int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # NaN fails both comparisons
+            raise ValueError(f"must be a number of seconds between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
 def _optional_int_at_least(low: int) -> Callable[[str], int | None]:
     parse = _int_at_least(low)
     return lambda text: parse(text) if text.strip() else None
@@ -84,6 +104,26 @@ class Settings:
     max_payload_bytes: int = field(
         default=10 * 2**20,
         metadata=_meta(_int_at_least(1024), "Largest raw payload (a JSON document or one line)."),
+    )
+    store_lock_timeout: float = field(
+        default=30.0,
+        metadata=_meta(
+            _float_between(0, 86_400),
+            "Seconds to wait for another process to let go of the store before giving up.",
+        ),
+    )
+    max_json_depth: int = field(
+        default=64,
+        metadata=_meta(
+            _int_between(1, 500), "Deepest JSON nesting ingested (deeper: quarantined unparsed)."
+        ),
+    )
+    ingest_batch_rows: int = field(
+        default=100_000,
+        metadata=_meta(
+            _int_at_least(1),
+            "Records per ingest batch (one transaction over raw payloads, events, quarantine).",
+        ),
     )
     default_models: Path | None = field(
         default=None,

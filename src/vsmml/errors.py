@@ -33,3 +33,11 @@ class NotFittedError(VsmmlError, ValueError):
 
 class DataError(VsmmlError, ValueError):
     """A frame handed to the core lacks a column or holds values it cannot use."""
+
+
+class StoreCorruptError(StoreError):
+    """The store file (or its write-ahead log) is damaged: a block, a table or its rows are gone."""
+
+
+class StoreLocationError(StoreError):
+    """The store's folder cannot hold it: `VSMML_HOME` is not a directory, or cannot be written."""

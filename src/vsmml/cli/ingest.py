@@ -1,13 +1,19 @@
-"""`vsmml ingest SOURCE PATH...`, `vsmml replay` and `vsmml quarantine list|show|retry`."""
+"""`vsmml ingest SOURCE PATH...`, `vsmml replay` and `vsmml quarantine list|show|retry`.
+
+Thin: `vsmml.pipeline.ingest.commands` does the work; this module parses and formats. Stored
+text (locations, reasons, records) is printed through `safe` (control characters escaped).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from vsmml.cli.app import app
+from vsmml.cli.text import one_line, safe
 
 quarantine_app = typer.Typer(
     help="See why records were rejected, and retry them after fixing the rules.",
@@ -23,7 +29,7 @@ RulesOption = Annotated[
 
 def _print_messages(messages: list[str], limit: int = 10) -> None:
     for line in messages[:limit]:
-        typer.echo(f"  - {line}", err=True)
+        typer.echo(f"  - {one_line(line)}", err=True)
     if len(messages) > limit:
         typer.echo(f"  ... ({len(messages) - limit} more; see `vsmml quarantine list`)", err=True)
 
@@ -51,28 +57,18 @@ def ingest(
 ) -> None:
     """Read a source's files into the store: raw payloads kept, events stored, rejects quarantined.
 
-    Prints the accepted, duplicate and quarantined counts; exits 1 when nothing could be read.
+    Prints the records read and what became of them (accepted, duplicates, quarantined,
+    skipped); exits 1 when nothing could be read.
     """
     from vsmml.config import get_settings
-    from vsmml.errors import VsmmlError
-    from vsmml.pipeline.ingest import ingest_paths, load_catalog
-    from vsmml.pipeline.ingest.rules import rules_for
-    from vsmml.store import Store
+    from vsmml.pipeline.ingest.commands import IngestRequest, run_ingest
 
-    default_catalog = get_settings().catalog
-    catalog_files = catalog or ([default_catalog] if default_catalog else [])
-    try:
-        services = load_catalog(catalog_files) if catalog_files else None
-        with Store.from_settings() as store:
-            report = ingest_paths(
-                store, source, paths, rules=rules_for(source, rules), catalog=services
-            )
-    except VsmmlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    request = IngestRequest(source, paths, rules, catalog or ())
+    stdin = sys.stdin.buffer if "-" in paths else None
+    report = run_ingest(get_settings(), request, stdin=stdin)
     for missing in report.missing:
-        typer.echo(f"warning: {missing!r} matches no file", err=True)
-    typer.echo(report.summary())
+        typer.echo(f"warning: {safe(repr(missing))} matches no file", err=True)
+    typer.echo(safe(report.summary()))
     _print_messages(report.messages)
     if report.nothing_read:
         typer.echo("error: nothing could be read", err=True)
@@ -85,21 +81,13 @@ def replay(
     rules: RulesOption = None,
 ) -> None:
     """Re-convert stored raw payloads with today's converters and rules (idempotent)."""
-    from vsmml.errors import VsmmlError
-    from vsmml.pipeline.ingest.replay import replay as run_replay
-    from vsmml.pipeline.ingest.rules import read_rules_file
-    from vsmml.store import Store
+    from vsmml.config import get_settings
+    from vsmml.pipeline.ingest.commands import run_replay
 
-    try:
-        table = read_rules_file(rules) if rules else None
-        with Store.from_settings() as store:
-            report = run_replay(store, source=source, rules=table)
-    except VsmmlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(report.summary())
+    report = run_replay(get_settings(), source=source, rules=rules)
+    typer.echo(safe(report.summary()))
     if report.skipped:
-        typer.echo(f"not replayable (no raw payloads kept): {', '.join(report.skipped)}")
+        typer.echo(f"not replayable (no raw payloads kept): {safe(', '.join(report.skipped))}")
     _print_messages(report.messages)
 
 
@@ -107,26 +95,29 @@ def replay(
 def quarantine_list(
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include resolved records.")] = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="Show at most this many.")] = 50,
 ) -> None:
     """List quarantined records: id, source, location, field and reason."""
-    from vsmml.store import Store
+    from vsmml.config import get_settings
+    from vsmml.pipeline.ingest.commands import list_quarantine
 
-    with Store.from_settings(read_only=False) as store:
-        q = store.read_quarantine(source=source, include_resolved=all_)
-    if q.empty:
+    listing = list_quarantine(get_settings(), source=source, include_resolved=all_, limit=limit)
+    if listing.total == 0:
         typer.echo("quarantine is empty")
         return
-    for _, row in q.head(limit).iterrows():
+    for _, row in listing.rows.iterrows():
+        resolved = row["resolved_at"]
         done = (
-            " (resolved)"
-            if row["resolved_at"] is not None and str(row["resolved_at"]) not in ("NaT", "None")
-            else ""
+            " (resolved)" if resolved is not None and str(resolved) not in ("NaT", "None") else ""
         )
-        where = f"{row['quarantine_id']:>6}  {row['source']:<10} {row['location']}"
-        typer.echo(f"{where}  {row['field']!r}: {row['reason']}{done}")
-    if len(q) > limit:
-        typer.echo(f"... {len(q) - limit} more (use --limit)")
+        where = (
+            f"{row['quarantine_id']:>6}  {one_line(row['source']):<10} {one_line(row['location'])}"
+        )
+        reason, field = str(row["reason"]), repr(row["field"])
+        said = reason if reason.startswith(field) else f"{field}: {reason}"
+        typer.echo(f"{where}  {one_line(said)}{done}")
+    if listing.total > limit:
+        typer.echo(f"... {listing.total - limit} more (use --limit)")
 
 
 @quarantine_app.command("show")
@@ -134,27 +125,14 @@ def quarantine_show(
     quarantine_id: Annotated[int, typer.Argument(help="Id from `quarantine list`.")],
 ) -> None:
     """Show one quarantined record in full: where, why, and the record itself."""
-    from vsmml.store import Store
+    from vsmml.config import get_settings
+    from vsmml.pipeline.ingest.commands import show_quarantine
 
-    with Store.from_settings() as store:
-        q = store.read_quarantine(include_resolved=True)
-    row = q[q["quarantine_id"] == quarantine_id]
-    if row.empty:
-        typer.echo(f"error: no quarantined record {quarantine_id}", err=True)
-        raise typer.Exit(1)
-    rec = row.iloc[0]
-    for name in (
-        "quarantine_id",
-        "received_at",
-        "source",
-        "location",
-        "field",
-        "reason",
-        "resolved_at",
-    ):
-        typer.echo(f"{name}: {rec[name]}")
+    shown = show_quarantine(get_settings(), quarantine_id)
+    for name, value in shown.fields.items():
+        typer.echo(f"{name}: {one_line(value)}")
     typer.echo("record:")
-    typer.echo(str(rec["record"]))
+    typer.echo(safe(shown.record))
 
 
 @quarantine_app.command("retry")
@@ -166,17 +144,9 @@ def quarantine_retry(
     rules: RulesOption = None,
 ) -> None:
     """Convert quarantined records again with the current rules; resolve the ones that land."""
-    from vsmml.errors import VsmmlError
-    from vsmml.pipeline.ingest.replay import retry_quarantine
-    from vsmml.pipeline.ingest.rules import read_rules_file
-    from vsmml.store import Store
+    from vsmml.config import get_settings
+    from vsmml.pipeline.ingest.commands import retry
 
-    try:
-        table = read_rules_file(rules) if rules else None
-        with Store.from_settings() as store:
-            report = retry_quarantine(store, ids=ids or None, source=source, rules=table)
-    except VsmmlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(report.summary())
+    report = retry(get_settings(), ids=ids, source=source, rules=rules)
+    typer.echo(safe(report.summary()))
     _print_messages(report.messages)

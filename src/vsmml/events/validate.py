@@ -162,12 +162,26 @@ def derive_event_ids(frame: pd.DataFrame) -> pd.Series:
     cols = ["source", "kind", "service", "repo", "env", *KEY_COLUMNS, "status", "ts"]
     part = pd.DataFrame(
         {
-            c: frame[c].astype(STR_DTYPE) if c in frame else pd.Series("", index=frame.index)
+            c: (_time_text(frame[c]) if c == "ts" else frame[c].astype(STR_DTYPE))
+            if c in frame
+            else pd.Series("", index=frame.index)
             for c in cols
         }
     ).fillna("")
     hashed = pd.util.hash_pandas_object(part, index=False).to_numpy()
     return pd.Series([f"h{h:016x}" for h in hashed], index=frame.index, dtype=STR_DTYPE)
+
+
+def _time_text(values: pd.Series) -> pd.Series:
+    """Each time as `str(Timestamp)` on its own: pandas formats a whole series to the precision
+    of its finest value, which would make a derived id depend on the other rows of the batch."""
+    if not isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.astype(STR_DTYPE)
+    utc = values.dt.tz_convert("UTC")
+    whole = utc.dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
+    fine = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    text: pd.Series = whole.where(utc.dt.microsecond == 0, fine).astype(STR_DTYPE)
+    return text
 
 
 def validate_events(

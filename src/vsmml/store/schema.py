@@ -13,6 +13,8 @@ from vsmml.events.schema import EVENT_COLUMNS, TIME_COLUMNS
 # Columns whose values define an event's content: re-ingesting the same id with other content
 # is a conflict. `received_at` is ours, not the source's, so it is left out.
 CONTENT_COLUMNS: Final = tuple(c for c in EVENT_COLUMNS if c not in ("event_id", "received_at"))
+QUARANTINE_KEY: Final = "hash(source, location, field, reason, record)"
+"""A quarantined record is identified by where it was, what was wrong and the record itself."""
 
 
 def _events_ddl() -> str:
@@ -53,8 +55,29 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "quarantine.resolved_at, so records retried after a rule fix leave the open list",
         ("ALTER TABLE quarantine ADD COLUMN resolved_at TIMESTAMP",),
     ),
+    Migration(
+        3,
+        "raw_payloads.payload_hash and quarantine.record_key: re-ingest keeps one copy of each",
+        (
+            "ALTER TABLE raw_payloads ADD COLUMN payload_hash UBIGINT",
+            "UPDATE raw_payloads SET payload_hash = hash(payload)",
+            """DELETE FROM raw_payloads WHERE payload_id NOT IN
+                 (SELECT min(payload_id) FROM raw_payloads GROUP BY source, payload_hash)""",
+            "ALTER TABLE quarantine ADD COLUMN record_key UBIGINT",
+            f"UPDATE quarantine SET record_key = {QUARANTINE_KEY}",
+            """DELETE FROM quarantine WHERE quarantine_id NOT IN
+                 (SELECT min(quarantine_id) FROM quarantine GROUP BY record_key)""",
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+COLUMNS: Final[dict[str, set[str]]] = {
+    "raw_payloads": {"payload_id", "source", "location", "received_at", "payload"},
+    "events": {*EVENT_COLUMNS, "content_hash"},
+    "quarantine": {"quarantine_id", "received_at", "source", "location", "field", "reason"},
+    "schema_version": {"version"},
+}
+"""Columns every store version has (what a read needs); checked on open."""
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:

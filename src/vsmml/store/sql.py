@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -19,10 +21,13 @@ from vsmml.events.schema import (
     STR_DTYPE,
     TIME_COLUMNS,
     TS_DTYPE,
+    Rejection,
+    ValidationResult,
 )
-from vsmml.store.schema import CONTENT_COLUMNS
+from vsmml.store.schema import CONTENT_COLUMNS, QUARANTINE_KEY
 
 MAX_MESSAGES: Final = 50
+CONTENT_COLUMNS_WITH_ID: Final = ("event_id", *CONTENT_COLUMNS)
 QUARANTINE_COLUMNS: Final = ("source", "location", "field", "reason", "record")
 
 
@@ -66,7 +71,6 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         messages += quarantine_conflicts(
             con,
             f"SELECT s.* {repeat} AND s.content_hash <> f.content_hash",
-            "conflicts with an earlier event of the same batch",
         )
         duplicates += scalar(con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash")
         source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
@@ -75,7 +79,6 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         con,
         f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
             WHERE s.content_hash <> e.content_hash""",
-        "conflicts with a stored event of the same id",
     )
     messages += stored_conflicts
     accepted = scalar(
@@ -92,14 +95,22 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
     )
 
 
-def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str, why: str) -> list[str]:
-    """Quarantine the rows `select` returns as id conflicts; returns their messages."""
+CONFLICT: Final = "conflicts with an event of the same id and other content (the first is kept)"
+
+
+def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str) -> list[str]:
+    """Quarantine the rows `select` returns as id conflicts; returns their messages.
+
+    The reason and the record (without `received_at`, which is ours) are the same whether the
+    first event of the id came earlier in the batch or is stored, so re-ingesting the same
+    input adds no quarantine row.
+    """
     rows = con.execute(select).df()
     if rows.empty:
         return []
-    messages = [f"event_id {eid!r}: 'event_id' {why}" for eid in rows["event_id"]]
+    messages = [f"event_id {eid!r}: 'event_id' {CONFLICT}" for eid in rows["event_id"]]
     records = [
-        json.dumps({c: json_value(r[c]) for c in EVENT_COLUMNS}, default=str)
+        json.dumps({c: json_value(r[c]) for c in CONTENT_COLUMNS_WITH_ID}, default=str)
         for _, r in rows.iterrows()
     ]
     q = pd.DataFrame(
@@ -116,23 +127,129 @@ def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str, why: str) 
 
 
 def insert_quarantine(
-    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, now: pd.Timestamp
+    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame | pa.Table, now: pd.Timestamp
 ) -> list[str]:
-    """Append refused records (source, location, field, reason, record); returns the reasons."""
+    """Append refused records (source, location, field, reason, record); returns the reasons.
+
+    A record already in quarantine (same source, location, field, reason and record, resolved
+    or not) is not stored again, so re-ingesting the same input leaves the table unchanged.
+    """
+    table = rejects if isinstance(rejects, pa.Table) else _reject_table(rejects)
+    if table.num_rows == 0:
+        return []
+    con.register("_q", table)
+    try:
+        con.execute(
+            f"""INSERT INTO quarantine (received_at, source, location, field, reason, record,
+                                        record_key)
+                SELECT ?::TIMESTAMP, source, location, field, reason, record, k FROM
+                  (SELECT * FROM
+                     (SELECT *, {QUARANTINE_KEY} AS k, row_number() OVER () AS pos FROM _q)
+                   QUALIFY row_number() OVER (PARTITION BY k ORDER BY pos) = 1) q
+                WHERE NOT EXISTS (SELECT 1 FROM quarantine s WHERE s.record_key = q.k)
+                ORDER BY pos""",
+            [now.tz_convert("UTC").tz_localize(None)],
+        )
+    finally:
+        unregister(con, "_q")
+    return [str(r) for r in table.column("reason").to_pylist()]
+
+
+def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     missing = set(QUARANTINE_COLUMNS) - set(rejects.columns)
     if missing:
         raise StoreError(f"quarantine rows lack column(s) {sorted(missing)}")
     q = rejects.loc[:, list(QUARANTINE_COLUMNS)].astype(STR_DTYPE).fillna("")
-    q.insert(0, "received_at", now.tz_convert("UTC").tz_localize(None))
-    con.register("_q", q)
+    return pa.Table.from_pandas(q, preserve_index=False)
+
+
+def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Timestamp) -> int:
+    """Keep raw payloads (source, location, payload) not kept before; returns how many were new.
+
+    `raw` is an Arrow table or the name of a table already in DuckDB. A payload is identified
+    by its source and a 64-bit hash of its text: a re-delivered webhook or a re-ingested file
+    adds nothing.
+    """
+    if isinstance(raw, pa.Table):
+        if raw.num_rows == 0:
+            return 0
+        con.register("_raw", raw)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {raw}")
     try:
-        con.execute(
-            """INSERT INTO quarantine (received_at, source, location, field, reason, record)
-               SELECT received_at, source, location, field, reason, record FROM _q"""
+        stamp = f"TIMESTAMP '{_naive(now)}'"
+        n, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT (source, hash(payload))) FROM _raw"
+        ).fetchall()[0]
+        if n == distinct:  # the common case: no repeat inside the batch, no window needed
+            return scalar(
+                con,
+                f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
+                    SELECT source, location, {stamp}, payload, h FROM
+                      (SELECT source, location, payload, hash(payload) AS h FROM _raw) r
+                    WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
+                                      WHERE s.payload_hash = r.h AND s.source = r.source)""",
+            )
+        return scalar(
+            con,
+            f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
+                SELECT source, location, {stamp}, payload, h FROM
+                  (SELECT * FROM
+                     (SELECT source, location, payload, hash(payload) AS h,
+                             row_number() OVER () AS pos FROM _raw)
+                   QUALIFY row_number() OVER (PARTITION BY source, h ORDER BY pos) = 1) r
+                WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
+                                  WHERE s.payload_hash = r.h AND s.source = r.source)
+                ORDER BY pos""",
         )
     finally:
-        con.unregister("_q")
-    return [str(r) for r in q["reason"]]
+        if isinstance(raw, pa.Table):
+            unregister(con, "_raw")
+        else:
+            con.execute("DROP VIEW IF EXISTS _raw")
+
+
+def _naive(now: pd.Timestamp) -> str:
+    return str(now.tz_convert("UTC").tz_localize(None).isoformat())
+
+
+def validation_rejects(
+    result: ValidationResult, locate: Sequence[str] | None, *, first: int = 0
+) -> pd.DataFrame:
+    """Rows validation refused as quarantine rows, one per record, named by their location.
+
+    `locate[i]` names row `i` of the validated frame (`file.jsonl:12`); without it the row is
+    `batch row i`. Reasons name the field and the value, never a batch position, so the same
+    bad record is the same quarantine row however it is batched.
+    """
+    by_index: dict[int, list[Rejection]] = {}
+    for r in result.rejections:
+        by_index.setdefault(r.index, []).append(r)
+    rows = []
+    for idx, rs in by_index.items():
+        where = locate[idx] if locate is not None else f"batch row {first + idx}"
+        who = ""
+        if locate is None:  # no file and line to name it: name the event by id and source
+            who = f"event id={rs[0].event_id!r}" if rs[0].event_id else "event"
+            who += f" ({rs[0].source}): " if rs[0].source else ": "
+        rows.append(
+            {
+                "source": rs[0].source or "unknown",
+                "location": where,
+                "field": ",".join(dict.fromkeys(r.field for r in rs)),
+                "reason": "; ".join(f"{who}{r.field!r} {r.reason}" for r in rs),
+                "record": record_json(result.rejected_records, idx),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(QUARANTINE_COLUMNS))
+
+
+def record_json(records: pd.DataFrame, idx: int) -> str:
+    """One refused row as JSON text (what the quarantine keeps)."""
+    if records.empty or idx not in records.index:
+        return "{}"
+    row = records.loc[idx]
+    return json.dumps({str(k): json_value(v) for k, v in row.items()}, default=str)
 
 
 def to_arrow(events: pd.DataFrame) -> pa.Table:
@@ -154,6 +271,12 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
         else:
             frame[col] = frame[col].astype(STR_DTYPE)
     return frame
+
+
+def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a registered view; quietly when the transaction already failed (its error wins)."""
+    with contextlib.suppress(duckdb.Error):
+        con.unregister(name)
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

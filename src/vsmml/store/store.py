@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -11,20 +12,37 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from vsmml.config import Settings, get_settings
-from vsmml.errors import StoreError, StoreLockedError
-from vsmml.events.schema import EVENT_COLUMNS, STR_DTYPE, validate_events
-from vsmml.store.schema import migrate
+from vsmml.errors import StoreError, StoreLocationError
+from vsmml.events.connectors.base import Conversion
+from vsmml.events.schema import validate_events
+from vsmml.store import connect as conn
+from vsmml.store.canonical import CanonicalBatch, Defaults
+from vsmml.store.health import (
+    StoreState,
+    check_counts,
+    check_tables,
+    corrupt,
+    fingerprint,
+    foreign_wal,
+    table_counts,
+    translate,
+    verify_blocks,
+    wal_path,
+)
+from vsmml.store.reads import StoreReads
+from vsmml.store.schema import COLUMNS, migrate
 from vsmml.store.sql import (
     MAX_MESSAGES,
     QUARANTINE_COLUMNS,
-    from_arrow,
     insert_quarantine,
+    insert_raw,
     merge_batch,
-    scalar,
     to_arrow,
-    utc,
+    unregister,
+    validation_rejects,
 )
 
 __all__ = ["QUARANTINE_COLUMNS", "Store", "WriteReport"]
@@ -32,27 +50,60 @@ __all__ = ["QUARANTINE_COLUMNS", "Store", "WriteReport"]
 
 @dataclass
 class WriteReport:
-    """What one write did: rows accepted, duplicates skipped, records quarantined (with reasons)."""
+    """What one write did: rows accepted, duplicates skipped, records quarantined (with reasons),
+    and how many raw payloads were new (a re-ingested payload is kept once)."""
 
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
     messages: list[str] = field(default_factory=list)
+    raw_kept: int = 0
 
     def add(self, other: WriteReport) -> None:
         """Fold another report into this one."""
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
+        self.raw_kept += other.raw_kept
         room = MAX_MESSAGES - len(self.messages)
         self.messages.extend(other.messages[: max(room, 0)])
 
 
-class Store:
+def _check_home(path: Path, *, read_only: bool) -> None:
+    """Refuse a store folder that is a file, or that cannot be created or written."""
+    folder = path.parent
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise StoreLocationError(
+                    f"VSMML_HOME {folder}: {parent} is a file, not a directory; point VSMML_HOME"
+                    " at a folder"
+                )
+            break
+    if read_only:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreLocationError(
+            f"VSMML_HOME {folder} cannot be created ({exc.strerror}); point VSMML_HOME at a"
+            " writable folder"
+        ) from exc
+    if path.exists() and not path.is_file():
+        raise StoreLocationError(f"store {path} is not a file")
+    if not os.access(folder, os.W_OK):
+        raise StoreLocationError(
+            f"VSMML_HOME {folder} is not writable; point VSMML_HOME at a writable folder"
+        )
+
+
+class Store(StoreReads):
     """A DuckDB file holding `raw_payloads`, `events` and `quarantine`, migrated on open.
 
     DuckDB allows one writing process per file and, while it writes, no other process can open
-    it: open read-only for reports, and close the store before handing work to other processes.
+    it: opening waits up to `lock_timeout` seconds for the holder (a vsmml writer lets go
+    between batches when someone waits, see `commit_point`). Opening checks the store is whole
+    (`vsmml.store.health`) and refuses a damaged one with `StoreCorruptError`.
     """
 
     def __init__(
@@ -63,28 +114,20 @@ class Store:
         memory_limit: str = "2GB",
         threads: int | None = None,
         chunk_rows: int = 500_000,
+        lock_timeout: float = 0.0,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self.chunk_rows = chunk_rows
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.exists():
-            raise StoreError(f"no store at {self.path}: run `vsmml demo` or `vsmml ingest` first")
-        config: dict[str, Any] = {"memory_limit": memory_limit}
+        self.lock_timeout = lock_timeout
+        self._config: dict[str, Any] = {"memory_limit": memory_limit}
         if threads:
-            config["threads"] = threads
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreLockedError(
-                    f"{self.path} is held by another process (DuckDB allows one writer per file);"
-                    " stop it, or send writes through the server's admin routes (--server URL)"
-                ) from exc
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
-        if not read_only:
-            migrate(self._con)
+            self._config["threads"] = threads
+        _check_home(self.path, read_only=read_only)
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: run `vsmml demo` or `vsmml ingest` first")
+        self._con = self._open()
+        self._closed = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, read_only: bool = False) -> Store:
@@ -96,12 +139,88 @@ class Store:
             memory_limit=s.duckdb_memory_limit,
             threads=s.duckdb_threads,
             chunk_rows=s.ingest_chunk_rows,
+            lock_timeout=s.store_lock_timeout,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        state = StoreState.load(self.path) if self.path.exists() else None
+        if foreign_wal(self.path, state):
+            raise corrupt(
+                self.path,
+                f"{wal_path(self.path).name} is a write-ahead log vsmml did not leave (the store"
+                " was closed cleanly before it appeared); if another DuckDB client wrote it,"
+                " open the store once with that client, else move the log aside",
+            )
+        fresh = not self.path.exists()
+        before = None if fresh else fingerprint(self.path)
+        con = conn.connect(
+            self.path, read_only=self.read_only, config=self._config, timeout=self.lock_timeout
+        )
+        try:
+            con.execute("SET enable_progress_bar = false")
+            if not self.read_only:
+                migrate(con)
+            check_tables(con, self.path, COLUMNS)
+            counts = table_counts(con)
+            known = state is not None and state.closed and state.fingerprint == before
+            if state is not None and (known or not state.closed):
+                # unchanged since a clean close, or after a crash (its log must replay)
+                check_counts(self.path, counts, state)
+            if not fresh and not known:
+                counts = {**counts, **verify_blocks(con, self.path)}
+        except StoreError:
+            con.close()
+            raise
+        except duckdb.Error as exc:
+            con.close()
+            raise translate(exc, self.path, "opening") from exc
+        self._counts = counts
+        if self.read_only:
+            if state is None or not known:
+                StoreState(counts=counts, closed=True, fingerprint=fingerprint(self.path)).save(
+                    self.path
+                )
+        else:
+            StoreState(counts=counts, closed=False, writer_pid=_pid()).save(self.path)
+        return con
+
     def close(self) -> None:
-        """Close the connection (idempotent)."""
-        self._con.close()
+        """Close the connection (idempotent); a writer records how it left the file."""
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        try:
+            self._con.close()
+        except duckdb.Error as exc:
+            raise translate(exc, self.path, "closing") from exc
+        if not self.read_only:
+            StoreState(counts=self._counts, closed=True, fingerprint=fingerprint(self.path)).save(
+                self.path
+            )
+
+    def commit_point(self) -> None:
+        """Between batches: record the committed counts, and let a waiting process in.
+
+        When another process announced it waits for the file, the writer closes (its batches
+        are committed), waits until the others have opened it, and opens again (waiting for
+        them to finish). Readers thus wait at most one batch.
+        """
+        if self.read_only:
+            return
+        with self._guard("counting rows"):
+            self._counts = table_counts(self._con)
+        StoreState(counts=self._counts, closed=False, writer_pid=_pid()).save(self.path)
+        if not conn.others_waiting(self.path):
+            return
+        self.close()
+        conn.wait_until_served(self.path)
+        self._con = conn.connect(
+            self.path, read_only=False, config=self._config, timeout=max(self.lock_timeout, 600)
+        )
+        self._con.execute("SET enable_progress_bar = false")
+        StoreState(counts=self._counts, closed=False, writer_pid=_pid()).save(self.path)
+        self._closed = False
 
     def __enter__(self) -> Store:
         return self
@@ -120,14 +239,26 @@ class Store:
         return self._con
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._con.execute("BEGIN TRANSACTION")
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Turn a DuckDB error met while `doing` something into a precise StoreError."""
         try:
             yield
+        except duckdb.Error as exc:
+            raise translate(exc, self.path, doing) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._guard("writing"):
+            self._con.execute("BEGIN TRANSACTION")
+        try:
+            with self._guard("writing"):
+                yield
         except BaseException:
-            self._con.execute("ROLLBACK")
+            with suppress(duckdb.Error):
+                self._con.execute("ROLLBACK")
             raise
-        self._con.execute("COMMIT")
+        with self._guard("committing"):
+            self._con.execute("COMMIT")
 
     # -- writes ----------------------------------------------------------------------------
     def write_events(
@@ -138,48 +269,122 @@ class Store:
         rejects: pd.DataFrame | None = None,
         received_at: pd.Timestamp | None = None,
         on_chunk: Callable[[int], None] | None = None,
+        raw: pa.Table | None = None,
+        locations: Sequence[str] | None = None,
+        validated: bool = False,
     ) -> WriteReport:
         """Validate, de-duplicate and store a batch in one transaction (all of it or none).
 
-        Bad rows and `rejects` (connector refusals) go to quarantine with their reasons; a
-        re-ingested event is a no-op; an id seen before with different content keeps the first
-        and quarantines the conflict.
+        `raw` (columns source, location, payload) are the batch's raw payloads, kept in the
+        same transaction. Bad rows and `rejects` (connector refusals) go to quarantine with
+        their reasons, a row named by `locations[i]` when given; a re-ingested event is a
+        no-op; an id seen before with different content keeps the first and quarantines the
+        conflict. `validated=True` skips validation (the caller validated the rows already).
         """
         now = received_at or pd.Timestamp.now(tz="UTC")
         report = WriteReport()
         with self._transaction():
+            if raw is not None:
+                report.raw_kept += insert_raw(self._con, raw, now)
             if rejects is not None and len(rejects):
                 report.add(self._quarantine_rejects(rejects, now))
             for start in range(0, len(frame), self.chunk_rows):
                 chunk = frame.iloc[start : start + self.chunk_rows]
-                report.add(self._write_chunk(chunk, tz=tz, now=now, first_index=start))
+                where = locations[start : start + len(chunk)] if locations is not None else None
+                report.add(
+                    self._write_chunk(
+                        chunk, tz=tz, now=now, first=start, where=where, validated=validated
+                    )
+                )
                 if on_chunk is not None:
                     on_chunk(start + len(chunk))
         return report
 
     def _write_chunk(
-        self, chunk: pd.DataFrame, *, tz: str | None, now: pd.Timestamp, first_index: int
+        self,
+        chunk: pd.DataFrame,
+        *,
+        tz: str | None,
+        now: pd.Timestamp,
+        first: int,
+        where: Sequence[str] | None,
+        validated: bool,
     ) -> WriteReport:
-        result = validate_events(chunk, tz=tz, now=now, first_index=first_index)
         report = WriteReport()
-        if result.rejections:
-            q = result.quarantine_frame()
-            q["location"] = "batch row " + q["index"].astype(str)
-            q["source"] = q["source"].fillna("unknown")
-            report.add(self._quarantine_rejects(q, now))
-        events = result.events
+        if validated:
+            events = chunk.reset_index(drop=True)
+        else:
+            result = validate_events(chunk, tz=tz, now=now)
+            if result.rejections:
+                refused = validation_rejects(result, where, first=first)
+                report.add(self._quarantine_rejects(refused, now))
+            events = result.events
         if events.empty:
             return report
-        events["received_at"] = events["received_at"].fillna(now)
+        events = events.assign(received_at=events["received_at"].fillna(now))
         self._con.register("_batch", to_arrow(events))
         try:
             stats = merge_batch(self._con)
         finally:
-            self._con.unregister("_batch")
+            unregister(self._con, "_batch")
         report.add(WriteReport(stats.accepted, stats.duplicates, stats.conflicts, stats.messages))
         return report
 
-    def _quarantine_rejects(self, rejects: pd.DataFrame, now: pd.Timestamp) -> WriteReport:
+    def write_canonical(
+        self,
+        table: pa.Table,
+        *,
+        raw_source: str,
+        name: str,
+        defaults: Defaults,
+        fallback: Callable[[list[tuple[str, str]]], Conversion],
+        rejects: pd.DataFrame | None = None,
+        csv_columns: list[str] | None = None,
+    ) -> tuple[WriteReport, int, Conversion]:
+        """Check, normalise and store one batch of canonical rows in SQL, in one transaction.
+
+        `table` holds `line_no` and `line` (JSON Lines) or `line_no` and the CSV cells. Rows
+        that are not regular go through `fallback` (the Python reference converter, returning
+        validated events and rejects named `name:line`). Returns the write report, how many
+        rows took the SQL path, and the fallback's conversion (for its skipped counts).
+        """
+        now = pd.Timestamp.now(tz="UTC")
+        with self._guard("checking canonical rows"):
+            batch = CanonicalBatch(
+                self._con, table, defaults=defaults, now=now, csv_columns=csv_columns
+            )
+        try:
+            with self._guard("checking canonical rows"):
+                regular = batch.scan()
+                units = [(f"{name}:{n}", p) for n, p in batch.payloads()]
+            conv = fallback(units) if units else Conversion()
+            with self._guard("checking canonical rows"):
+                raw_view = batch.raw(raw_source, name)
+                batch.good_table(_located(conv, now))
+                batch.derive_ids()
+            report = WriteReport()
+            with self._transaction():
+                report.raw_kept += insert_raw(self._con, raw_view, now)
+                refused = conv.rejects_frame()
+                if rejects is not None and len(rejects):
+                    refused = pd.concat([rejects, refused], ignore_index=True)
+                if len(refused):
+                    report.add(self._quarantine_rejects(refused, now))
+                if regular or len(conv.events):
+                    stats = merge_batch(self._con)
+                    report.add(
+                        WriteReport(
+                            stats.accepted, stats.duplicates, stats.conflicts, stats.messages
+                        )
+                    )
+        finally:
+            with self._guard("cleaning up"):
+                batch.drop()
+        return report, regular, conv
+
+    def _quarantine_rejects(
+        self, rejects: pd.DataFrame | pa.Table, now: pd.Timestamp
+    ) -> WriteReport:
         reasons = insert_quarantine(self._con, rejects, now)
         return WriteReport(quarantined=len(reasons), messages=reasons[:MAX_MESSAGES])
 
@@ -190,148 +395,60 @@ class Store:
 
     def write_raw(
         self, source: str, payloads: Sequence[str], *, locations: Sequence[str] | None = None
-    ) -> list[int]:
-        """Keep raw payloads (so a converter fix can be replayed); returns their ids in order."""
+    ) -> int:
+        """Keep raw payloads (so a converter fix can be replayed); returns how many were new."""
         if locations is not None and len(locations) != len(payloads):
             raise StoreError("write_raw: locations must match payloads one to one")
         if not payloads:
-            return []
-        frame = pd.DataFrame(
-            {
-                "source": source,
-                "location": list(locations) if locations is not None else "",
-                "received_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
-                "payload": list(payloads),
-            }
-        )
-        self._con.register("_raw", frame)
-        try:
-            rows = self._con.execute(
-                """INSERT INTO raw_payloads (source, location, received_at, payload)
-                   SELECT source, location, received_at, payload FROM _raw RETURNING payload_id"""
-            ).fetchall()
-        finally:
-            self._con.unregister("_raw")
-        return [int(r[0]) for r in rows]
+            return 0
+        table = raw_table(source, payloads, locations)
+        with self._transaction():
+            return insert_raw(self._con, table, pd.Timestamp.now(tz="UTC"))
 
     def resolve_quarantine(self, ids: Sequence[int]) -> int:
         """Mark quarantined records handled (e.g. retried after a rule fix); returns how many."""
         if not ids:
             return 0
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        rows = self._con.execute(
-            """UPDATE quarantine SET resolved_at = ? WHERE quarantine_id IN
-               (SELECT unnest(?::BIGINT[])) AND resolved_at IS NULL RETURNING 1""",
-            [now, list(ids)],
-        ).fetchall()
+        with self._guard("resolving quarantined records"):
+            rows = self._con.execute(
+                """UPDATE quarantine SET resolved_at = ? WHERE quarantine_id IN
+                   (SELECT unnest(?::BIGINT[])) AND resolved_at IS NULL RETURNING 1""",
+                [now, list(ids)],
+            ).fetchall()
         return len(rows)
 
-    # -- reads -----------------------------------------------------------------------------
-    def read_events(
-        self,
-        *,
-        since: pd.Timestamp | str | None = None,
-        until: pd.Timestamp | str | None = None,
-        kinds: Sequence[str] | None = None,
-        services: Sequence[str] | None = None,
-        sources: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        """Events in canonical dtypes, ordered by (ts, event_id), filtered on the way out.
 
-        `since` is inclusive, `until` exclusive; both are UTC instants (offsets accepted).
-        """
-        where, params = [], []
-        if since is not None:
-            where.append("ts >= ?")
-            params.append(utc(since))
-        if until is not None:
-            where.append("ts < ?")
-            params.append(utc(until))
-        for col, values in (("kind", kinds), ("service", services), ("source", sources)):
-            if values is not None:
-                where.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
-                params.append(list(values))  # type: ignore[arg-type]
-        sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY ts, event_id"
-        table = self._con.sql(sql, params=params).to_arrow_table()
-        return from_arrow(table)
+def _located(conv: Conversion, now: pd.Timestamp) -> pa.Table | None:
+    """The fallback's valid events as Arrow with their line (`name:12` or `name:12[3]`)."""
+    if conv.events.empty:
+        return None
+    lines, subs = [], []
+    for where in conv.locations or []:
+        tail = where.rsplit(":", 1)[-1]
+        line, _, sub = tail.partition("[")
+        lines.append(int(line) if line.isdigit() else 0)
+        subs.append(int(sub.rstrip("]")) + 1 if sub.rstrip("]").isdigit() else 0)
+    events = conv.events.assign(received_at=conv.events["received_at"].fillna(now))
+    table = to_arrow(events)
+    return table.append_column("line_no", pa.array(lines, pa.int64())).append_column(
+        "sub", pa.array(subs, pa.int64())
+    )
 
-    def read_slo_samples(
-        self, *, since: pd.Timestamp | str | None = None, services: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """`slo.sample` events as (timestamp, service, good, total), parsed by DuckDB's JSON
-        functions (much faster than parsing `attrs` row by row in Python)."""
-        where, params = ["kind = 'slo.sample'"], []
-        if since is not None:
-            where.append("ts >= ?")
-            params.append(utc(since))
-        if services is not None:
-            where.append("service IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(list(services))  # type: ignore[arg-type]
-        frame: pd.DataFrame = self._con.sql(
-            f"""SELECT ts AS timestamp, service,
-                       CAST(json_extract(attrs, '$.good') AS DOUBLE) AS good,
-                       CAST(json_extract(attrs, '$.total') AS DOUBLE) AS total
-                FROM events WHERE {" AND ".join(where)} ORDER BY service, ts""",
-            params=params,
-        ).df()
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"]).dt.tz_localize("UTC")
-        frame["service"] = frame["service"].astype(STR_DTYPE)
-        return frame
 
-    def read_raw(self, *, source: str | None = None) -> pd.DataFrame:
-        """Raw payloads as stored, oldest first."""
-        sql = "SELECT payload_id, source, location, received_at, payload FROM raw_payloads"
-        params: list[Any] = []
-        if source is not None:
-            sql += " WHERE source = ?"
-            params.append(source)
-        return self._con.execute(sql + " ORDER BY payload_id", params).df()
-
-    def read_quarantine(
-        self, *, source: str | None = None, include_resolved: bool = False
-    ) -> pd.DataFrame:
-        """Quarantined records with their reasons, oldest first."""
-        where, params = [], []
-        if source is not None:
-            where.append("source = ?")
-            params.append(source)
-        if not include_resolved:
-            where.append("resolved_at IS NULL")
-        sql = (
-            "SELECT quarantine_id, received_at, source, location, field, reason, record,"
-            " resolved_at FROM quarantine"
-        )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        return self._con.execute(sql + " ORDER BY quarantine_id", params).df()
-
-    def counts(self) -> dict[str, int]:
-        """Row counts of the three tables (quarantine counts unresolved records)."""
-        return {
-            "events": scalar(self._con, "SELECT count(*) FROM events"),
-            "raw_payloads": scalar(self._con, "SELECT count(*) FROM raw_payloads"),
-            "quarantine": scalar(
-                self._con, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"
-            ),
+def raw_table(
+    source: str, payloads: Sequence[str], locations: Sequence[str] | None = None
+) -> pa.Table:
+    """Raw payloads as the Arrow table `write_events(raw=...)` takes."""
+    n = len(payloads)
+    return pa.table(
+        {
+            "source": pa.array([source] * n, pa.string()),
+            "location": pa.array(list(locations) if locations is not None else [""] * n),
+            "payload": pa.array(list(payloads), pa.string()),
         }
+    )
 
-    def summary(self) -> dict[str, pd.DataFrame]:
-        """Events by kind and by service, and the time range: what `vsmml demo` prints."""
-        con = self._con
-        by_kind = con.execute(
-            "SELECT kind, count(*) AS events FROM events GROUP BY kind ORDER BY events DESC, kind"
-        ).df()
-        by_service = con.execute(
-            """SELECT service, any_value(team) AS team, count(*) AS events,
-                      count(*) FILTER (WHERE kind = 'deploy.finished' AND env = 'production')
-                        AS prod_deploys,
-                      count(*) FILTER (WHERE kind = 'incident.opened') AS incidents
-               FROM events GROUP BY service ORDER BY service NULLS LAST"""
-        ).df()
-        span = con.execute(
-            "SELECT min(ts) AS first, max(ts) AS last, count(*) AS events FROM events"
-        ).df()
-        return {"by_kind": by_kind, "by_service": by_service, "range": span}
+
+def _pid() -> int:
+    return os.getpid()

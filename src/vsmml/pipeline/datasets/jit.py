@@ -23,13 +23,37 @@ JIT_COLUMNS: Final[tuple[str, ...]] = (*CHANGE_METRICS, "committed_at", "bug")
 FORMATS: Final[tuple[str, ...]] = ("issta21", "kamei", "vsmml")
 
 
+def _read(path: Path) -> pd.DataFrame:
+    """A CSV (or Parquet) file as a frame, or `DataError` naming the file and what is wrong."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file")
+    try:
+        if path.suffix in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+        frame = pd.read_csv(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text at byte {exc.start} (is it a CSV file?)") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: empty file (no CSV header)") from exc
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as CSV ({first})") from exc
+    except Exception as exc:  # pyarrow raises its own types for a broken Parquet file
+        raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    if frame.empty:
+        raise DataError(f"{path}: has a header but no rows")
+    return frame
+
+
 def _require(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
 
 
-def _finish(frame: pd.DataFrame, fill_missing: bool) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, fill_missing: bool, path: Path) -> pd.DataFrame:
     """Booleans to 0/1, numbers to float, optional mean fill, sort by time, canonical order."""
     out = pd.DataFrame(index=frame.index)
     for c in CHANGE_METRICS:
@@ -42,7 +66,11 @@ def _finish(frame: pd.DataFrame, fill_missing: bool) -> pd.DataFrame:
     out["committed_at"] = frame["committed_at"]
     bug = pd.to_numeric(frame["bug"].replace({True: 1, False: 0}), errors="coerce")
     if bug.isna().any():
-        raise DataError(f"label 'bug' is missing or not numeric in {int(bug.isna().sum())} rows")
+        first = int(np.flatnonzero(bug.isna().to_numpy())[0])
+        raise DataError(
+            f"{path}: column 'bug' is missing or not numeric in {int(bug.isna().sum())} rows"
+            f" (first: data row {first + 1}, got {frame['bug'].iloc[first]!r})"
+        )
     out["bug"] = (bug > 0).astype(np.int64)
     out = out.iloc[np.argsort(out["committed_at"].to_numpy(), kind="stable")]
     return out.reset_index(drop=True)
@@ -51,13 +79,15 @@ def _finish(frame: pd.DataFrame, fill_missing: bool) -> pd.DataFrame:
 def load_issta21(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
     """Read an ISSTA'21 ``<p>_k_feature.csv`` (unix-seconds ``date``, ``entrophy`` sic)."""
     p = Path(path)
-    raw = pd.read_csv(p)
+    raw = _read(p)
     _require(raw, ["date", "bug", "entrophy", *[c for c in CHANGE_METRICS if c != "entropy"]], p)
     raw = raw.rename(columns={"entrophy": "entropy"})
-    raw["committed_at"] = pd.to_datetime(raw["date"], unit="s", utc=True).astype(
-        "datetime64[us, UTC]"
-    )
-    return _finish(raw, fill_missing)
+    try:
+        stamps = pd.to_datetime(pd.to_numeric(raw["date"]), unit="s", utc=True)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"{p}: column 'date' must be unix seconds ({exc})") from exc
+    raw["committed_at"] = stamps.astype("datetime64[us, UTC]")
+    return _finish(raw, fill_missing, p)
 
 
 def load_kamei(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
@@ -69,7 +99,7 @@ def load_kamei(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
     ``commitdate`` has no zone; it is read as UTC.
     """
     p = Path(path)
-    raw = pd.read_csv(p)
+    raw = _read(p)
     needed = ["commitdate", "ns", "nm", "nf", "entropy", "la", "ld", "lt", "fix", "ndev"]
     _require(raw, [*needed, "pd", "npt", "exp", "rexp", "sexp", "bug"], p)
     raw = raw.rename(columns={"nm": "nd", "pd": "age"})
@@ -79,10 +109,12 @@ def load_kamei(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
     raw["ld"] = (pd.to_numeric(raw["ld"], errors="coerce") * lt_abs).round()
     raw["lt"] = lt_abs
     raw["nuc"] = (pd.to_numeric(raw["npt"], errors="coerce") * nf).round()
-    raw["committed_at"] = pd.to_datetime(
-        raw["commitdate"], format="%Y/%m/%d %H:%M", utc=True
-    ).astype("datetime64[us, UTC]")
-    return _finish(raw, fill_missing)
+    try:
+        stamps = pd.to_datetime(raw["commitdate"], format="%Y/%m/%d %H:%M", utc=True)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{p}: column 'commitdate' must be 'YYYY/MM/DD HH:MM' ({exc})") from exc
+    raw["committed_at"] = stamps.astype("datetime64[us, UTC]")
+    return _finish(raw, fill_missing, p)
 
 
 def load_vsmml(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
@@ -92,7 +124,7 @@ def load_vsmml(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
     (the synthetic organisation's name for it). Extra columns are dropped.
     """
     p = Path(path)
-    raw = pd.read_parquet(p) if p.suffix in {".parquet", ".pq"} else pd.read_csv(p)
+    raw = _read(p)
     if "bug" not in raw.columns and "failed" in raw.columns:
         raw = raw.rename(columns={"failed": "bug"})
     _require(raw, list(JIT_COLUMNS), p)
@@ -101,11 +133,13 @@ def load_vsmml(path: str | Path, *, fill_missing: bool = True) -> pd.DataFrame:
         try:
             ts = pd.to_datetime(ts, utc=False, format="ISO8601")
         except (ValueError, TypeError) as exc:
-            raise DataError(f"{p}: 'committed_at' must be ISO-8601 with offset: {exc}") from exc
+            raise DataError(
+                f"{p}: column 'committed_at' must be ISO-8601 with offset: {exc}"
+            ) from exc
         if not isinstance(ts.dtype, pd.DatetimeTZDtype):
             raise DataError(f"{p}: 'committed_at' must carry a UTC offset, got {ts.iloc[0]!r}")
     raw["committed_at"] = ts.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    return _finish(raw, fill_missing)
+    return _finish(raw, fill_missing, p)
 
 
 def load_jit(path: str | Path, fmt: str, *, fill_missing: bool = True) -> pd.DataFrame:

@@ -1,10 +1,13 @@
 """Ingestion pipeline: read files, keep each raw payload, convert it, store events and quarantine.
 
 `ingest_paths(store, "cdevents", ["events/"])` reads files, folders, globs or standard input
-(`"-"`), stores every raw payload in `raw_payloads` *before* converting it (so a converter fix can
-be replayed), converts with the source's pure connector, and writes the events and every reject
-through `Store.write_events` (which validates, de-duplicates and quarantines). Work goes in
-batches of `batch_size` payloads so a large file never sits in memory as one frame.
+(`"-"`) as a stream, in batches of `batch_size` records. Each batch is checked (size and
+nesting limits, before anything parses it), converted by the source's pure connector, validated
+once (a refused row is named by its file and line) and written in ONE transaction covering
+`raw_payloads`, `events` and `quarantine`: a crash leaves whole batches, and re-ingesting the
+same input leaves all three tables unchanged. Canonical JSON Lines and CSV take a vectorised
+path in DuckDB (`pipeline.ingest.canonical`). Every record read is accounted for: accepted,
+duplicate, quarantined or skipped (known types a connector ignores on purpose, by type).
 """
 
 from __future__ import annotations
@@ -13,29 +16,40 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+import orjson
 import pandas as pd
 
 from vsmml.errors import SchemaError
 from vsmml.events.catalog import Catalog, attribute, parse_catalog
 from vsmml.events.connectors.base import Conversion, Reject
-from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
+from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, clip
 from vsmml.events.schema import validate_events
-from vsmml.pipeline.ingest.readers import expand, split_csv_rows, split_text
+from vsmml.pipeline.ingest import limits
+from vsmml.pipeline.ingest.readers import expand, stdin_units
 from vsmml.pipeline.ingest.registry import Source, Unit, get_source
 from vsmml.pipeline.ingest.rules import build_rules
+from vsmml.store.sql import validation_rejects
+from vsmml.store.store import raw_table
 
 if TYPE_CHECKING:
     from vsmml.store import Store, WriteReport
 
 __all__ = [
+    "DEFAULT_BATCH",
     "IngestReport",
     "ingest_paths",
     "ingest_units",
     "load_catalog",
     "located_validation",
 ]
+
+DEFAULT_BATCH: Final = 100_000
+BATCH_BYTES: Final = 64 * 2**20
+"""A batch also ends when its payloads reach this many bytes (webhooks are 10-30 KB each)."""
+DEFAULT_MAX_DEPTH: Final = 64
+_MAX_MESSAGES: Final = 50
 
 
 def load_catalog(paths: Sequence[str | Path]) -> Catalog:
@@ -44,57 +58,85 @@ def load_catalog(paths: Sequence[str | Path]) -> Catalog:
     for path in paths:
         try:
             texts.append(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise SchemaError(f"catalogue {path}: cannot read ({exc.strerror})") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise SchemaError(f"catalogue {path}: cannot read ({why})") from exc
     return parse_catalog(texts)
-
-
-_MAX_MESSAGES = 50
 
 
 @dataclass
 class IngestReport:
-    """What one ingest did: files and payloads read, events accepted, duplicates, quarantined."""
+    """What one ingest did. Every record read is accepted, a duplicate, quarantined or skipped.
+
+    `payloads` are the raw payloads read and kept (a line, a row, a document); `records` what
+    the input held (a GitHub push payload holds one record per commit; a line refused before
+    parsing is one record), the unit the four outcomes count.
+    """
 
     source: str
     files: int = 0
     payloads: int = 0
+    records: int = 0
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
     missing: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    raw_kept: int = 0
+    batches: int = 0
 
     @property
     def nothing_read(self) -> bool:
         """True when not a single payload or event could be read (the CLI exits non-zero)."""
         return self.payloads == 0 and self.accepted + self.duplicates == 0
 
+    @property
+    def skipped_total(self) -> int:
+        """Records skipped on purpose, all types together."""
+        return sum(self.skipped.values())
+
+    @property
+    def balanced(self) -> bool:
+        """Conservation: records read == accepted + duplicates + quarantined + skipped."""
+        outcomes = self.accepted + self.duplicates + self.quarantined + self.skipped_total
+        return self.records == outcomes
+
     def add(self, written: WriteReport) -> None:
         """Fold one store write into the totals."""
         self.accepted += written.accepted
         self.duplicates += written.duplicates
         self.quarantined += written.quarantined
+        self.raw_kept += written.raw_kept
         room = _MAX_MESSAGES - len(self.messages)
         self.messages.extend(written.messages[: max(room, 0)])
 
-    def count_skipped(self, skipped: dict[str, int]) -> None:
+    def count_skipped(self, skipped: Mapping[str, int]) -> None:
         """Add a conversion's deliberately skipped records (by type) to the totals."""
         for kind, n in skipped.items():
             self.skipped[kind] = self.skipped.get(kind, 0) + n
 
     def summary(self) -> str:
-        """One line for people: counts per outcome (skipped types listed when there are any)."""
+        """One line for people: records read and the four outcomes (skipped listed by type)."""
+        read = f"{self.records} record(s) read"
+        if self.payloads != self.records:
+            read = f"{self.payloads} payload(s), {read}"
         line = (
-            f"{self.source}: {self.files} file(s), {self.payloads} payload(s) read; "
-            f"accepted {self.accepted}, duplicates {self.duplicates}, "
-            f"quarantined {self.quarantined}"
+            f"{self.source}: {self.files} file(s), {read}; accepted {self.accepted}, "
+            f"duplicates {self.duplicates}, quarantined {self.quarantined}, "
+            f"skipped {self.skipped_total}"
         )
         if self.skipped:
-            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.skipped.items()))
-            line += f", skipped {sum(self.skipped.values())} ({kinds})"
+            line += " (" + ", ".join(f"{k} {n}" for k, n in sorted(self.skipped.items())) + ")"
         return line
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a payload may be before it is parsed: size in bytes and JSON nesting depth."""
+
+    max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
 
 
 def ingest_paths(
@@ -103,9 +145,11 @@ def ingest_paths(
     paths: Sequence[str | Path],
     *,
     rules: Any = None,
-    batch_size: int = 20_000,
-    stdin: Iterable[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    stdin: Iterable[str] | BinaryIO | None = None,
     catalog: Catalog | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_payload_bytes: int | None = None,
 ) -> IngestReport:
     """Ingest files, folders, globs or `-` (standard input) of one source into `store`.
 
@@ -114,35 +158,46 @@ def ingest_paths(
     service `catalog`, events are attributed to services and teams before they are stored.
     """
     spec = get_source(source)
-    rule_obj = build_rules(spec, rules)
+    rule_obj = build_rules(spec, rules, max_payload_bytes=max_payload_bytes)
     report = IngestReport(source=source)
     if spec.read is not None:
         return _ingest_whole_paths(store, spec, paths, rule_obj, report, catalog)
-    max_bytes = int(getattr(rule_obj, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES))
+    own = getattr(rule_obj, "max_payload_bytes", None)
+    lim = Limits(int(own or max_payload_bytes or DEFAULT_MAX_PAYLOAD_BYTES), max_depth)
     named = [p for p in paths if str(p) != "-"]
     found, report.missing = expand(named, spec.suffixes)
     report.files = len(found) + (len(paths) - len(named))
+    if spec.canonical:
+        from vsmml.pipeline.ingest.canonical import ingest_canonical
+
+        stream = _binary(stdin) if len(named) < len(paths) else None
+        return ingest_canonical(
+            store, spec, found, rule_obj, report, lim, batch_size, catalog, stdin=stream
+        )
+    event_source = spec.event_source or spec.name
 
     def items() -> Iterator[Unit | Reject]:
-        for item in paths:
-            if str(item) == "-":
-                text = "".join(stdin) if stdin is not None else sys.stdin.read()
-                yield from _split_stdin(spec, text, max_bytes)
+        if len(named) < len(paths):
+            stream = _binary(stdin)
+            yield from stdin_units(spec.suffixes, lim.max_bytes, source=event_source, stream=stream)
         for path in found:
             assert spec.split is not None
-            yield from spec.split(path, max_bytes)
+            yield from spec.split(path, lim.max_bytes)
 
     return ingest_units(
-        store, spec, items(), rule_obj, report, batch_size=batch_size, catalog=catalog
+        store, spec, items(), rule_obj, report, batch_size=batch_size, catalog=catalog, limits=lim
     )
 
 
-def _split_stdin(spec: Source, text: str, max_bytes: int) -> Iterator[Unit | Reject]:
-    event_source = spec.event_source or spec.name
-    if ".csv" in spec.suffixes and ".json" not in spec.suffixes:
-        yield from split_csv_rows(None, max_bytes, source=event_source, text=text)
-    else:
-        yield from split_text(text, "stdin", max_bytes, source=event_source)
+def _binary(stdin: Iterable[str] | BinaryIO | None) -> BinaryIO:
+    """Standard input (or a test's stand-in) as a binary stream."""
+    import io
+
+    if stdin is None:
+        return sys.stdin.buffer
+    if hasattr(stdin, "read") and isinstance(stdin.read(0), bytes):
+        return stdin  # type: ignore[return-value]
+    return io.BytesIO("".join(stdin).encode("utf-8", "surrogatepass"))  # type: ignore[arg-type]
 
 
 def ingest_units(
@@ -152,31 +207,45 @@ def ingest_units(
     rules: Any = None,
     report: IngestReport | None = None,
     *,
-    batch_size: int = 20_000,
+    batch_size: int = DEFAULT_BATCH,
     catalog: Catalog | None = None,
+    limits: Limits | None = None,
 ) -> IngestReport:
-    """Store, convert and write raw payloads (and reader rejects) in batches.
+    """Check, keep, convert and write raw payloads (and reader rejects) in batches.
 
     The HTTP service can call this with `[(location, body)]` to get the same behaviour.
     """
     spec = get_source(spec) if isinstance(spec, str) else spec
     if spec.convert is None:
         raise ValueError(f"source {spec.name!r} reads whole paths; use ingest_paths")
-    rules = build_rules(spec, rules) if isinstance(rules, Mapping) else rules
+    rules = build_rules(spec, rules) if isinstance(rules, Mapping) or rules is None else rules
+    lim = limits or Limits(int(getattr(rules, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)))
     report = report or IngestReport(source=spec.name)
     units: list[Unit] = []
     rejects: list[Reject] = []
+    source = spec.event_source or spec.name
+    size = 0
     for item in items:
         if isinstance(item, Reject):
             rejects.append(item)
         else:
-            units.append(item)
-        if len(units) + len(rejects) >= batch_size:
+            refused = limits_check(source, item, lim)
+            if refused is None:
+                units.append(item)
+                size += len(item[1])
+            else:
+                rejects.append(refused)
+        if len(units) + len(rejects) >= batch_size or size >= BATCH_BYTES:
             _flush(store, spec, units, rejects, rules, report, catalog)
-            units, rejects = [], []
+            units, rejects, size = [], [], 0
     if units or rejects:
         _flush(store, spec, units, rejects, rules, report, catalog)
     return report
+
+
+def limits_check(source: str, unit: Unit, lim: Limits) -> Reject | None:
+    """The reject of a payload above the size or nesting limit (checked before parsing)."""
+    return limits.check(source, unit[0], unit[1], max_bytes=lim.max_bytes, max_depth=lim.max_depth)
 
 
 def _flush(
@@ -188,14 +257,57 @@ def _flush(
     report: IngestReport,
     catalog: Catalog | None,
 ) -> None:
+    """One batch: convert, validate once, and write raw, events and quarantine together."""
     assert spec.convert is not None
-    if units:
-        store.write_raw(spec.name, [u[1] for u in units], locations=[u[0] for u in units])
-        report.payloads += len(units)
-    conv = located_validation(spec.convert(units, rules) if units else Conversion())
+    given: list[tuple[str, Any]] = list(units)
+    if spec.parsed:
+        given = [(where, parse_object(text)) for where, text in units]
+    conv = _convert(spec, given, rules) if units else Conversion()
+    report.payloads += len(units)
+    report.records += len(rejects) + len(conv.events) + len(conv.rejects)
+    report.records += sum(conv.skipped.values())
     report.count_skipped(conv.skipped)
-    conv = Conversion(events=_attributed(conv.events, catalog), rejects=[*rejects, *conv.rejects])
-    report.add(store.write_events(conv.events, rejects=conv.rejects_frame()))
+    checked = located_validation(conv)
+    events = _attributed(checked.events, catalog)
+    raw = raw_table(spec.name, [u[1] for u in units], [u[0] for u in units])
+    refused = Conversion(rejects=[*rejects, *checked.rejects]).rejects_frame()
+    report.add(store.write_events(events, rejects=refused, raw=raw, validated=True))
+    report.batches += 1
+    store.commit_point()
+
+
+def _convert(spec: Source, units: list[tuple[str, Any]], rules: Any) -> Conversion:
+    """Convert a batch; when the connector fails on it, convert payload by payload so one
+    record that trips a connector bug is quarantined (naming the bug) and the others land."""
+    assert spec.convert is not None
+    try:
+        return spec.convert(units, rules)
+    except Exception:  # a connector bug: isolate the record(s) that cause it
+        out = Conversion(locations=[])
+        for where, value in units:
+            try:
+                one = spec.convert([(where, value)], rules)
+            except Exception as exc:
+                reason = (
+                    f"could not be converted ({type(exc).__name__}: {exc}); this is a bug in"
+                    f" the {spec.name} connector, please report it"
+                )
+                text = value if isinstance(value, str) else orjson.dumps(value).decode()
+                out.rejects.append(Reject(spec.name, where, "payload", reason, clip(text)))
+                continue
+            out = out.extend(one)
+        return out
+
+
+def parse_object(text: str) -> Any:
+    """A payload parsed once, fast (orjson), when it is one JSON object; otherwise its text, so
+    the connector parses it and explains what is wrong exactly as before (orjson refuses what
+    Python's `json` would accept, NaN or huge integers, only by falling back here)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    return value if isinstance(value, dict) else text
 
 
 def _attributed(events: pd.DataFrame, catalog: Catalog | None) -> pd.DataFrame:
@@ -206,28 +318,27 @@ def _attributed(events: pd.DataFrame, catalog: Catalog | None) -> pd.DataFrame:
 
 
 def located_validation(conv: Conversion) -> Conversion:
-    """Validate converted rows here, so a refused row is quarantined under its file and line.
+    """Validate converted rows once, so a refused row is quarantined under its file and line.
 
-    Needs the converter's per-row locations (`Conversion.locations`); without them the rows
-    pass through and the store validates them (naming the batch row instead).
+    Uses the converter's per-row locations (`Conversion.locations`); rows without them are
+    named `record <i>`. Returns the valid events in canonical form with their locations, plus
+    every reject.
     """
+    if conv.events.empty:
+        return Conversion(rejects=list(conv.rejects), locations=[], skipped=dict(conv.skipped))
     locations = conv.locations
-    if conv.events.empty or locations is None or len(locations) != len(conv.events):
-        return conv
+    if locations is None or len(locations) != len(conv.events):
+        locations = [f"record {i}" for i in range(len(conv.events))]
     result = validate_events(conv.events)
     if result.ok:
-        return Conversion(events=result.events, rejects=conv.rejects, skipped=conv.skipped)
+        return Conversion(result.events, conv.rejects, list(locations), conv.skipped)
+    frame = validation_rejects(result, locations)
     refused = [
-        Reject(
-            source=str(row["source"] or "unknown"),
-            location=str(locations[int(row["index"])]),
-            field=str(row["field"]),
-            reason=str(row["reason"]),
-            record=str(row["record"]),
-        )
-        for _, row in result.quarantine_frame().iterrows()
+        Reject(**{str(k): str(v) for k, v in row.items()}) for row in frame.to_dict("records")
     ]
-    return Conversion(events=result.events, rejects=[*conv.rejects, *refused], skipped=conv.skipped)
+    bad = {r.index for r in result.rejections}
+    kept = [where for i, where in enumerate(locations) if i not in bad]
+    return Conversion(result.events, [*conv.rejects, *refused], kept, conv.skipped)
 
 
 def _ingest_whole_paths(
@@ -246,7 +357,11 @@ def _ingest_whole_paths(
         return report
     conv = spec.read(existing, rules)
     report.payloads = len(conv.events) + len(conv.rejects)
+    report.records = report.payloads + sum(conv.skipped.values())
     report.count_skipped(conv.skipped)
-    events = _attributed(conv.events, catalog)
-    report.add(store.write_events(events, rejects=conv.rejects_frame()))
+    checked = located_validation(conv)
+    events = _attributed(checked.events, catalog)
+    refused = Conversion(rejects=checked.rejects).rejects_frame()
+    report.add(store.write_events(events, rejects=refused, validated=True))
+    report.batches += 1
     return report

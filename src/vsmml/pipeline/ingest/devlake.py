@@ -36,7 +36,11 @@ DOMAIN_TABLES = (
 
 
 def load_tables(paths: Sequence[str | Path]) -> tuple[dict[str, pd.DataFrame], Conversion]:
-    """Domain tables by name (all columns text, `attrs["location"]` = file), plus file rejects."""
+    """Domain tables by name (all columns text), plus file rejects.
+
+    A table's rows are named `<table>.csv:<line>` by the connector; two files of one table (in
+    different folders) are concatenated in path order.
+    """
     tables: dict[str, pd.DataFrame] = {}
     problems: list[Reject] = []
     for path in expand_paths(paths, suffixes=(".csv",)):
@@ -48,10 +52,8 @@ def load_tables(paths: Sequence[str | Path]) -> tuple[dict[str, pd.DataFrame], C
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             problems.append(Reject(SOURCE, str(path), "file", f"cannot be read as CSV ({exc})", ""))
             continue
-        frame.attrs["location"] = path.name
         if name in tables:
             frame = pd.concat([tables[name], frame], ignore_index=True)
-            frame.attrs["location"] = f"{name}.csv"
         tables[name] = frame
     return tables, Conversion(rejects=problems)
 

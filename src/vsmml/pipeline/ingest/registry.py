@@ -29,7 +29,7 @@ from vsmml.pipeline.ingest.readers import split_csv_rows, split_json
 Unit = tuple[str, str]
 """One raw payload: where it came from (`file.jsonl:12`) and its text."""
 Splitter = Callable[[Path, int], Iterator[Unit | Reject]]
-Converter = Callable[[Sequence[Unit], Any], Conversion]
+Converter = Callable[[Sequence[tuple[str, Any]], Any], Conversion]
 PathReader = Callable[[Sequence[Path], Any], Conversion]
 
 
@@ -44,6 +44,10 @@ class Source:
     suffixes: tuple[str, ...] = (".json", ".jsonl", ".ndjson")
     read: PathReader | None = None
     event_source: str | None = None
+    canonical: bool = False
+    """Rows already in the canonical columns: ingested by the vectorised path in DuckDB."""
+    parsed: bool = False
+    """The converter takes `(location, object)` pairs: the pipeline parses payloads for it."""
 
     @property
     def keeps_payloads(self) -> bool:
@@ -106,6 +110,7 @@ register(
         cdevents.CDEventsRules,
         _json_converter(cdevents.to_events),
         _split_json_for("cdevents"),
+        parsed=True,
     )
 )
 register(
@@ -115,11 +120,16 @@ register(
         _json_converter(github.to_events),
         _split_github,
         (".json", ".jsonl", ".ndjson", ".csv"),
+        parsed=True,
     )
 )
 register(
     Source(
-        "gitlab", gitlab.GitLabRules, _json_converter(gitlab.to_events), _split_json_for("gitlab")
+        "gitlab",
+        gitlab.GitLabRules,
+        _json_converter(gitlab.to_events),
+        _split_json_for("gitlab"),
+        parsed=True,
     )
 )
 register(
@@ -129,6 +139,7 @@ register(
         _json_converter(files.to_events),
         _split_json_for("file"),
         event_source="file",
+        canonical=True,
     )
 )
 register(
@@ -139,6 +150,7 @@ register(
         _split_csv,
         (".csv",),
         event_source="file",
+        canonical=True,
     )
 )
 

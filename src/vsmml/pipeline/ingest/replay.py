@@ -1,8 +1,9 @@
 """Re-convert stored raw payloads after a converter or rule fix, and retry quarantined records.
 
 Both are idempotent: events already stored with the same content count as duplicates, a reject
-already in quarantine (same source, location, field and reason) is not stored twice, and a
-quarantined record that now converts cleanly is marked resolved.
+already in quarantine is not stored again (the store keys it by content), and a quarantined
+record that now converts cleanly is marked resolved. A record that still fails, however it
+fails (too deep, not JSON, refused again), stays quarantined once and is skipped.
 """
 
 from __future__ import annotations
@@ -10,46 +11,54 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
+from vsmml.errors import VsmmlError
 from vsmml.events.connectors import files
 from vsmml.events.connectors.base import Conversion
-from vsmml.events.schema import EVENT_COLUMNS, validate_events
-from vsmml.pipeline.ingest import located_validation
+from vsmml.events.schema import EVENT_COLUMNS
+from vsmml.pipeline.ingest import DEFAULT_MAX_DEPTH, located_validation
+from vsmml.pipeline.ingest.limits import too_deep
 from vsmml.pipeline.ingest.registry import get_source, known_sources
 from vsmml.pipeline.ingest.rules import build_rules
 
 if TYPE_CHECKING:
     from vsmml.store import Store
 
-_CANONICAL = frozenset(EVENT_COLUMNS)
+_CANONICAL: Final = frozenset(EVENT_COLUMNS)
 
 
 @dataclass
 class ReplayReport:
-    """Per source: payloads re-converted, events accepted/duplicate, new rejects, resolved."""
+    """Per source: payloads re-converted, events accepted/duplicate, rejects, resolved."""
 
     payloads: dict[str, int] = field(default_factory=dict)
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
     resolved: int = 0
+    still_failing: int = 0
     skipped: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
         read = ", ".join(f"{s} {n}" for s, n in sorted(self.payloads.items())) or "none"
-        return (
+        line = (
             f"payloads re-converted: {read}; accepted {self.accepted}, duplicates "
-            f"{self.duplicates}, newly quarantined {self.quarantined}, resolved {self.resolved}"
+            f"{self.duplicates}, quarantined {self.quarantined}, resolved {self.resolved}"
         )
+        if self.still_failing:
+            line += f", still failing {self.still_failing} (left in quarantine)"
+        return line
 
-
-def _open_rejects(store: Store, source: str) -> pd.DataFrame:
-    return store.read_quarantine(source=source)
+    def _add(self, written: Any) -> None:
+        self.accepted += written.accepted
+        self.duplicates += written.duplicates
+        self.quarantined += written.quarantined
+        self.messages.extend(written.messages[: max(50 - len(self.messages), 0)])
 
 
 def replay(
@@ -61,7 +70,8 @@ def replay(
 ) -> ReplayReport:
     """Re-convert every stored raw payload (of one source, or all) with today's converters.
 
-    `rules` maps source names to rule mappings (as in a rules file).
+    `rules` maps source names to rule mappings (as in a rules file). Each batch is one
+    transaction; open quarantine rows of a replayed location that now converts are resolved.
     """
     report = ReplayReport()
     raw = store.read_raw(source=source)
@@ -78,31 +88,25 @@ def replay(
         for start in range(0, len(units), batch_size):
             batch = units[start : start + batch_size]
             conv = located_validation(spec.convert(batch, rule_obj))
-            _write(store, name, conv, {u[0] for u in batch}, report)
+            written = store.write_events(conv.events, rejects=conv.rejects_frame(), validated=True)
+            report._add(written)
+            still_bad = {r.location.split("[")[0] for r in conv.rejects}
+            landed = {u[0] for u in batch} - still_bad
+            report.resolved += _resolve_at(store, {r.source for r in conv.rejects} | {name}, landed)
+            store.commit_point()
     return report
 
 
-def _write(
-    store: Store, name: str, conv: Conversion, locations: set[str], report: ReplayReport
-) -> None:
-    """Write a re-conversion: only new rejects, and resolve what converts cleanly now."""
-    sources = {r.source for r in conv.rejects} | {name}
-    open_q = pd.concat([_open_rejects(store, s) for s in sorted(sources)], ignore_index=True)
-    seen = set(
-        zip(open_q["source"], open_q["location"], open_q["field"], open_q["reason"], strict=True)
-    )
-    fresh = [r for r in conv.rejects if (r.source, r.location, r.field, r.reason) not in seen]
-    written = store.write_events(conv.events, rejects=Conversion(rejects=fresh).rejects_frame())
-    report.accepted += written.accepted
-    report.duplicates += written.duplicates
-    report.quarantined += written.quarantined
-    report.messages.extend(written.messages[: max(50 - len(report.messages), 0)])
-    still_bad = {r.location.split("[")[0] for r in conv.rejects}
-    done = open_q[open_q["location"].isin(locations) & ~open_q["location"].isin(still_bad)][
-        "quarantine_id"
-    ]
-    if len(done):
-        report.resolved += store.resolve_quarantine([int(i) for i in done])
+def _resolve_at(store: Store, sources: set[str], locations: set[str]) -> int:
+    """Resolve open quarantine rows of these sources at locations that now convert cleanly."""
+    if not locations:
+        return 0
+    frames = [store.read_quarantine(source=s) for s in sorted(sources)]
+    open_q = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if open_q.empty:
+        return 0
+    done = open_q.loc[open_q["location"].isin(locations), "quarantine_id"]
+    return store.resolve_quarantine([int(i) for i in done])
 
 
 def retry_quarantine(
@@ -111,46 +115,56 @@ def retry_quarantine(
     ids: Sequence[int] | None = None,
     source: str | None = None,
     rules: Mapping[str, Any] | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> ReplayReport:
     """Convert quarantined records again (with today's rules); resolve those that now land.
 
     A record holding a canonical event (refused by validation) is retried as a canonical row;
-    any other record goes back through its source's converter. Records that fail again stay
-    quarantined and are not duplicated.
+    any other record goes back through its source's converter. Records that fail again, in any
+    way, stay quarantined (not duplicated) and are counted as still failing.
     """
     report = ReplayReport()
     q = store.read_quarantine(source=source)
     if ids is not None:
         q = q[q["quarantine_id"].isin(list(ids))]
+    landed: list[tuple[int, Conversion]] = []
     for _, row in q.iterrows():
-        conv = _retry_one(row, rules or {})
+        conv = _retry_one(row, rules or {}, max_depth)
         if conv is None or conv.rejects or conv.events.empty:
+            report.still_failing += 1
             continue
-        checked = validate_events(conv.events)
-        if not checked.ok:
-            continue
-        written = store.write_events(checked.events)
-        report.payloads[str(row["source"])] = report.payloads.get(str(row["source"]), 0) + 1
-        report.accepted += written.accepted
-        report.duplicates += written.duplicates
-        report.quarantined += written.quarantined
-        report.messages.extend(written.messages[: max(50 - len(report.messages), 0)])
-        if written.quarantined == 0:
-            report.resolved += store.resolve_quarantine([int(row["quarantine_id"])])
+        landed.append((int(row["quarantine_id"]), conv))
+        src = str(row["source"])
+        report.payloads[src] = report.payloads.get(src, 0) + 1
+    if not landed:
+        return report
+    events = pd.concat([c.events for _, c in landed], ignore_index=True)
+    written = store.write_events(events, validated=True)
+    report._add(written)
+    if written.quarantined == 0:
+        report.resolved += store.resolve_quarantine([qid for qid, _ in landed])
     return report
 
 
-def _retry_one(row: pd.Series, rules: Mapping[str, Any]) -> Conversion | None:
+def _retry_one(row: pd.Series, rules: Mapping[str, Any], max_depth: int) -> Conversion | None:
+    """Today's conversion of one quarantined record, validated; None when it cannot be tried."""
     source, location, record = str(row["source"]), str(row["location"]), str(row["record"])
+    if too_deep(record, max_depth) is not None:
+        return None
     try:
         value = json.loads(record)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if isinstance(value, dict) and value and set(value) <= _CANONICAL:
-        return files.to_events([(location, value)], files.FileRules(source=source))
-    name = source if source in known_sources() else {"file": "jsonl"}.get(source)
-    if name is None or get_source(name).convert is None:
+    try:
+        if isinstance(value, dict) and value and set(value) <= _CANONICAL:
+            conv = files.to_events([(location, value)], files.FileRules(source=source))
+        else:
+            name = source if source in known_sources() else {"file": "jsonl"}.get(source)
+            if name is None or get_source(name).convert is None:
+                return None
+            spec = get_source(name)
+            assert spec.convert is not None
+            conv = spec.convert([(location, record)], build_rules(spec, rules.get(name)))
+        return located_validation(conv)
+    except (VsmmlError, ValueError, TypeError, KeyError, RecursionError):
         return None
-    spec = get_source(name)
-    assert spec.convert is not None
-    return spec.convert([(location, record)], build_rules(spec, rules.get(name)))

@@ -1,4 +1,4 @@
-"""Per-source rules from settings: a YAML/JSON rules file plus `VSMML_MAX_PAYLOAD_BYTES`.
+"""Per-source rules from settings: a YAML/JSON rules file plus `Settings.max_payload_bytes`.
 
 The rule classes live beside their converters (`CDEventsRules`, `GitHubRules`, `GitLabRules`,
 `FileRules`, ... all with sensible defaults); this module only builds them from what the user
@@ -17,7 +17,6 @@ cdevents:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +28,6 @@ from vsmml.errors import ConfigError
 
 if TYPE_CHECKING:
     from vsmml.pipeline.ingest.registry import Source
-
-MAX_PAYLOAD_ENV = "VSMML_MAX_PAYLOAD_BYTES"
 
 
 def read_rules_file(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -48,21 +45,18 @@ def read_rules_file(path: str | Path) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in data.items()}
 
 
-def build_rules(spec: Source, rules: Any = None) -> Any:
+def build_rules(spec: Source, rules: Any = None, *, max_payload_bytes: int | None = None) -> Any:
     """The rule object of `spec` from a rule object (returned as is), a mapping, or None.
 
-    `VSMML_MAX_PAYLOAD_BYTES` sets `max_payload_bytes` when the mapping does not.
+    `max_payload_bytes` (`VSMML_MAX_PAYLOAD_BYTES`, read by `Settings`) applies when the
+    mapping does not set it.
     """
     if rules is not None and not isinstance(rules, Mapping):
         return rules
     values = dict(rules or {})
-    env = os.environ.get(MAX_PAYLOAD_ENV)
     accepts = "max_payload_bytes" in getattr(spec.rules, "model_fields", {})
-    if env and accepts and "max_payload_bytes" not in values:
-        try:
-            values["max_payload_bytes"] = int(env)
-        except ValueError as exc:
-            raise ConfigError(f"{MAX_PAYLOAD_ENV}={env!r} is not a whole number") from exc
+    if max_payload_bytes is not None and accepts and "max_payload_bytes" not in values:
+        values["max_payload_bytes"] = int(max_payload_bytes)
     if not values:
         return None
     try:

@@ -1,0 +1,72 @@
+"""Size and nesting limits, checked on a payload's text before anything parses it.
+
+A JSON parser written with recursion (Python's `json`) fails on a document nested thousands of
+levels deep, and a huge payload costs memory before it can be refused: both are checked on the
+raw text first, so such a payload is quarantined with its reason and its neighbours land.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import numpy as np
+
+from vsmml.events.connectors.base import Reject
+from vsmml.events.connectors.payloads import clip, oversize
+
+
+def json_depth(text: str | bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings ignored).
+
+    Exact for valid JSON; for broken text it is an estimate the parser will refuse anyway. Runs
+    on bytes (UTF-8 continuation bytes are never quotes or brackets), mostly in C.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    # Escaped backslashes and quotes go first; then every quote left delimits a string.
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Two adjacent quotes close and open with no bracket between (or enclose none): drop them.
+    skeleton = data.translate(None, _DELETE).replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = _STRINGS.sub(b"", skeleton)
+    if not skeleton:
+        return 0
+    steps = np.frombuffer(skeleton, dtype=np.uint8)
+    return int(np.cumsum(_STEP[steps]).max(initial=0))
+
+
+_STRINGS: Final = re.compile(rb'"[^"]*"')
+_DELETE: Final = bytes(b for b in range(256) if b not in b'"[]{}')
+_STEP: Final = np.zeros(256, dtype=np.int64)
+_STEP[list(b"[{")] = 1
+_STEP[list(b"]}")] = -1
+
+
+def too_deep(text: str | bytes, max_depth: int) -> int | None:
+    """The nesting depth when it exceeds `max_depth`, else None (cheap when it cannot)."""
+    opens = (b"{", b"[") if isinstance(text, bytes) else ("{", "[")
+    if text.count(opens[0]) + text.count(opens[1]) <= max_depth:  # type: ignore[arg-type]
+        return None
+    depth = json_depth(text)
+    return depth if depth > max_depth else None
+
+
+def check(
+    source: str, location: str, text: str, *, max_bytes: int, max_depth: int
+) -> Reject | None:
+    """The reject for a payload above the size or nesting limit, or None when it is within."""
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        return oversize(source, location, size, max_bytes, text[:2048])
+    depth = too_deep(text, max_depth)
+    if depth is not None:
+        return Reject(
+            source,
+            location,
+            "payload",
+            f"is nested {depth} levels deep, above the limit of {max_depth}"
+            " (raise VSMML_MAX_JSON_DEPTH to accept it)",
+            clip(text, 2048),
+        )
+    return None
