@@ -76,3 +76,17 @@ def test_ingest_command_takes_catalogue_from_option_or_setting(
 def test_unreadable_catalogue_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="cannot read"):
         load_catalog([tmp_path / "missing.yaml"])
+
+
+def test_empty_catalogue_file_is_a_warning_not_an_error(vsmml_home: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vsmml.cli import app
+
+    empty = tmp_path / "catalog-info.yaml"
+    empty.write_text("", encoding="utf-8")
+    fixtures = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "github"
+    result = CliRunner().invoke(app, ["ingest", "github", str(fixtures), "--catalog", str(empty)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: catalogue {empty} is empty" in result.stderr
+    assert "accepted" in result.stdout

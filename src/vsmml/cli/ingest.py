@@ -14,6 +14,7 @@ import typer
 
 from vsmml.cli.app import app
 from vsmml.cli.text import one_line, safe
+from vsmml.errors import DataError
 
 quarantine_app = typer.Typer(
     help="See why records were rejected, and retry them after fixing the rules.",
@@ -58,7 +59,7 @@ def ingest(
     """Read a source's files into the store: raw payloads kept, events stored, rejects quarantined.
 
     Prints the records read and what became of them (accepted, duplicates, quarantined,
-    skipped); exits 1 when nothing could be read.
+    skipped); exits 2 when nothing could be read.
     """
     from vsmml.config import get_settings
     from vsmml.pipeline.ingest.commands import IngestRequest, run_ingest
@@ -68,11 +69,14 @@ def ingest(
     report = run_ingest(get_settings(), request, stdin=stdin)
     for missing in report.missing:
         typer.echo(f"warning: {safe(repr(missing))} matches no file", err=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {one_line(warning)}", err=True)
     typer.echo(safe(report.summary()))
+    for note in report.notes:
+        typer.echo(f"note: {one_line(note)}")
     _print_messages(report.messages)
     if report.nothing_read:
-        typer.echo("error: nothing could be read", err=True)
-        raise typer.Exit(1)
+        raise DataError("nothing could be read")
 
 
 @app.command()

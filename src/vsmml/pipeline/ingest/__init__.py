@@ -61,7 +61,7 @@ def load_catalog(paths: Sequence[str | Path]) -> Catalog:
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
             raise SchemaError(f"catalogue {path}: cannot read ({why})") from exc
-    return parse_catalog(texts)
+    return parse_catalog(texts, names=[f"catalogue {p}" for p in paths])
 
 
 @dataclass
@@ -85,6 +85,10 @@ class IngestReport:
     skipped: dict[str, int] = field(default_factory=dict)
     raw_kept: int = 0
     batches: int = 0
+    notes: list[str] = field(default_factory=list)
+    """Lines for people about what was read (tags that did not match the release rule ...)."""
+    warnings: list[str] = field(default_factory=list)
+    """What may not be what the user meant (an empty catalogue file attributes nothing)."""
 
     @property
     def nothing_read(self) -> bool:
@@ -160,6 +164,8 @@ def ingest_paths(
     spec = get_source(source)
     rule_obj = build_rules(spec, rules, max_payload_bytes=max_payload_bytes)
     report = IngestReport(source=source)
+    if catalog is not None:
+        report.warnings.extend(catalog.warnings)
     if spec.read is not None:
         return _ingest_whole_paths(store, spec, paths, rule_obj, report, catalog)
     own = getattr(rule_obj, "max_payload_bytes", None)
@@ -356,6 +362,7 @@ def _ingest_whole_paths(
     if not existing:
         return report
     conv = spec.read(existing, rules)
+    report.notes.extend(conv.notes)
     report.payloads = len(conv.events) + len(conv.rejects)
     report.records = report.payloads + sum(conv.skipped.values())
     report.count_skipped(conv.skipped)
