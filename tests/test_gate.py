@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from gate_repo import commit, git, make_repo, write
-from model_fixtures import jit_frame
 from typer.testing import CliRunner
 
+from gate_repo import commit, git, make_repo, write
+from model_fixtures import jit_frame
 from vsmml.config import Settings
 from vsmml.errors import DataError
 from vsmml.events.change_metrics import JIT_COLUMNS
@@ -28,7 +28,7 @@ from vsmml.store import Store
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 
-@pytest.fixture()
+@pytest.fixture
 def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     root = tmp_path / "shop"
     return root, make_repo(root)

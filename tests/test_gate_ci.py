@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from gate_repo import make_repo
 
 pytestmark = [
@@ -58,7 +59,7 @@ def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPr
                           capture_output=True, text=True)  # fmt: skip
 
 
-@pytest.fixture()
+@pytest.fixture
 def repo(tmp_path: Path) -> tuple[Path, str]:
     root = tmp_path / "shop"
     shas = make_repo(root)

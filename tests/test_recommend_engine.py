@@ -118,7 +118,8 @@ def test_table_and_markdown_show_the_records_and_what_did_not_run() -> None:
     assert "recommendations for 2026-03-02 .. 2026-03-30 (2 shown)" in table
     assert "  1  flow        slow-review / review" in table
     first = res.recommendations[0].expected_effect
-    assert table.splitlines()[5].strip().startswith(f"median lead time {first.value:+.1f}%")
+    assert table.splitlines()[5].strip().startswith(f"{first.value:+.1f}% [")
+    assert "] median lead time, next 4 weeks · 1.00" in table.splitlines()[5]
     assert "rules not run: quarantine: no quarantine" in table
     md = to_markdown(res)
     assert md.startswith("## Recommendations, 2026-03-02 .. 2026-03-30")

@@ -1,8 +1,9 @@
 """Store a waived release gate as a `gate.waived` event: which commit, who, why, at what risk.
 
 The event id is stable for (repository, sha, actor, reason), so re-running the same waiver
-finds it and stores nothing. The store is opened for writing (one writer per file: a running server must be stopped,
-or the waiver sent through it). `vsmml recommend` reads the waivers back (`WaiverRule`).
+finds it and stores nothing. The store is opened for writing (one writer per file: a running
+server must be stopped, or the waiver sent through it). `vsmml recommend` reads the waivers
+back (`WaiverRule`).
 """
 
 from __future__ import annotations

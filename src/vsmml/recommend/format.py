@@ -29,6 +29,12 @@ def describe_effect(e: ExpectedEffect) -> str:
     return f"{e.metric} {_num(e.value, e.unit)} {interval}, {e.horizon}"
 
 
+def effect_first(e: ExpectedEffect) -> str:
+    """The numbers first: ``-12.0% [-15.1%, -8.3%] median lead time, next 4 weeks``."""
+    interval = f"[{_num(e.low, e.unit)}, {_num(e.high, e.unit)}]"
+    return f"{_num(e.value, e.unit)} {interval} {e.metric}, {e.horizon}"
+
+
 def describe_target(t: Target) -> str:
     """``checkout / review``, ``change c-12 (checkout)`` or ``source jenkins``."""
     if t.change:
@@ -43,24 +49,22 @@ def _cell(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def to_table(result: RecommendationSet, *, width: int = 100) -> str:
-    """Two lines per recommendation (what to do; its effect and confidence) within `width`."""
+def to_table(result: RecommendationSet) -> str:
+    """Two lines per recommendation: rank, category, target and the action; then the expected
+    effect (numbers first) and the confidence."""
+    pad = " " * 46
     lines = [
         f"recommendations for {result.since.date()} .. {result.until.date()} ({len(result)} shown)",
         f"{'#':>3}  {'category':<11} {'target':<28} action",
-        f"{'':>3}  {'':<11} {'':<28} expected effect · confidence",
-        "-" * width,
+        f"{pad}expected effect · confidence",
+        "-" * 100,
     ]
-    room = max(width - 45, 20)
     for r in result.recommendations:
         lines.append(
             f"{r.rank:>3}  {r.category:<11} {_cell(describe_target(r.target), 28):<28} "
-            f"{_cell(r.action_text, room)}"
+            f"{r.action_text}"
         )
-        lines.append(
-            f"{'':>3}  {'':<11} {'':<28} "
-            f"{_cell(describe_effect(r.expected_effect), room - 8)} · {r.confidence:.2f}"
-        )
+        lines.append(f"{pad}{effect_first(r.expected_effect)} · {r.confidence:.2f}")
     if not result.recommendations:
         lines.append("  (nothing found with evidence in this window)")
     lines.extend(_footer(result))
