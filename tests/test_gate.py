@@ -22,7 +22,6 @@ from vsmml.events.change_metrics import JIT_COLUMNS
 from vsmml.pipeline import gitcache
 from vsmml.pipeline.gate import GateRequest, band, gate
 from vsmml.pipeline.gitmetrics import GitMetricsRequest, git_metrics
-from vsmml.pipeline.ingest import git_repo
 from vsmml.store import Store
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -76,14 +75,6 @@ def test_a_merge_on_top_of_the_cache_mines_again_and_still_matches(repo, tmp_pat
     head = commit(root, "After the merge", 13)
     got = gitcache.commit_metrics(root, head, home)
     assert got.how == "mined" and got.metrics == pytest.approx(_rows(root)[head])
-
-
-def test_the_gate_parser_is_the_ingest_miner_parser(repo) -> None:  # type: ignore[no-untyped-def]
-    root, _ = repo
-    assert gitcache.LOG_FORMAT == git_repo.LOG_FORMAT
-    stream = git_repo.run_git(root, "log", "--reverse", "--topo-order", "-z", "--numstat", "-M",
-                              f"--format={git_repo.LOG_FORMAT}")  # fmt: skip
-    assert gitcache.parse_log(stream) == git_repo.parse_log(stream)
 
 
 def test_bad_repository_and_sha_are_one_line_errors(repo, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,6 @@ import os
 import pickle
 import re
 import sqlite3
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,9 @@ from typing import Any, Final
 
 from vsmml.errors import DataError
 from vsmml.events.connectors.git_kamei import DEFAULT_FIX_PATTERN, KameiState, step
+from vsmml.pipeline.gitexec import LOG_FORMAT, git_succeeds, parse_log, run_git
 
 CACHE_FORMAT: Final[int] = 1
-LOG_FORMAT: Final[str] = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ct%x1f%B%x1f"
-"""The same format as `vsmml.pipeline.ingest.git_repo.LOG_FORMAT` (a test keeps them equal)."""
 
 
 @dataclass(frozen=True)
@@ -55,22 +53,8 @@ class CommitMetrics:
     seconds: float
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run one git command in `repo`; stdout, or `DataError` naming the command on failure."""
-    cmd = ["git", "-c", "core.quotepath=off", "-C", str(repo), *args]
-    try:
-        done = subprocess.run(cmd, capture_output=True, check=False)
-    except OSError as exc:
-        raise DataError(f"cannot run git ({exc}); is git installed?") from None
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise DataError(f"`git {' '.join(args[:3])}` failed in {repo}: {' '.join(err)[:300]}")
-    return done.stdout.decode("utf-8", "surrogateescape")
-
-
 def _is_ancestor(repo: Path, a: str, b: str) -> bool:
-    cmd = ["git", "-C", str(repo), "merge-base", "--is-ancestor", a, b]
-    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+    return git_succeeds(repo, "merge-base", "--is-ancestor", a, b)
 
 
 def resolve(repo: Path, sha: str) -> tuple[Path, str, str]:
@@ -78,75 +62,26 @@ def resolve(repo: Path, sha: str) -> tuple[Path, str, str]:
     if not repo.is_dir():
         raise DataError(f"--repo {str(repo)!r}: no such folder")
     try:
-        root = Path(git(repo, "rev-parse", "--show-toplevel").strip())
+        root = Path(run_git(repo, "rev-parse", "--show-toplevel").strip())
     except DataError:
         raise DataError(f"--repo {str(repo)!r}: not a git repository") from None
     if not re.fullmatch(r"[\w./^~@{}-]{1,200}", sha):
         raise DataError(f"--sha {sha!r}: not a commit name")
     try:
-        full = git(root, "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}").strip()
+        full = run_git(root, "rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}").strip()
     except DataError:
         raise DataError(f"--sha {sha!r}: no such commit in {root}") from None
     try:
-        head = git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").strip()
+        head = run_git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").strip()
     except DataError:
         head = full
-    tip = head if full == head or _is_ancestor(root, full, head) else full
+    on_head = full == head or _is_ancestor(root, full, head)
+    tip = head if on_head else full
     return root, full, tip
 
 
-def parse_log(stream: str) -> list[dict[str, Any]]:
-    """`git log -z --numstat --format=LOG_FORMAT` output → commit dicts, as the ingest miner
-    parses it (`vsmml.pipeline.ingest.git_repo.parse_log`; a test keeps them equal)."""
-    commits = []
-    for chunk in stream.split("\x1e"):
-        parts = chunk.split("\x1f", 7) if chunk else []
-        if len(parts) < 8:
-            continue
-        sha, parents, name, email, at, ct, message, stat = parts
-        commits.append(
-            {
-                "sha": sha,
-                "parents": parents.split() if parents else [],
-                "author_name": name,
-                "author_email": email,
-                "author_time": int(at) if at.isdigit() else None,
-                "commit_time": int(ct) if ct.isdigit() else None,
-                "message": message.strip(),
-                "files": _numstat(stat),
-            }
-        )
-    return commits
-
-
-def _numstat(stat: str) -> list[dict[str, Any]]:
-    tokens = stat.split("\0")
-    files = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i].lstrip("\n")
-        i += 1
-        if not token:
-            continue
-        added, _, rest = token.partition("\t")
-        deleted, _, path = rest.partition("\t")
-        old = None
-        if not path and i + 1 < len(tokens):
-            old, path = tokens[i], tokens[i + 1]
-            i += 2
-        files.append(
-            {
-                "path": path,
-                "old_path": old,
-                "added": int(added) if added.isdigit() else None,
-                "deleted": int(deleted) if deleted.isdigit() else None,
-            }
-        )
-    return files
-
-
 def _log(root: Path, *revs: str) -> list[dict[str, Any]]:
-    stream = git(root, "log", "--reverse", "--topo-order", "-z", "--numstat", "-M",
+    stream = run_git(root, "log", "--reverse", "--topo-order", "-z", "--numstat", "-M",
                  f"--format={LOG_FORMAT}", *revs)  # fmt: skip
     return parse_log(stream)
 
@@ -242,7 +177,7 @@ def _fold(
 
 def _linear_extension(root: Path, base: str, tip: str) -> bool:
     """True when base..tip is a chain of single-parent commits starting on `base`."""
-    rows = git(root, "rev-list", "--reverse", "--parents", f"{base}..{tip}").split("\n")
+    rows = run_git(root, "rev-list", "--reverse", "--parents", f"{base}..{tip}").split("\n")
     prev = base
     for line in filter(None, rows):
         sha, *parents = line.split()

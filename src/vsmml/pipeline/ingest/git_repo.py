@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from vsmml.errors import DataError
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.git import GitRules, to_events
 from vsmml.events.connectors.git_kamei import kamei_metrics
+from vsmml.pipeline.gitexec import LOG_FORMAT, parse_log, run_git
 
 SOURCE: Final = "git"
-LOG_FORMAT: Final = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ct%x1f%B%x1f"
 _HUNK: Final = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+")
 _BLAME: Final = re.compile(r"^([0-9a-f]{40}) \d+ \d+")
 
@@ -41,75 +40,6 @@ class GitMining:
     def conversion(self, rules: GitRules | None = None) -> Conversion:
         """The canonical events of the mined history."""
         return to_events(self.history, rules)
-
-
-def run_git(repo: Path, *args: str, stdin: str | None = None) -> str:
-    """Run one git command in `repo`; stdout, or `DataError` naming the command on failure."""
-    cmd = ["git", "-c", "core.quotepath=off", "-C", str(repo), *args]
-    try:
-        done = subprocess.run(
-            cmd,
-            input=stdin.encode() if stdin is not None else None,
-            capture_output=True,
-            check=False,
-        )
-    except OSError as exc:
-        raise DataError(f"cannot run git ({exc}); is git installed?") from None
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip()
-        raise DataError(f"`git {' '.join(args[:3])}` failed in {repo}: {err[:500]}")
-    return done.stdout.decode("utf-8", "surrogateescape")
-
-
-def parse_log(stream: str) -> list[dict[str, Any]]:
-    """Parse `git log -z --numstat --format=<LOG_FORMAT>` output into commit dicts."""
-    commits = []
-    for chunk in stream.split("\x1e"):
-        if not chunk:
-            continue
-        parts = chunk.split("\x1f", 7)
-        if len(parts) < 8:
-            continue
-        sha, parents, name, email, at, ct, message, stat = parts
-        commits.append(
-            {
-                "sha": sha,
-                "parents": parents.split() if parents else [],
-                "author_name": name,
-                "author_email": email,
-                "author_time": int(at) if at.isdigit() else None,
-                "commit_time": int(ct) if ct.isdigit() else None,
-                "message": message.strip(),
-                "files": _numstat(stat),
-            }
-        )
-    return commits
-
-
-def _numstat(stat: str) -> list[dict[str, Any]]:
-    tokens = stat.split("\0")
-    files = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i].lstrip("\n")
-        i += 1
-        if not token:
-            continue
-        added, _, rest = token.partition("\t")
-        deleted, _, path = rest.partition("\t")
-        old = None
-        if not path and i + 1 < len(tokens):
-            old, path = tokens[i], tokens[i + 1]
-            i += 2
-        files.append(
-            {
-                "path": path,
-                "old_path": old,
-                "added": int(added) if added.isdigit() else None,
-                "deleted": int(deleted) if deleted.isdigit() else None,
-            }
-        )
-    return files
 
 
 def read_tags(repo: Path) -> list[dict[str, Any]]:
