@@ -163,15 +163,20 @@ def ops_metrics(
     by: By = "service",
     freq: str | None = "W",
     profile: str | Profile | None = None,
+    latency_events: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every operations metric as one tidy frame."""
+    """Every operations metric as one tidy frame.
+
+    `latency_events` (``ts``, ``received_at`` and the grouping columns of every stored event,
+    SLI samples included) is what ingest latency is measured over; default: `events`.
+    """
     prof = get_profile(profile)
     parts = [
         mttd(corr, by, freq, prof),
         rollback_frequency(corr, by, freq),
         artifact_promotion_time(events, corr, by, freq, prof),
         flag_activation_time(corr, by, freq, prof),
-        ingest_latency(events, by, freq, prof),
+        ingest_latency(events if latency_events is None else latency_events, by, freq, prof),
         security_remediation_time(events, by, freq, prof),
     ]
     return combine(parts, group_columns(by))

@@ -21,6 +21,7 @@ def all_metrics(
     freq: str | None = "W",
     profile: str | Profile | None = None,
     corr: Correlation | None = None,
+    latency_events: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """DORA, flow, per-stage, pipeline and operations metrics for `events` as one tidy frame.
 
@@ -30,6 +31,9 @@ def all_metrics(
         freq: ``D``, ``W``, ``M`` or None (whole range).
         profile: metric profile name (default ``vsmml``).
         corr: a correlation of `events` already computed (recomputed when None).
+        latency_events: the events ingest latency is measured over, when they are more than
+            `events` (a store passes the delivery events as `events` and the ``ts``,
+            ``received_at`` and grouping columns of every event, SLI samples included, here).
     """
     prof = get_profile(profile)
     events = compact(events)
@@ -42,6 +46,6 @@ def all_metrics(
         stage_times(corr, by, freq, prof),
         flow_metrics(events, corr, by, freq, prof),
         pipeline_metrics(events, by, freq, prof),
-        ops_metrics(events, corr, by, freq, prof),
+        ops_metrics(events, corr, by, freq, prof, latency_events),
     ]
     return combine(parts, group_columns(by))

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from vsmml.errors import StoreError
 from vsmml.events.schema import EVENT_COLUMNS, STR_DTYPE
 from vsmml.store.sql import from_arrow, scalar, utc
 
@@ -29,11 +30,18 @@ class StoreReads:
         kinds: Sequence[str] | None = None,
         services: Sequence[str] | None = None,
         sources: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Events in canonical dtypes, ordered by (ts, event_id), filtered on the way out.
 
         `since` is inclusive, `until` exclusive; both are UTC instants (offsets accepted).
+        `columns` reads only those canonical columns (a lean read: memory grows with what a
+        use case needs, not with every stored text).
         """
+        chosen = list(EVENT_COLUMNS) if columns is None else list(columns)
+        unknown = sorted(set(chosen) - set(EVENT_COLUMNS))
+        if unknown:
+            raise StoreError(f"read_events: not event columns: {unknown}")
         where, params = [], []
         if since is not None:
             where.append("ts >= ?")
@@ -45,7 +53,7 @@ class StoreReads:
             if values is not None:
                 where.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
                 params.append(list(values))  # type: ignore[arg-type]
-        sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+        sql = f"SELECT {', '.join(chosen)} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ts, event_id"

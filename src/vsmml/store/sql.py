@@ -261,7 +261,7 @@ def to_arrow(events: pd.DataFrame) -> pa.Table:
 def from_arrow(table: pa.Table) -> pd.DataFrame:
     """Canonical dtypes from an Arrow result (categories for labels, UTC microseconds)."""
     frame: pd.DataFrame = table.to_pandas()
-    for col in EVENT_COLUMNS:
+    for col in [c for c in EVENT_COLUMNS if c in frame.columns]:
         if col == "kind":
             frame[col] = frame[col].astype(KIND_DTYPE)
         elif col in ("ts", "received_at"):

@@ -8,11 +8,13 @@ only the window, so a change deployed inside the window still finds its first co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import pandas as pd
 
 from vsmml.config import Settings
 from vsmml.correlate import correlate, link_coverage
+from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.metrics.bands import dora_summary
 from vsmml.metrics.display import BAND_LEGEND, dora_summary_table, latest_period_table
 from vsmml.metrics.profiles import get_profile
@@ -60,14 +62,23 @@ def window(
     return frame.loc[keep.to_numpy()].reset_index(drop=True)
 
 
+LATENCY_COLUMNS: Final[tuple[str, ...]] = ("ts", "received_at", "service", "team", "repo")
+"""What ingest latency needs of every stored event (SLI samples are most of a store's rows)."""
+
+
 def metrics_report(query: MetricsQuery, settings: Settings | None = None) -> MetricsReport:
-    """Correlate the stored events and compute every metric of the query's profile."""
+    """Correlate the stored delivery events and compute every metric of the query's profile.
+
+    Two reads keep memory to what the metrics use: every delivery event in full, and for ingest
+    latency only `LATENCY_COLUMNS` of every event (SLI samples included).
+    """
     prof = get_profile(query.profile)
-    events = read_events(settings)
+    events = read_events(settings, kinds=DELIVERY_KINDS)
+    latency = read_events(settings, columns=LATENCY_COLUMNS)
     corr = correlate(events, incident_linking=prof.incident_linking, window_hours=prof.window_hours)
-    tidy = window(
-        all_metrics(events, query.by, query.freq, prof, corr=corr), query.since, query.until
-    )
+    table = all_metrics(events, query.by, query.freq, prof, corr=corr, latency_events=latency)
+    del latency
+    tidy = window(table, query.since, query.until)
     summary = dora_summary(corr, query.by, prof)
     return MetricsReport(
         profile=prof.name,

@@ -19,10 +19,11 @@ def read_events(
     *,
     kinds: Sequence[str] | None = None,
     services: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Events from the store under VSMML_HOME, opened read-only; an empty store is an error."""
     with Store.from_settings(settings, read_only=True) as store:
-        events = store.read_events(kinds=kinds, services=services)
+        events = store.read_events(kinds=kinds, services=services, columns=columns)
     if events.empty:
         raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
     return events
