@@ -252,3 +252,26 @@ def test_delivery_context_from_a_store_for_a_known_change(tmp_path) -> None:
     by_service = delivery_context(s, "0" * 40, now, service=str(row["service"]))
     assert by_service.values["hours_since_last_deploy"] is not None
     assert by_service.values["review_rounds"] is None
+
+
+def test_miner_state_round_trips_through_json_and_a_damaged_state_mines_again(
+    repo, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The cache keeps no pickle: the state is JSON, and garbage in it costs a re-mine only."""
+    import json
+
+    root, _ = repo
+    home = tmp_path / "home"
+    gitcache.commit_metrics(root, "HEAD", home)
+    (state_file,) = (home / "cache" / "git").glob("*/state.json")
+    doc = json.loads(state_file.read_text())
+    state = gitcache.state_from_json(doc["state"])
+    assert gitcache.state_to_json(state) == doc["state"]
+    assert not list((home / "cache" / "git").glob("*/*.pickle"))
+    head = git(root, "rev-parse", "HEAD")
+    write(root, "svc/late.py", 3, "late")
+    commit(root, "One more change", 20)
+    state_file.write_text("{not json")
+    again = gitcache.commit_metrics(root, "HEAD", home)
+    assert again.how == "mined"
+    assert gitcache.commit_metrics(root, head, home).how == "cache"

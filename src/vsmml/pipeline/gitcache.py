@@ -4,7 +4,8 @@ The metrics are those of the repository's history as `vsmml git-metrics` / `vsmm
 mine it (`git log --reverse --topo-order --numstat -M` of HEAD, folded commit by commit by
 `vsmml.events.connectors.git_kamei.step`). A commit not reachable from HEAD is mined as the tip
 of its own history. The cache under ``$VSMML_HOME/cache/git/<repo key>/`` keeps every mined
-commit's metrics (sqlite, one row per sha) and the miner's state after the tip (a pickle), so a
+commit's metrics (sqlite, one row per sha) and the miner's state after the tip (JSON, never a
+pickle: a cache folder restored from a shared CI cache must not be able to run code), so a
 later call answers from the cache, or folds in only the commits added on top of the cached tip
 when they extend it linearly (the fold order is then the same as a full mine's); anything else
 (a rewritten or merged history) mines again. The cached and incremental paths import no
@@ -16,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import re
 import sqlite3
 import time
@@ -28,7 +28,7 @@ from vsmml.errors import DataError
 from vsmml.events.connectors.git_kamei import DEFAULT_FIX_PATTERN, KameiState, step
 from vsmml.pipeline.gitexec import LOG_FORMAT, git_succeeds, parse_log, run_git
 
-CACHE_FORMAT: Final[int] = 1
+CACHE_FORMAT: Final[int] = 2
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,34 @@ def _log(root: Path, *revs: str) -> list[dict[str, Any]]:
     return parse_log(stream)
 
 
+def state_to_json(state: KameiState) -> dict[str, Any]:
+    """The miner's state as JSON-ready values (sets sorted, commit bitsets as hex text)."""
+    return {
+        "loc": state.loc,
+        "last_time": state.last_time,
+        "file_devs": {k: sorted(v) for k, v in state.file_devs.items()},
+        "file_commits": {k: format(v, "x") for k, v in state.file_commits.items()},
+        "dev_times": state.dev_times,
+        "dev_subsystems": state.dev_subsystems,
+        "count": state.count,
+    }
+
+
+def state_from_json(doc: dict[str, Any]) -> KameiState:
+    """`state_to_json` read back."""
+    return KameiState(
+        loc={str(k): int(v) for k, v in doc["loc"].items()},
+        last_time={str(k): int(v) for k, v in doc["last_time"].items()},
+        file_devs={str(k): set(map(str, v)) for k, v in doc["file_devs"].items()},
+        file_commits={str(k): int(v, 16) for k, v in doc["file_commits"].items()},
+        dev_times={str(k): [int(t) for t in v] for k, v in doc["dev_times"].items()},
+        dev_subsystems={
+            str(k): {str(s): int(n) for s, n in v.items()} for k, v in doc["dev_subsystems"].items()
+        },
+        count=int(doc["count"]),
+    )
+
+
 class MiningCache:
     """The cache folder of one repository (see the module docstring)."""
 
@@ -101,7 +129,7 @@ class MiningCache:
 
     @property
     def _state(self) -> Path:
-        return self.folder / "state.pickle"
+        return self.folder / "state.json"
 
     def tip(self) -> str | None:
         """The tip the cache was mined to (None: no usable cache)."""
@@ -122,13 +150,16 @@ class MiningCache:
             row = con.execute("SELECT metrics FROM metrics WHERE sha = ?", (sha,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def load_state(self) -> tuple[KameiState, int]:
-        """The miner's state after the cached tip, and how many commits it has seen."""
-        with self._state.open("rb") as fh:
-            data = pickle.load(fh)
-        if data.get("format") != CACHE_FORMAT:
-            raise DataError(f"{self._state}: cache format {data.get('format')!r}")
-        return data["state"], int(data["position"])
+    def load_state(self) -> tuple[KameiState, int] | None:
+        """The miner's state after the cached tip and how many commits it has seen; None when
+        the file is damaged or of another format (the caller mines again)."""
+        try:
+            data = json.loads(self._state.read_text("utf-8"))
+            if data.get("format") != CACHE_FORMAT:
+                return None
+            return state_from_json(data["state"]), int(data["position"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
 
     def save(
         self,
@@ -142,8 +173,8 @@ class MiningCache:
         """Write new rows and the state after `tip` (a fresh cache replaces the old one)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self._state.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump({"format": CACHE_FORMAT, "state": state, "position": position}, fh)
+        doc = {"format": CACHE_FORMAT, "state": state_to_json(state), "position": position}
+        tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
         if fresh and self._db.exists():
             self._db.unlink()
         with sqlite3.connect(self._db) as con:
@@ -197,8 +228,9 @@ def commit_metrics(
     cached = cache.tip()
     how, read = "cache", 0
     if cached is not None and cached != tip and _is_ancestor(root, cached, tip):
-        if _linear_extension(root, cached, tip):
-            state, position = cache.load_state()
+        loaded = cache.load_state() if _linear_extension(root, cached, tip) else None
+        if loaded is not None:
+            state, position = loaded
             commits = _log(root, f"{cached}..{tip}")
             rows = _fold(commits, state, fix_pattern)
             cache.save(tip, state, rows, position + len(rows), fresh=False)
