@@ -218,7 +218,7 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "accepted 1, duplicates 0, quarantined 1, skipped 0" in result.output
     result = runner.invoke(app, ["ingest", "cdevents", str(tmp_path / "none.json")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     result = runner.invoke(app, ["ingest", "svn", str(path)])
     assert result.exit_code == 2
     listing = runner.invoke(app, ["quarantine", "list"])

@@ -77,7 +77,9 @@ def _row(
         if isinstance(value, dict | list) and name != "attrs":
             col.reject(location, name, "must be text, not a JSON container", doc)
             return None
-        if isinstance(value, bool | int | float) and name not in ("attrs",):
+        if isinstance(value, bool) and name != "attrs":
+            row[name] = "true" if value else "false"  # JSON's spelling, as the SQL path casts it
+        elif isinstance(value, int | float) and name != "attrs":
             row[name] = str(value)
     row["source"] = row.get("source") or rules.source
     row.setdefault("service", rules.service)
