@@ -46,6 +46,46 @@ MIN_MOVE_EVERY_WEEKS: Final = 4
 """Smallest `bottleneck_move_every_weeks`: two moves need room for the next one's ramp."""
 
 
+@dataclass(frozen=True)
+class WaitCut:
+    """An intervention: from week `from_week` on, `stage`'s wait is `factor` times what it was.
+
+    Weeks count from the period's start (0 = the first Monday week, as `BottleneckRegime.week`).
+    `services` names the services it applies to (empty: every service). Everything else of the
+    organisation (arrivals, random draws, the other stages' plan) stays as it was, so comparing
+    a cut organisation with the uncut one of the same seed measures the cut's own effect.
+    """
+
+    stage: str
+    factor: float
+    from_week: int = 0
+    services: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse a stage that carries no wait, a negative factor or week, naming the field."""
+        if self.stage not in WAIT_STAGES:
+            raise ConfigError(
+                f"WaitCut.stage: {self.stage!r} is not a wait stage; "
+                f"choose from {list(WAIT_STAGES)}"
+            )
+        factor = float(self.factor)
+        if not 0.0 <= factor <= 10.0:
+            raise ConfigError(f"WaitCut.factor: must be in [0, 10], got {self.factor!r}")
+        if isinstance(self.from_week, bool) or not isinstance(self.from_week, Integral):
+            raise ConfigError(f"WaitCut.from_week: must be a whole week, got {self.from_week!r}")
+        if self.from_week < 0:
+            raise ConfigError(f"WaitCut.from_week: must be >= 0, got {self.from_week}")
+        if isinstance(self.services, str):
+            raise ConfigError("WaitCut.services: a tuple of service names, not one string")
+        object.__setattr__(self, "factor", factor)
+        object.__setattr__(self, "from_week", int(self.from_week))
+        object.__setattr__(self, "services", tuple(str(s) for s in self.services))
+
+    def applies_to(self, service: str) -> bool:
+        """True when the cut covers `service`."""
+        return not self.services or service in self.services
+
+
 def _valid_move_every(value: object) -> bool:
     """None, or a whole number of weeks of at least `MIN_MOVE_EVERY_WEEKS` (not a bool)."""
     if value is None:
@@ -86,6 +126,8 @@ class SynthConfig:
     bottleneck_move_every_weeks: int | None = None
     """None: a moving service's bottleneck moves once or twice in the period (the default).
     N: an organisation in flux; a moving service's bottleneck moves about every N weeks."""
+    wait_cuts: tuple[WaitCut, ...] = ()
+    """Interventions on stage waits (`WaitCut`); empty (the default) changes nothing."""
 
     def __post_init__(self) -> None:
         """Refuse values the generator cannot honour, naming the field."""
@@ -122,6 +164,10 @@ class SynthConfig:
             object.__setattr__(
                 self, "bottleneck_move_every_weeks", int(self.bottleneck_move_every_weeks)
             )
+        cuts = tuple(self.wait_cuts)
+        if not all(isinstance(c, WaitCut) for c in cuts):
+            raise ConfigError(f"SynthConfig.wait_cuts: expected WaitCut items, got {cuts!r}")
+        object.__setattr__(self, "wait_cuts", cuts)
         start = pd.Timestamp(self.start)
         if start.tzinfo is None:
             raise ConfigError(f"SynthConfig.start: must be timezone-aware UTC, got {start!r}")

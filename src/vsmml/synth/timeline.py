@@ -90,6 +90,97 @@ def _weekly_mean(values: np.ndarray, week: np.ndarray, n_weeks: int) -> np.ndarr
     return np.divide(sums, counts, out=np.zeros(n_weeks), where=counts > 0)
 
 
+def cut_multipliers(config: SynthConfig, svc: ServicePlan, n_weeks: int) -> np.ndarray | None:
+    """Per week and stage, the factor of `config.wait_cuts` on `svc`'s waits (None: no cut)."""
+    cuts = [c for c in config.wait_cuts if c.applies_to(svc.name)]
+    if not cuts:
+        return None
+    out = np.ones((n_weeks, N_STAGES))
+    for c in cuts:
+        out[c.from_week :, WAIT_STAGES.index(c.stage)] *= c.factor
+    return out
+
+
+@dataclass
+class _Draws:
+    """The random draws of one service's timeline (made once, laid out several times)."""
+
+    week: np.ndarray
+    counts: np.ndarray
+    opened: np.ndarray
+    review_noise: np.ndarray
+    offsets: np.ndarray
+    merge_delay: np.ndarray
+    trigger: np.ndarray
+    pipes: Pipelines
+    run_key: np.ndarray
+    publish_delay: np.ndarray
+    stg_noise: np.ndarray
+    stg_dur: np.ndarray
+    prod_noise: np.ndarray
+    prod_dur: np.ndarray
+    trains: np.ndarray | None
+
+
+@dataclass
+class _Layout:
+    """Times of one layout of the draws against a weekly target."""
+
+    first_review: np.ndarray
+    merged: np.ndarray
+    run_queue: np.ndarray
+    ptimes: PipelineTimes
+    published: np.ndarray
+    stg_start: np.ndarray
+    stg_finish: np.ndarray
+    order: np.ndarray
+    prod: Production
+    group: np.ndarray
+    prod_real: np.ndarray
+
+
+def _layout(d: _Draws, target: np.ndarray) -> _Layout:
+    """Lay the draws out so each service-week's waits meet `target` (hours per change)."""
+    week, counts = d.week, d.counts
+    n, n_weeks = week.size, counts.size
+    ok = counts > 0
+    review_wait = _rescale(d.review_noise, week, target[:, I_REVIEW] * HOUR * counts)
+    first_review = d.opened + review_wait.astype(np.int64)
+    merged = first_review + d.offsets[:, -1] + d.merge_delay
+    queue_tot = (target[:, 1 : 1 + len(PIPELINE_STAGES)] * HOUR * counts[:, None]).ravel()
+    run_queue = _rescale(d.pipes.run_queue_noise, d.run_key, queue_tot).astype(np.int64)
+    ptimes = time_pipelines(d.pipes, merged + d.trigger, run_queue, n)
+    published = ptimes.change_end + d.publish_delay
+    stg_wait = _rescale(d.stg_noise, week, target[:, I_STAGING] * HOUR * counts)
+    stg_start = published + stg_wait.astype(np.int64)
+    stg_finish = stg_start + d.stg_dur
+    order = np.argsort(merged, kind="stable")
+    ready = stg_finish[order]
+    c_prod = np.ones(n_weeks)
+    for _ in range(ROUNDS):
+        want = d.prod_noise * c_prod[week] * target[week, I_PROD] * HOUR
+        prod = production(ready, want[order].astype(np.int64), d.trains, d.prod_dur)
+        group = np.empty(n, dtype=np.int64)
+        group[order] = prod.change_group
+        prod_wait = np.maximum(prod.start[group] - stg_finish, 0).astype(float)
+        prod_real = _weekly_mean(prod_wait, week, n_weeks)
+        ratio = target[ok, I_PROD] * HOUR / np.maximum(prod_real[ok], 1.0)
+        c_prod[ok] = np.clip(c_prod[ok] * ratio, 0.0, 50.0)
+    return _Layout(
+        first_review=first_review,
+        merged=merged,
+        run_queue=run_queue,
+        ptimes=ptimes,
+        published=published,
+        stg_start=stg_start,
+        stg_finish=stg_finish,
+        order=order,
+        prod=prod,
+        group=group,
+        prod_real=prod_real,
+    )
+
+
 def build_timeline(
     config: SynthConfig, svc: ServicePlan, changes: pd.DataFrame, rng: np.random.Generator
 ) -> Timeline:
@@ -131,31 +222,28 @@ def build_timeline(
     prod_dur = (rng.lognormal(np.log(6.0), 0.3, n) * MINUTE).astype(np.int64)
     trains = train_departures(config, svc) if svc.batches_deploys else None
     run_week = week[pipes.run_change]
-    run_key = run_week * len(PIPELINE_STAGES) + pipes.run_stage
+    draws = _Draws(
+        week=week,
+        counts=counts,
+        opened=opened,
+        review_noise=review_noise,
+        offsets=offsets,
+        merge_delay=merge_delay,
+        trigger=trigger,
+        pipes=pipes,
+        run_key=run_week * len(PIPELINE_STAGES) + pipes.run_stage,
+        publish_delay=publish_delay,
+        stg_noise=stg_noise,
+        stg_dur=stg_dur,
+        prod_noise=prod_noise,
+        prod_dur=prod_dur,
+        trains=trains,
+    )
     ok = counts > 0
     for _outer in range(OUTER):
-        review_wait = _rescale(review_noise, week, target[:, I_REVIEW] * HOUR * counts)
-        first_review = opened + review_wait.astype(np.int64)
-        merged = first_review + offsets[:, -1] + merge_delay
-        queue_tot = (target[:, 1 : 1 + len(PIPELINE_STAGES)] * HOUR * counts[:, None]).ravel()
-        run_queue = _rescale(pipes.run_queue_noise, run_key, queue_tot).astype(np.int64)
-        ptimes = time_pipelines(pipes, merged + trigger, run_queue, n)
-        published = ptimes.change_end + publish_delay
-        stg_wait = _rescale(stg_noise, week, target[:, I_STAGING] * HOUR * counts)
-        stg_start = published + stg_wait.astype(np.int64)
-        stg_finish = stg_start + stg_dur
-        order = np.argsort(merged, kind="stable")
-        ready = stg_finish[order]
-        c_prod = np.ones(n_weeks)
-        for _ in range(ROUNDS):
-            want = prod_noise * c_prod[week] * target[week, I_PROD] * HOUR
-            prod = production(ready, want[order].astype(np.int64), trains, prod_dur)
-            group = np.empty(n, dtype=np.int64)
-            group[order] = prod.change_group
-            prod_wait = np.maximum(prod.start[group] - stg_finish, 0).astype(float)
-            prod_real = _weekly_mean(prod_wait, week, n_weeks)
-            ratio = target[ok, I_PROD] * HOUR / np.maximum(prod_real[ok], 1.0)
-            c_prod[ok] = np.clip(c_prod[ok] * ratio, 0.0, 50.0)
+        used = target.copy()
+        lay = _layout(draws, used)
+        prod_real = lay.prod_real
         # Production could not get down to its plan (batching, release windows): scale the rest
         # of the week's plan up to the production wait it got, so the shares hold; lay it out again.
         excess = np.ones(n_weeks)
@@ -164,6 +252,16 @@ def build_timeline(
             break
         target[:, :I_PROD] *= np.maximum(excess, 1.0)[:, None]
         target[ok, I_PROD] = np.maximum(target[ok, I_PROD], prod_real[ok] / HOUR)
+    cut = cut_multipliers(config, svc, n_weeks)
+    if cut is not None:
+        # The intervention comes after the plan is settled: the cut stages' waits shrink, and
+        # the other stages do not react (no share-keeping rescale for the cut).
+        lay = _layout(draws, used * cut)
+        planned = planned * cut
+    first_review, merged, ptimes = lay.first_review, lay.merged, lay.ptimes
+    run_queue, published = lay.run_queue, lay.published
+    stg_start, stg_finish, order = lay.stg_start, lay.stg_finish, lay.order
+    prod, group = lay.prod, lay.group
     waits = np.zeros((n, N_STAGES))
     waits[:, I_REVIEW] = first_review - opened
     per_stage = np.zeros((n, len(PIPELINE_STAGES)))

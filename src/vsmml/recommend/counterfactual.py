@@ -1,0 +1,188 @@
+"""Counterfactual re-scoring of a change: what would lower its risk, by how much.
+
+Each counterfactual changes inputs a developer controls and scores the change again with the
+same scorer: split it into changes under N lines, ship it after the flaky pipeline is fixed,
+ship it in a deploy of its own, get a second reviewer. Only inputs the scorer reads and whose
+value is known are changed; an unknown input is never the lever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from vsmml.recommend.inputs import Scorer
+
+FloatArray = npt.NDArray[np.float64]
+
+SPLIT_LINES: Final[int] = 200
+MIN_DROP: Final[float] = 0.01
+"""A counterfactual that lowers the probability by less than this is not reported."""
+_SCALED_BY_FILES: Final[tuple[str, ...]] = ("lt", "nuc")
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """One change to a change and its re-scored probability.
+
+    Attributes:
+        action: the catalogue action (`split_change`, `wait_for_flaky_fix` ...).
+        description: what changes, in words.
+        probability: the change's probability as it is.
+        new_probability: the probability after the counterfactual (per piece for a split).
+        changed: input → (value now, value after).
+        params: values for the action's wording (pieces, limit ...).
+        any_piece: for a split, the probability that at least one of the pieces fails.
+    """
+
+    action: str
+    description: str
+    probability: float
+    new_probability: float
+    changed: dict[str, tuple[float, float]]
+    params: dict[str, str | float | int] = field(default_factory=dict)
+    any_piece: float | None = None
+
+    @property
+    def drop(self) -> float:
+        """How much lower the probability is (positive: lower)."""
+        return self.probability - self.new_probability
+
+
+def _col(cols: Mapping[str, FloatArray], name: str, n: int) -> FloatArray:
+    return np.asarray(cols[name], dtype=np.float64) if name in cols else np.full(n, np.nan)
+
+
+def split_columns(
+    cols: Mapping[str, FloatArray], limit: int = SPLIT_LINES
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """Each change split evenly into pieces under `limit` lines: (pieces, one piece's inputs).
+
+    Lines added and deleted divide by the pieces; files become ceil(files / pieces), and
+    directories, subsystems, entropy, the touched files' size, their earlier changes and
+    developers shrink with the files. Author experience, age and fix stay. A change at or
+    under `limit` lines, or with unknown lines, is one piece and unchanged.
+    """
+    n = len(next(iter(cols.values()))) if cols else 0
+    la, ld = _col(cols, "la", n), _col(cols, "ld", n)
+    lines = la + ld
+    k = np.where(np.isfinite(lines) & (lines > limit), np.ceil(lines / limit), 1.0)
+    out = {c: np.asarray(v, dtype=np.float64).copy() for c, v in cols.items()}
+    out["la"], out["ld"] = la / k, ld / k
+    if "nf" in cols:
+        nf = _col(cols, "nf", n)
+        nf2 = np.where(np.isfinite(nf), np.maximum(1.0, np.ceil(nf / k)), nf)
+        share = np.where(nf > 0, nf2 / np.maximum(nf, 1.0), 1.0)
+        out["nf"] = nf2
+        if "nd" in cols:
+            out["nd"] = np.fmin(_col(cols, "nd", n), nf2)
+        if "ns" in cols:
+            out["ns"] = np.fmin(_col(cols, "ns", n), out.get("nd", nf2))
+        if "entropy" in cols:
+            e = _col(cols, "entropy", n)
+            ratio = np.log2(np.maximum(nf2, 1.0)) / np.log2(np.maximum(nf, 2.0))
+            out["entropy"] = np.where(nf > 1, e * ratio, e)
+        for c in _SCALED_BY_FILES:
+            if c in cols:
+                out[c] = _col(cols, c, n) * share
+        if "ndev" in cols:
+            out["ndev"] = np.maximum(1.0, _col(cols, "ndev", n) * share)
+    return k, out
+
+
+def _proba(scorer: Scorer, cols: Mapping[str, FloatArray]) -> FloatArray:
+    return np.asarray(scorer.predict_proba(scorer.matrix(cols)), dtype=np.float64)
+
+
+def _num(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def model_trust(scorer: Scorer) -> float:
+    """How far the scorer's validated ranking beats chance: 2 × (AUC − 0.5) from its metadata,
+    0.5 when the metadata does not say."""
+    meta = getattr(scorer, "metadata", None) or {}
+    metrics = meta.get("metrics", {}) if isinstance(meta, Mapping) else {}
+    auc = metrics.get("validation_auc") if isinstance(metrics, Mapping) else None
+    if auc is None:
+        auc = meta.get("auc") if isinstance(meta, Mapping) else None
+    try:
+        value = float(auc)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.5
+    return float(min(max(2.0 * (value - 0.5), 0.0), 1.0)) if np.isfinite(value) else 0.5
+
+
+def _known(values: Mapping[str, float], name: str, scorer: Scorer) -> float | None:
+    v = values.get(name)
+    if name not in scorer.input_columns or v is None:
+        return None
+    f = float(v)
+    return f if np.isfinite(f) else None
+
+
+def what_would_lower(
+    scorer: Scorer,
+    values: Mapping[str, float],
+    *,
+    split_lines: int = SPLIT_LINES,
+    fixed_flakiness: float | None = None,
+    min_drop: float = MIN_DROP,
+) -> list[Counterfactual]:
+    """The counterfactuals that lower one change's risk by at least `min_drop`, largest first.
+
+    Args:
+        scorer: the risk scorer (reads `input_columns`; `matrix` and `predict_proba`).
+        values: the change's inputs by name (NaN or None: unknown).
+        split_lines: the size limit of the split counterfactual.
+        fixed_flakiness: the service's pipeline flakiness once its flaky failures are fixed
+            (its non-flaky failure share); None: no flakiness counterfactual.
+        min_drop: smallest drop reported.
+    """
+    base = {c: np.array([_num(values.get(c))]) for c in scorer.input_columns}
+    p = float(_proba(scorer, base)[0])
+    out: list[Counterfactual] = []
+    la, ld = _known(values, "la", scorer), _known(values, "ld", scorer)
+    if la is not None and ld is not None and la + ld > split_lines:
+        k, piece = split_columns(base, split_lines)
+        q = float(_proba(scorer, piece)[0])
+        pieces = int(k[0])
+        changed = {
+            c: (float(base[c][0]), float(piece[c][0]))
+            for c in base
+            if np.isfinite(base[c][0]) and not np.isclose(base[c][0], piece[c][0])
+        }
+        out.append(
+            Counterfactual(
+                "split_change",
+                f"split into {pieces} changes under {split_lines} lines",
+                p,
+                q,
+                changed,
+                {"pieces": pieces, "limit": split_lines},
+                any_piece=1.0 - (1.0 - q) ** pieces,
+            )
+        )
+    single: list[tuple[str, float | None, str, str]] = [
+        ("pipeline_flakiness", fixed_flakiness, "wait_for_flaky_fix",
+         "wait for the flaky pipeline fix"),
+        ("deploy_batch_size", 1.0, "ship_alone", "ship it in a deploy of its own"),
+        ("n_reviewers", 2.0, "add_reviewer_to_change", "get a second reviewer"),
+    ]  # fmt: skip
+    for name, to, action, words in single:
+        now = _known(values, name, scorer)
+        if now is None or to is None or (now <= to if name != "n_reviewers" else now >= to):
+            continue
+        cols = {c: v.copy() for c, v in base.items()}
+        cols[name] = np.array([to])
+        q = float(_proba(scorer, cols)[0])
+        out.append(Counterfactual(action, words, p, q, {name: (now, float(to))}))
+    kept = [c for c in out if c.drop >= min_drop]
+    return sorted(kept, key=lambda c: -c.drop)
