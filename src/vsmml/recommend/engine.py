@@ -28,6 +28,8 @@ class RecommendationSet:
     until: pd.Timestamp
     skipped: dict[str, str] = field(default_factory=dict)
     fired: dict[str, int] = field(default_factory=dict)
+    unnamed: int = 0
+    """Records dropped because no evidence item names an event (no generic advice)."""
 
     def __len__(self) -> int:
         return len(self.recommendations)
@@ -103,6 +105,9 @@ def recommend(
 ) -> RecommendationSet:
     """Ranked recommendations for the window of `inputs`.
 
+    A record whose evidence names no event is dropped and counted (`unnamed`): a finding that
+    cannot point at what happened is not emitted.
+
     Args:
         inputs: the window and whatever frames and results are available.
         rules: the rules to run (default `DEFAULT_RULES`).
@@ -129,12 +134,15 @@ def recommend(
         recs = rule.run(ctx)
         fired[rule.name] = len(recs)
         found.extend(recs)
+    named = [r for r in found if any(e.event_ids for e in r.evidence)]
     kept = [
         r
-        for r in merge(found)
+        for r in merge(named)
         if _keep(r, service, team) and (category is None or r.category == category)
     ]
     ranked = rank(kept)
     if top is not None:
         ranked = ranked[:top]
-    return RecommendationSet(ranked, inputs.since, inputs.until, skipped, fired)
+    return RecommendationSet(
+        ranked, inputs.since, inputs.until, skipped, fired, len(found) - len(named)
+    )

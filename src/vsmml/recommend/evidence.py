@@ -32,7 +32,8 @@ class EventIndex:
         """The events of one kind (time-ordered, fresh index); empty when there are none."""
         if kind not in self._kinds:
             if self._events is None or kind not in self._rows:
-                self._kinds[kind] = pd.DataFrame(columns=["event_id", "ts"])
+                cols = ["event_id", "ts"] if self._events is None else list(self._events.columns)
+                self._kinds[kind] = pd.DataFrame(columns=cols)
             else:
                 rows = self._events.iloc[self._rows[kind]]
                 self._kinds[kind] = rows.sort_values("ts", kind="stable").reset_index(drop=True)

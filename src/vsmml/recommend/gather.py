@@ -106,7 +106,11 @@ def gather(
     corr = correlate(delivery)
     flow = flow_data(corr.changes, delivery)
     runs = pipeline_runs(delivery)
-    samples = samples_from_events(events.loc[is_slo]) if is_slo.any() else None
+    samples = None
+    if is_slo.any():
+        slo_rows = events.loc[is_slo]
+        samples = samples_from_events(slo_rows)  # in the rows' order
+        samples["event_id"] = slo_rows["event_id"].astype(STR_DTYPE).to_numpy()
     window_events = delivery.loc[
         ((delivery["ts"] >= start) & (delivery["ts"] < end)).to_numpy(bool)
     ]

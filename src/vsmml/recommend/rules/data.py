@@ -80,12 +80,15 @@ class CoverageRule(Rule):
         ev = ctx.events.in_window(kind, ctx.since, ctx.until, where={"source": source})
         if ev.empty:
             return None
-        best, share = "", 0.0
-        for f in key_fields(kind):
-            if f in ev.columns:
-                miss = float(ev[f].isna().mean())
-                if miss > share:
-                    best, share = f, miss
+        keys = [f for f in key_fields(kind) if f in ev.columns]
+        if not keys:
+            return None
+        present = {f: float(ev[f].notna().mean()) for f in keys}
+        best = max(keys, key=lambda f: present[f])  # the key this source already sends at times
+        lacking_all = np.ones(len(ev), dtype=bool)
+        for f in keys:
+            lacking_all &= ev[f].isna().to_numpy(dtype=bool)
+        share = float(lacking_all.mean())
         if share < self.min_missing:
             return None
         n_src, linked_src = float(len(ev)), 0.0
@@ -99,7 +102,7 @@ class CoverageRule(Rule):
         gain, lo, hi = (missing * r / n_src for r in (rate, lo_r, hi_r))
         if gain <= 0:
             return None
-        lacking = ev.loc[ev[best].isna().to_numpy(dtype=bool)]
+        lacking = ev.loc[lacking_all]
         effect = ExpectedEffect(
             f"link coverage of {source}",
             gain,
@@ -114,7 +117,7 @@ class CoverageRule(Rule):
         )
         return self.make(
             Target(source=source),
-            f"{share:.0%} of {source}'s {kind} events carry no {best}; "
+            f"{share:.0%} of {source}'s {kind} events carry no {' or '.join(keys)}; "
             f"{int(row['events']) - int(row['linked'])} of {int(row['events'])} do not link",
             [
                 Evidence.of(

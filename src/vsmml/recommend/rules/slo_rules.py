@@ -95,9 +95,7 @@ class AlertTuningRule(Rule):
             near = np.zeros(len(grid), dtype=bool)
             paged_inc = []
             for s0, e0 in zip(start, end, strict=True):
-                span = (t >= pd.Timestamp(s0 - SLACK).value) & (
-                    t <= pd.Timestamp(e0 + SLACK).value
-                )
+                span = (t >= pd.Timestamp(s0 - SLACK).value) & (t <= pd.Timestamp(e0 + SLACK).value)
                 near |= span
                 paged_inc.append(bool((page & span).any()))
             false = [int(i) for i in _starts(page) if not near[i]]
@@ -159,6 +157,17 @@ class AlertTuningRule(Rule):
             out.append(bad / budget if budget > 0 else 0.0)
         return out
 
+    def _sample_ids(self, ctx: Context, service: str, instants: list[pd.Timestamp]) -> list[str]:
+        """The `slo.sample` event ids at (or just before) each instant: what paged."""
+        s = ctx.inputs.slo_samples
+        if s is None or "event_id" not in s.columns or not instants:
+            return []
+        mine = s.loc[(s["service"] == service).to_numpy(dtype=bool)].sort_values("timestamp")
+        ts = mine["timestamp"].to_numpy(dtype="datetime64[us]")
+        at = pd.DatetimeIndex(instants).tz_convert(None).to_numpy(dtype="datetime64[us]")
+        j = np.clip(np.searchsorted(ts, at, side="right") - 1, 0, max(len(ts) - 1, 0))
+        return [str(i) for i in mine["event_id"].to_numpy()[j]] if len(ts) else []
+
     def _emit(
         self,
         ctx: Context,
@@ -188,6 +197,8 @@ class AlertTuningRule(Rule):
         ids, n_ids = ctx.events.lookup(
             "incident.opened", "incident_id", incidents["incident_id"].tolist()
         )
+        if action == "loosen_slo_alert":
+            ids, n_ids = self._sample_ids(ctx, service, [grid[i] for i in false_at]), len(false_at)
         when = ", ".join(str(grid[i]) for i in false_at[:5])
         evidence = [
             Evidence.of(
