@@ -107,6 +107,7 @@ def deployments(service: str, sizes: list[int], failed: list[bool]) -> pd.DataFr
                 for t, f in zip(started, failed, strict=True)
             ],
             "incident_id": [f"{service}-i{i:03d}" if f else None for i, f in enumerate(failed)],
+            "rolled_back": False,
         }
     )
 

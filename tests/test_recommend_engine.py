@@ -108,3 +108,22 @@ def test_window_defaults_to_the_last_complete_weeks() -> None:
 def test_a_finding_that_names_no_event_is_dropped_and_counted() -> None:
     res = recommend(_inputs(events=None), rules=[ConstraintRule()])
     assert res.recommendations == [] and res.unnamed == 2 and res.fired == {"constraint": 2}
+
+
+def test_table_and_markdown_show_the_records_and_what_did_not_run() -> None:
+    from vsmml.recommend.format import describe_effect, to_markdown, to_table
+
+    res = recommend(_inputs(), rules=[ConstraintRule(), QuarantineRule()])
+    table = to_table(res)
+    assert "recommendations for 2026-03-02 .. 2026-03-30 (2 shown)" in table
+    assert "  1  flow        slow-review / review" in table
+    assert "rules not run: quarantine: no quarantine" in table
+    md = to_markdown(res)
+    assert md.startswith("## Recommendations, 2026-03-02 .. 2026-03-30")
+    assert "### 1. Cut the review pickup wait in slow-review (the constraint) by 50%" in md
+    assert "and 35 more" in md  # 5 of 40 event ids shown
+    e = res.recommendations[0].expected_effect
+    assert describe_effect(e).startswith(f"{e.value:+.1f}% median lead time [")
+    empty = recommend(_inputs(events=None), rules=[ConstraintRule()])
+    assert "nothing found with evidence" in to_table(empty)
+    assert "2 finding(s) dropped" in to_markdown(empty)

@@ -16,6 +16,7 @@ from vsmml.recommend.rules import (
     CoverageRule,
     FlakyPipelineRule,
     QuarantineRule,
+    RollBackRule,
     SliAnomalyRule,
 )
 
@@ -231,3 +232,28 @@ def test_coverage_rule_names_the_missing_key_and_quarantine_rule_the_field() -> 
     ).recommendations
     assert rec.target.source == "github" and rec.expected_effect.value == -6.0
     assert rec.evidence[0].event_ids == tuple(f"quarantine:{i}" for i in range(6))
+
+
+def test_roll_back_rule_fires_on_a_burning_last_deploy_when_rollbacks_restore_faster() -> None:
+    deps = deployments("svc", [1] * 8, [True] * 6 + [False] * 2)
+    deps["rolled_back"] = [True, True, True, False, False, False, False, False]
+    deps["restored_at"] = deps["finished_at"] + pd.to_timedelta(
+        [0.5, 0.6, 0.4, 3, 4, 5, 0, 0], unit="h"
+    )
+    deps.loc[deps.index[-2:], "restored_at"] = pd.NaT
+    last = UNTIL - pd.Timedelta(hours=2)
+    deps.loc[deps.index[-1], ["started_at", "finished_at"]] = [last, last + pd.Timedelta(minutes=5)]
+    samples = _samples("svc", [last + pd.Timedelta(minutes=10 + 60 * k) for k in range(2)], 0.03)
+    inputs = Inputs(SINCE, UNTIL, events=deploy_events(deps), deployments=deps, slo_samples=samples)
+    [rec] = recommend(inputs, rules=[RollBackRule()]).recommendations
+    assert rec.action == "roll_back" and rec.params["deploy"] == "svc-d007"
+    e = rec.expected_effect
+    assert e.value == pytest.approx(-30.0 * (4.0 - 0.5) / 720.0, rel=0.05)  # burn 30x, 3.5 h sooner
+    assert e.low <= e.value <= e.high <= 0
+    calm = _samples("svc", [], 0.0)
+    quiet = Inputs(SINCE, UNTIL, events=deploy_events(deps), deployments=deps, slo_samples=calm)
+    assert recommend(quiet, rules=[RollBackRule()]).recommendations == []
+    rolled = pd.concat([deps, deps.iloc[[-1]].assign(deploy_id="rb", is_rollback=True,
+                                                       started_at=UNTIL - pd.Timedelta(minutes=30))])  # fmt: skip
+    done = Inputs(SINCE, UNTIL, events=deploy_events(deps), deployments=rolled, slo_samples=samples)
+    assert recommend(done, rules=[RollBackRule()]).recommendations == []

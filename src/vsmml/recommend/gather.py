@@ -83,6 +83,7 @@ def gather(
     default_objective: float = DEFAULT_OBJECTIVE,
     burn_outlook: pd.DataFrame | None = None,
     anomalies: pd.DataFrame | None = None,
+    slo_samples: pd.DataFrame | None = None,
 ) -> Inputs:
     """Everything the rules read, computed from canonical `events` (see the module docstring).
 
@@ -97,6 +98,9 @@ def gather(
         burn_outlook: the burn model's outlook rows (`BurnOutlookRule`).
         anomalies: further anomaly rows (`vsmml.recommend.rules.anomalies`), added to the
             wait change points computed here.
+        slo_samples: SLO samples (timestamp, service, good, total, event_id) when the caller
+            has them already (a store query is much faster than parsing `slo.sample` attrs);
+            else they are read from the `slo.sample` events.
     """
     start, end = window_of(latest_work(events), since, until, weeks)
     kind = events["kind"].astype(STR_DTYPE)
@@ -106,8 +110,8 @@ def gather(
     corr = correlate(delivery)
     flow = flow_data(corr.changes, delivery)
     runs = pipeline_runs(delivery)
-    samples = None
-    if is_slo.any():
+    samples = slo_samples
+    if samples is None and is_slo.any():
         slo_rows = events.loc[is_slo]
         samples = samples_from_events(slo_rows)  # in the rows' order
         samples["event_id"] = slo_rows["event_id"].astype(STR_DTYPE).to_numpy()

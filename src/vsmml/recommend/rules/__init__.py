@@ -17,6 +17,7 @@ from vsmml.recommend.rules.flow import (
 from vsmml.recommend.rules.pipelines import FlakyPipelineRule
 from vsmml.recommend.rules.review import ReviewLoadRule
 from vsmml.recommend.rules.risk import LargeChangeRule, RiskyChangeRule, WaiverRule
+from vsmml.recommend.rules.rollback import RollBackRule
 from vsmml.recommend.rules.slo_rules import AlertTuningRule, BurnOutlookRule
 
 DEFAULT_RULES: Final[tuple[Rule, ...]] = (
@@ -32,6 +33,7 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     WaiverRule(),
     BatchFailureRule(),
     CanaryRule(),
+    RollBackRule(),
     AlertTuningRule(),
     BurnOutlookRule(),
     SliAnomalyRule(),
@@ -56,6 +58,7 @@ __all__ = [
     "RetrainRule",
     "ReviewLoadRule",
     "RiskyChangeRule",
+    "RollBackRule",
     "Rule",
     "SliAnomalyRule",
     "SlowStageRule",
