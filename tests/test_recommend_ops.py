@@ -253,7 +253,9 @@ def test_roll_back_rule_fires_on_a_burning_last_deploy_when_rollbacks_restore_fa
     calm = _samples("svc", [], 0.0)
     quiet = Inputs(SINCE, UNTIL, events=deploy_events(deps), deployments=deps, slo_samples=calm)
     assert recommend(quiet, rules=[RollBackRule()]).recommendations == []
-    rolled = pd.concat([deps, deps.iloc[[-1]].assign(deploy_id="rb", is_rollback=True,
-                                                       started_at=UNTIL - pd.Timedelta(minutes=30))])  # fmt: skip
+    back = deps.iloc[[-1]].assign(
+        deploy_id="rb", is_rollback=True, started_at=UNTIL - pd.Timedelta(minutes=30)
+    )
+    rolled = pd.concat([deps, back])
     done = Inputs(SINCE, UNTIL, events=deploy_events(deps), deployments=rolled, slo_samples=samples)
     assert recommend(done, rules=[RollBackRule()]).recommendations == []

@@ -117,7 +117,8 @@ class RollBackRule(Rule):
             f"({before:.1f}x before it); a rollback here restores {gap:.1f} h sooner than a fix",
             [
                 Evidence.of(
-                    f"1 h burn rate {now:.1f}x at {ctx.until}, {before:.1f}x before {deploy} started",
+                    f"1 h burn rate {now:.1f}x at {ctx.until}, {before:.1f}x before {deploy} "
+                    "started",
                     {"burn_now": now, "burn_before": before, "restore_gap_h": gap},
                     last["started_at"],
                     ctx.until,
