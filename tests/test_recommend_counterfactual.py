@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from model_fixtures import jit_frame
-from vsmml.pipeline.models import RiskScorer, default_models_dir
+from vsmml.models.risk_scoring import RiskScorer
+from vsmml.pipeline.models import default_models_dir
 from vsmml.recommend.counterfactual import model_trust, split_columns, what_would_lower
 
 BIG = {

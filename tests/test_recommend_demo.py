@@ -15,7 +15,8 @@ import pytest
 
 from vsmml.correlate import correlate
 from vsmml.graph import flow_data
-from vsmml.pipeline.models import RiskScorer, default_models_dir
+from vsmml.models.risk_scoring import RiskScorer
+from vsmml.pipeline.models import default_models_dir
 from vsmml.recommend import CATEGORIES, DEFAULT_RULES, MAX_EVENT_IDS, recommend
 from vsmml.recommend.gather import gather
 from vsmml.synth import SynthConfig, SynthOrg, generate

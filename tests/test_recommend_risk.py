@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from recommend_frames import SINCE, UNTIL, merged_events
-from vsmml.pipeline.models import RiskScorer, default_models_dir
+from vsmml.models.risk_scoring import RiskScorer
+from vsmml.pipeline.models import default_models_dir
 from vsmml.recommend import Inputs, recommend
 from vsmml.recommend.rules import LargeChangeRule, RetrainRule, RiskyChangeRule, WaiverRule
 
