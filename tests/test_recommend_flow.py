@@ -63,7 +63,8 @@ def test_constraint_rule_is_silent_on_too_few_changes_and_unsure_when_the_lead_f
         early.ci_stages,
     )
     [rec] = recommend(_inputs(mixed), rules=[ConstraintRule()]).recommendations
-    assert rec.confidence <= 0.5  # led 2 of 4 weeks
+    assert rec.target.stage == "review" and rec.confidence <= 0.75  # led 2 of 4 weeks only
+    assert "2 of 4 weeks" in rec.evidence[1].summary
 
 
 def test_parallel_and_slow_stage_rules() -> None:
@@ -98,23 +99,42 @@ def test_deploy_batch_rule_needs_production_as_the_constraint_and_riders() -> No
     assert recommend(_inputs(solo), rules=[DeployBatchRule()]).recommendations == []
 
 
-def test_wait_shift_rule_cuts_a_stage_that_jumped_at_most_by_the_constraint_cut() -> None:
-    flow = tiny_flow({"a": {"review": 6.0, "build": 2.0}})
-    shifts = pd.DataFrame(
+def _shift(stage: str, before: float, after: float) -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "service": ["a", "a"],
-            "metric": ["wait:build", "wait:staging"],
-            "ts": [START + pd.Timedelta(weeks=2)] * 2,
-            "value": [4.0, 0.55],
-            "baseline": [1.0, 0.5],
-            "score": [0.9, 0.9],
+            "service": ["a"],
+            "metric": [f"wait:{stage}"],
+            "ts": [START + pd.Timedelta(weeks=2)],
+            "value": [after],
+            "baseline": [before],
+            "score": [0.9],
             "kind": "change_point",
         }
     )
-    [rec] = recommend(_inputs(flow, anomalies=shifts), rules=[WaitShiftRule()]).recommendations
-    assert rec.target.stage == "build" and rec.params["cut_pct"] == 50  # 75 % rise, capped
+
+
+def test_wait_shift_of_the_constraint_is_a_recommendation_capped_at_the_cut() -> None:
+    flow = tiny_flow({"a": {"review": 6.0, "build": 2.0}})
+    inputs = _inputs(flow, anomalies=_shift("review", 2.0, 8.0))
+    [rec] = recommend(inputs, rules=[WaitShiftRule()]).recommendations
+    assert rec.target.stage == "review" and rec.params["cut_pct"] == 50  # 300 % rise, capped
     assert rec.confidence == pytest.approx(0.9)  # score x 20 changes since the shift
-    assert rec.evidence[0].event_ids[0].startswith("stage.finished:build-a-c02")  # since the shift
+    assert rec.evidence[0].event_ids[0].startswith("rv-a-c02")  # changes since the shift
+    both = recommend(inputs, rules=[ConstraintRule(), WaitShiftRule()]).recommendations
+    assert len(both) == 1 and both[0].rule == "constraint+wait-shift"
+    small = _inputs(flow, anomalies=_shift("review", 5.0, 5.5))  # +10 %: below the bar
+    assert recommend(small, rules=[WaitShiftRule()]).recommendations == []
+
+
+def test_wait_shift_elsewhere_is_a_note_on_the_constraint_record() -> None:
+    flow = tiny_flow({"a": {"review": 6.0, "build": 2.0}})
+    inputs = _inputs(flow, anomalies=_shift("build", 1.0, 4.0))
+    assert recommend(inputs, rules=[WaitShiftRule()]).recommendations == []  # a note alone
+    [rec] = recommend(inputs, rules=[ConstraintRule(), WaitShiftRule()]).recommendations
+    assert rec.target.stage == "review" and rec.rule == "constraint+wait-shift"
+    note = rec.evidence[-1]
+    assert note.summary.startswith("build wait rose 300%") and "after review" in note.summary
+    assert note.event_ids[0].startswith("stage.finished:build-a-c02")
 
 
 def test_wait_shifts_finds_an_upward_change_point_causally() -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 from vsmml.errors import DataError
 from vsmml.recommend.context import Context
 from vsmml.recommend.inputs import Inputs
-from vsmml.recommend.records import CATEGORIES, Recommendation
+from vsmml.recommend.records import CATEGORIES, Note, Recommendation
 from vsmml.recommend.rules import DEFAULT_RULES
 from vsmml.recommend.rules.base import Rule
 
@@ -76,6 +76,26 @@ def merge(recs: Sequence[Recommendation]) -> list[Recommendation]:
     return out
 
 
+def attach(recs: Sequence[Recommendation], notes: Sequence[Note]) -> list[Recommendation]:
+    """Add each note's evidence to the record with its target and action (notes without one
+    are dropped: a note is not a recommendation)."""
+    by_key: dict[tuple[tuple[str, ...], str], list[Note]] = {}
+    for n in notes:
+        by_key.setdefault(n.key(), []).append(n)
+    out = []
+    for r in recs:
+        mine = by_key.get(r.key(), [])
+        if not mine:
+            out.append(r)
+            continue
+        seen = {e.summary for e in r.evidence}
+        extra = [n.evidence for n in mine if n.evidence.summary not in seen]
+        rules = list(dict.fromkeys([*r.rule.split("+"), *(n.rule for n in mine)]))
+        evidence = (*r.evidence, *extra)[: max(MAX_MERGED_EVIDENCE, len(r.evidence))]
+        out.append(replace(r, evidence=evidence, rule="+".join(rules)))
+    return out
+
+
 def _order_key(r: Recommendation) -> tuple[float, int, tuple[str, ...], str]:
     return (-r.priority, CATEGORIES.index(r.category), r.target.key(), r.action)
 
@@ -124,6 +144,7 @@ def recommend(
         raise DataError(f"category: {category!r} is not one of {list(CATEGORIES)}")
     ctx = Context(inputs, seed=seed)
     found: list[Recommendation] = []
+    notes: list[Note] = []
     skipped: dict[str, str] = {}
     fired: dict[str, int] = {}
     for rule in DEFAULT_RULES if rules is None else rules:
@@ -134,10 +155,11 @@ def recommend(
         recs = rule.run(ctx)
         fired[rule.name] = len(recs)
         found.extend(recs)
+        notes.extend(rule.notes(ctx))
     named = [r for r in found if any(e.event_ids for e in r.evidence)]
     kept = [
         r
-        for r in merge(named)
+        for r in attach(merge(named), notes)
         if _keep(r, service, team) and (category is None or r.category == category)
     ]
     ranked = rank(kept)

@@ -174,6 +174,21 @@ class ExpectedEffect:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Evidence one rule adds to another rule's record (same target and action): a finding
+    that supports or qualifies a recommendation without being one itself."""
+
+    target: Target
+    action: str
+    evidence: Evidence
+    rule: str
+
+    def key(self) -> tuple[tuple[str, ...], str]:
+        """The key of the record it belongs to."""
+        return self.target.key(), self.action
+
+
+@dataclass(frozen=True)
 class Recommendation:
     """One ranked recommendation: what was found, the evidence, what to do and what it gives.
 

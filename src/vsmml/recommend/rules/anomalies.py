@@ -19,7 +19,7 @@ from vsmml.graph.flow import FlowData
 from vsmml.recommend.context import Context
 from vsmml.recommend.effects import lead_time_effect, sufficiency
 from vsmml.recommend.evidence import ids_of
-from vsmml.recommend.records import Evidence, ExpectedEffect, Recommendation, Target
+from vsmml.recommend.records import Evidence, ExpectedEffect, Note, Recommendation, Target
 from vsmml.recommend.rules.base import Rule, records, stage_event_ids
 from vsmml.recommend.rules.flow import STAGE_ACTION
 
@@ -79,7 +79,8 @@ def wait_shifts(
 
 @dataclass(frozen=True)
 class WaitShiftRule(Rule):
-    """A stage whose wait shifted up inside the window: bring it back to its level before."""
+    """A stage whose wait shifted up inside the window: the constraint's shift is its own
+    recommendation, another stage's a note on the constraint's record."""
 
     name = "wait-shift"
     category = "flow"
@@ -94,25 +95,63 @@ class WaitShiftRule(Rule):
     min_rise: float = 0.25
     min_changes: int = 10
     cut: float = 0.5
-    """The largest cut proposed: the same as `ConstraintRule.cut`, so that between two stages
-    the one with more waiting wins the ranking (a shift back to its old level may be deeper)."""
+    """The largest cut proposed (as `ConstraintRule.cut`; a shift back to its old level may
+    be deeper)."""
 
-    def run(self, ctx: Context) -> list[Recommendation]:
-        """One recommendation per service and shifted stage."""
+    def _shifts(self, ctx: Context) -> list[tuple[dict[str, Any], str, float, str | None]]:
+        """(row, stage, rise, the service's constraint) of every shift worth a look."""
         a = ctx.inputs.anomalies
         assert a is not None
         rows = a.loc[a["metric"].astype(str).str.startswith(WAIT_PREFIX).to_numpy(dtype=bool)]
         rows = rows.loc[
             ctx.in_window(rows["ts"]) & (rows["score"] >= self.min_score).to_numpy(bool)
         ]
-        out: list[Recommendation] = []
+        leads = dict(zip(ctx.constraints["service"], ctx.constraints["constraint"], strict=True))
+        out = []
         for row in records(rows):
             rise = float(row["value"]) / max(float(row["baseline"]), 1e-9) - 1.0
-            if rise < self.min_rise:
+            if rise >= self.min_rise:
+                stage = str(row["metric"])[len(WAIT_PREFIX) :]
+                out.append((row, stage, rise, leads.get(str(row["service"]))))
+        return out
+
+    def run(self, ctx: Context) -> list[Recommendation]:
+        """One recommendation per service whose constraint's wait shifted up."""
+        out: list[Recommendation] = []
+        for row, stage, rise, lead in self._shifts(ctx):
+            if stage == lead:
+                rec = self._one(ctx, row, rise)
+                if rec is not None:
+                    out.append(rec)
+        return out
+
+    def notes(self, ctx: Context) -> list[Note]:
+        """A shift in another stage qualifies the constraint's record: it may take over.
+
+        Theory of Constraints: work on the constraint first; a stage whose wait rose is the
+        one to watch, and the evidence says so on the constraint's record.
+        """
+        out: list[Note] = []
+        for row, stage, rise, lead in self._shifts(ctx):
+            if lead is None or stage == lead:
                 continue
-            rec = self._one(ctx, row, rise)
-            if rec is not None:
-                out.append(rec)
+            service = str(row["service"])
+            at = pd.Timestamp(row["ts"])
+            flow = ctx.service_flow(service)
+            later = flow.changes.loc[(flow.changes["first_commit_at"] >= at).to_numpy(dtype=bool)]
+            ids, n_ids = stage_event_ids(ctx, stage, later["change_id"].astype(str).tolist())
+            evidence = Evidence.of(
+                f"{stage} wait rose {rise:.0%} on {at.date()} ({row['baseline']:.2f} h → "
+                f"{row['value']:.2f} h per change, CUSUM score {row['score']:.2f}): it may "
+                f"become the constraint after {lead}",
+                {"before_h": float(row["baseline"]), "after_h": float(row["value"])},
+                at,
+                ctx.until,
+                ids,
+                n_ids,
+            )
+            target = Target(service=service, team=ctx.team_of(service), stage=lead)
+            out.append(Note(target, STAGE_ACTION.get(lead, "cut_stage_queue"), evidence, self.name))
         return out
 
     def _one(self, ctx: Context, row: dict[str, Any], rise: float) -> Recommendation | None:

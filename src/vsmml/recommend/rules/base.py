@@ -10,7 +10,7 @@ import pandas as pd
 
 from vsmml.recommend.context import Context
 from vsmml.recommend.evidence import EventIndex
-from vsmml.recommend.records import Evidence, ExpectedEffect, Recommendation, Target
+from vsmml.recommend.records import Evidence, ExpectedEffect, Note, Recommendation, Target
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Rule:
     def run(self, ctx: Context) -> list[Recommendation]:
         """The rule's recommendations (none when nothing is found)."""
         raise NotImplementedError
+
+    def notes(self, ctx: Context) -> list[Note]:
+        """Evidence for other rules' records (most rules have none)."""
+        return []
 
     def make(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,22 +35,40 @@ def _weeks(ctx: Context, service: str) -> pd.DataFrame:
     return w.loc[(w["service"] == service).to_numpy(dtype=bool)]
 
 
-def constraint_confidence(
-    row: dict[str, Any], weekly: pd.DataFrame, enough: int
-) -> tuple[float, int, int]:
-    """Consistency (share of the window's weeks the stage led) × clarity × data sufficiency.
+def leader_stability(flow: FlowData, stage: str, seed: int, n_boot: int = 200) -> float:
+    """Share of bootstrap resamples of the changes in which `stage` still has the most waiting.
 
-    Clarity is 0.5 when the runner-up is level with the constraint and 1 from a 10 % lead on.
-    Returns (confidence, weeks led, weeks).
+    It says how sure the data is of the constraint: near 1 when it leads clearly, near 0.5
+    when the runner-up is level, low when a few long waits decide it.
     """
+    st = flow.stages
+    wait = st.pivot_table(index="change_id", columns="stage", values="wait_h", aggfunc="sum")
+    if stage not in wait.columns or wait.empty:
+        return 0.0
+    w = wait.fillna(0.0).to_numpy(dtype=np.float64)
+    col = list(wait.columns).index(stage)
+    rng = np.random.default_rng(seed + 7)
+    pick = rng.integers(0, w.shape[0], size=(n_boot, w.shape[0]))
+    sums = w[pick].sum(axis=1)
+    return float(np.mean(np.argmax(sums, axis=1) == col))
+
+
+def constraint_confidence(ctx: Context, row: dict[str, Any], enough: int) -> tuple[float, int, int]:
+    """Stability × persistence × data sufficiency.
+
+    Stability: `leader_stability` over the window's changes. Persistence: 0.5 + 0.5 × the
+    share of the window's weeks in which the stage led (a constraint that took over or gave
+    way inside the window is less sure to hold next period; sparse weeks are noisy, hence
+    not the share alone). Sufficiency: changes / `enough`, capped at 1.
+    Returns (confidence, weeks the stage led, weeks).
+    """
+    service, stage = str(row["service"]), str(row["constraint"])
+    weekly = _weeks(ctx, service)
     weeks = len(weekly)
-    led = int((weekly["constraint"] == row["constraint"]).sum()) if weeks else 0
-    consistency = led / weeks if weeks else 0.0
-    margin = (
-        float(row["margin"]) if row["margin"] is not None and math.isfinite(row["margin"]) else 1.0
-    )
-    clarity = 0.5 + 0.5 * min(max(margin, 0.0) / 0.1, 1.0)
-    return consistency * clarity * sufficiency(float(row["n_changes"]), enough), led, weeks
+    led = int((weekly["constraint"] == stage).sum())
+    persist = 0.5 + 0.5 * (led / weeks if weeks else 0.0)
+    stable = leader_stability(ctx.service_flow(service), stage, ctx.seed)
+    return stable * persist * sufficiency(float(row["n_changes"]), enough), led, weeks
 
 
 def _path_evidence(ctx: Context, flow: FlowData, stage: str) -> Evidence | None:
@@ -110,7 +127,7 @@ class ConstraintRule(Rule):
         if effect.benefit() <= 0:
             return None
         weekly = _weeks(ctx, service)
-        confidence, led, weeks = constraint_confidence(row, weekly, self.enough_changes)
+        confidence, led, weeks = constraint_confidence(ctx, row, self.enough_changes)
         ids, n_ids = stage_event_ids(ctx, stage, _slowest_changes(flow, stage))
         evidence = [
             Evidence.of(
@@ -198,7 +215,7 @@ class ParallelStageRule(Rule):
             effect, wi = lead_time_effect(flow, f"{stage} in parallel", ctx.horizon, seed=ctx.seed)
             if effect.benefit() < self.min_benefit:
                 continue
-            confidence, _, _ = constraint_confidence(row, _weeks(ctx, service), self.enough_changes)
+            confidence, _, _ = constraint_confidence(ctx, row, self.enough_changes)
             rows = flow.stages.loc[(flow.stages["stage"] == stage).to_numpy(dtype=bool)]
             ids, n_ids = stage_event_ids(ctx, stage, _slowest_changes(flow, stage))
             out.append(
@@ -322,7 +339,7 @@ class DeployBatchRule(Rule):
             effect, wi = lead_time_effect(flow, "deploy batch size 1", ctx.horizon, seed=ctx.seed)
             if effect.benefit() <= 0:
                 continue
-            confidence, _, _ = constraint_confidence(row, _weeks(ctx, service), self.enough_changes)
+            confidence, _, _ = constraint_confidence(ctx, row, self.enough_changes)
             order = riders.sort_values("batch_size", ascending=False, kind="stable")
             deploys = ctx.change_column("production_deploy_id").reindex(order["change_id"])
             ids, n_ids = ctx.events.lookup("deploy.started", "deploy_id", deploys.dropna().tolist())
