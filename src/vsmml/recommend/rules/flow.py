@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -11,9 +11,10 @@ import pandas as pd
 from vsmml.graph.build import graph_for
 from vsmml.graph.constraint import critical_path
 from vsmml.graph.flow import FlowData
+from vsmml.graph.whatif import WhatIfResult
 from vsmml.recommend.context import Context
 from vsmml.recommend.effects import lead_time_effect, sufficiency
-from vsmml.recommend.records import Evidence, Recommendation, Target
+from vsmml.recommend.records import Evidence, ExpectedEffect, Recommendation, Target
 from vsmml.recommend.rules.base import Rule, records, stage_event_ids
 
 STAGE_ACTION = {
@@ -71,6 +72,49 @@ def constraint_confidence(ctx: Context, row: dict[str, Any], enough: int) -> tup
     return stable * persist * sufficiency(float(row["n_changes"]), enough), led, weeks
 
 
+def lost_lead_since(ctx: Context, service: str, stage: str) -> pd.Timestamp | None:
+    """The start of the trailing run of weeks in which `stage` did not lead (None if it led
+    the window's last week)."""
+    weekly = _weeks(ctx, service).sort_values("week_start")
+    since = None
+    for week, lead in zip(weekly["week_start"][::-1], weekly["constraint"][::-1], strict=True):
+        if lead == stage:
+            break
+        since = pd.Timestamp(week)
+    return since
+
+
+def constraint_effect(
+    ctx: Context, service: str, stage: str, scenario: str, min_changes: int = 5
+) -> tuple[ExpectedEffect, WhatIfResult]:
+    """The what-if effect on the window's changes; when the stage lost the lead in the last
+    weeks, the interval also spans the effect on those weeks' changes alone (the next period
+    may look like them rather than like the window)."""
+    flow = ctx.service_flow(service)
+    effect, wi = lead_time_effect(flow, scenario, ctx.horizon, seed=ctx.seed)
+    since = lost_lead_since(ctx, service, stage)
+    if since is None:
+        return effect, wi
+    keep = (flow.changes["week_start"] >= since).to_numpy(dtype=bool)
+    if keep.sum() < min_changes:
+        return effect, wi
+    recent = FlowData(
+        flow.changes.loc[keep].reset_index(drop=True),
+        flow.stages.loc[flow.stages["change_id"].isin(flow.changes.loc[keep, "change_id"])],
+        flow.stage_order,
+        flow.ci_stages,
+    )
+    late, _ = lead_time_effect(recent, scenario, ctx.horizon, seed=ctx.seed)
+    widened = replace(
+        effect,
+        low=min(effect.low, late.low),
+        high=max(effect.high, late.high),
+        method=f"{effect.method}; {stage} has not led since {since.date()}: the interval also "
+        f"spans the effect on those weeks' changes ({late.value:+.1f}%)",
+    )
+    return widened, wi
+
+
 def _path_evidence(ctx: Context, flow: FlowData, stage: str) -> Evidence | None:
     graph = graph_for(flow)
     path, total = critical_path(graph)
@@ -123,7 +167,7 @@ class ConstraintRule(Rule):
         service, stage = str(row["service"]), str(row["constraint"])
         flow = ctx.service_flow(service)
         pct = round(self.cut * 100)
-        effect, wi = lead_time_effect(flow, f"{stage} wait -{pct}%", ctx.horizon, seed=ctx.seed)
+        effect, wi = constraint_effect(ctx, service, stage, f"{stage} wait -{pct}%")
         if effect.benefit() <= 0:
             return None
         weekly = _weeks(ctx, service)
@@ -212,7 +256,7 @@ class ParallelStageRule(Rule):
             flow = ctx.service_flow(service)
             if not _middle_ci(flow, stage):
                 continue
-            effect, wi = lead_time_effect(flow, f"{stage} in parallel", ctx.horizon, seed=ctx.seed)
+            effect, wi = constraint_effect(ctx, service, stage, f"{stage} in parallel")
             if effect.benefit() < self.min_benefit:
                 continue
             confidence, _, _ = constraint_confidence(ctx, row, self.enough_changes)
@@ -336,7 +380,7 @@ class DeployBatchRule(Rule):
             riders = ch.loc[~ch["batch_head"].to_numpy(dtype=bool)]
             if len(riders) < self.min_riders:
                 continue
-            effect, wi = lead_time_effect(flow, "deploy batch size 1", ctx.horizon, seed=ctx.seed)
+            effect, wi = constraint_effect(ctx, service, "production", "deploy batch size 1")
             if effect.benefit() <= 0:
                 continue
             confidence, _, _ = constraint_confidence(ctx, row, self.enough_changes)
