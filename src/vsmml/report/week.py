@@ -34,7 +34,10 @@ class IsoWeek:
         m = _WEEK_RE.match(text or "")
         if m is None:
             raise DataError(f"--week: expected an ISO week like 2026-W47, got {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+        try:
+            return cls(int(m.group(1)), int(m.group(2)))
+        except DataError as exc:
+            raise DataError(f"--{exc}") from None
 
     @classmethod
     def of(cls, ts: pd.Timestamp) -> IsoWeek:
