@@ -126,7 +126,7 @@ def test_file_input_lists_and_overrides(model_dir: Path, tmp_path: Path) -> None
         (["--la", "3", "--threshold", "nan"], None, "--threshold must be within [0, 1], got nan"),
         (["--la", "3", "--threshold", "1.5"], None, "--threshold must be within [0, 1]"),
         (["--la", "3", "--threshold", "-0.1"], None, "--threshold must be within [0, 1]"),
-        (["--la", "3", "--top", "-1"], None, "--top must be 0 or more"),
+        (["--la", "3", "--top", "-1"], None, "'--top': -1 is not in the range 0<=x<=50"),
         (["--set", "deploy_batch=3", "--la", "1"], None, "--set deploy_batch: not an input"),
         (["--set", "la=inf"], None, "--set la: 'la' must be a finite number"),
         (["--change", "-"], '{"la": NaN}', "change 0: 'la' must be a finite number"),

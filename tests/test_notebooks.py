@@ -28,6 +28,15 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         if o.get("output_type") == "error"
     ]
     assert not errors
+    if path.name == "03_anomalies_slo.ipynb":  # the burn comparison and the Kayenta verdict ran
+        text = "\n".join(
+            str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+        )
+        assert "BurnRiskModel" in text
+        assert "Fail 0.0 critical metric 'errors' failed" in text
     if path.name == "02_models.ipynb":  # its experiments were logged to MLflow, not registered
         from vsmml.config import Settings
         from vsmml.pipeline.experiments import runs_table

@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vsmml.errors import DataError
+from vsmml.errors import ConfigError, DataError
 from vsmml.slo import (
+    DEFAULT_ALERTS,
     SLO,
+    AlertSpec,
     alert_windows,
+    alerts_from_sloth,
     budget_remaining,
     burn_rate,
     burn_rates,
@@ -19,6 +22,7 @@ from vsmml.slo import (
     evaluate_alerts,
     exhaustion_forecast,
     first_alerts,
+    parse_duration,
     samples_from_events,
     status,
 )
@@ -166,3 +170,110 @@ def test_bad_slo_definitions_raise() -> None:
     with pytest.raises(DataError, match="window_days"):
         SLO("x", 0.99, window_days=0)
     assert SLO("x", 0.99, window_days=28).window == pd.Timedelta(days=28)
+
+
+def test_sloth_factors_are_kept_with_allow_and_clamped_below_1_by_default() -> None:
+    assert [
+        round(w.factor, 4) for w in SLO("x", 0.999, 28, low_factor="allow").alert_windows()
+    ] == [
+        13.44,
+        5.6,
+        2.8,
+        0.9333,
+    ]
+    clamped = SLO("x", 0.999, 28).alert_windows()
+    assert [round(w.factor, 4) for w in clamped] == [13.44, 5.6, 2.8, 1.0]
+    assert clamped[3].clamped and "0.933 < 1" in clamped[3].note
+    assert not any(w.clamped for w in SLO("x", 0.999, 30).alert_windows())
+
+
+def test_seven_day_slo_refuses_or_clamps_ticket_factors_below_1() -> None:
+    with pytest.raises(ConfigError, match=r"ticket 1d/2h has burn factor 0\.7 < 1 for a 7-day"):
+        SLO("api", 0.999, 7, low_factor="refuse")
+    windows = SLO("api", 0.999, 7).alert_windows()
+    assert [round(w.factor, 3) for w in windows] == [3.36, 1.4, 1.0, 1.0]
+    assert [round(w.sloth_factor, 3) for w in windows] == [3.36, 1.4, 0.7, 0.233]
+    assert "budget share >= 42.9%" in windows[3].note  # 3 days of a 7-day period
+    # a week at 2x the budget: the clamped ticket fires, and status says why it was clamped
+    samples = minutes("2024-05-01 00:01", "2024-05-08 00:00", "2024-05-01", "2024-05-08", 0.002)
+    s = status(samples, SLO("api", 0.999, 7))
+    assert s["ticket"] is True
+    assert (
+        s["notes"] == "ticket 1d/2h factor 0.7 clamped to 1; ticket 3d/6h factor 0.233 clamped to 1"
+    )
+    assert "notes" not in status(samples, SLO("api", 0.999, 30))
+
+
+def test_alert_windows_and_budget_shares_per_slo() -> None:
+    fast = (AlertSpec("page", "30m", "2m", 0.03), AlertSpec("ticket", "12h", "1h", 0.2))
+    slo = SLO("checkout", 0.999, 30, alerts=fast)
+    assert [(w.label, round(w.factor, 2)) for w in slo.alert_windows()] == [
+        ("page 30m/2m", 43.2),  # 3 % of 30 days in 30 minutes
+        ("ticket 12h/1h", 12.0),
+    ]
+    # 100 % errors (burn 1000x) from 12:00: 30 m burn 1000·k/30 > 43.2 → k = 2 bad minutes
+    samples = minutes(
+        "2024-05-01 00:01", "2024-05-01 13:00", "2024-05-01 12:00", "2024-05-01 13:00", 1.0
+    )
+    starts = first_alerts(evaluate_alerts(samples, slo)).set_index("alert")["start"]
+    assert starts["page 30m/2m"] == pd.Timestamp("2024-05-01 12:02", tz="UTC")
+    assert list(evaluate_alerts(samples, slo).columns) == [
+        "page 30m/2m",
+        "ticket 12h/1h",
+        "page",
+        "ticket",
+    ]
+
+
+def test_alerts_from_a_sloth_alert_windows_spec() -> None:
+    doc = {
+        "apiVersion": "sloth.slok.dev/v1",
+        "kind": "AlertWindows",
+        "spec": {
+            "sloPeriod": "30d",
+            "page": {
+                "quick": {"errorBudgetPercent": 2, "shortWindow": "5m", "longWindow": "1h"},
+                "slow": {"errorBudgetPercent": 5, "shortWindow": "30m", "longWindow": "6h"},
+            },
+            "ticket": {
+                "quick": {"errorBudgetPercent": 10, "shortWindow": "2h", "longWindow": "1d"},
+                "slow": {"errorBudgetPercent": 10, "shortWindow": "6h", "longWindow": "3d"},
+            },
+        },
+    }
+    assert alerts_from_sloth(doc) == DEFAULT_ALERTS
+    with pytest.raises(ConfigError, match="missing"):
+        alerts_from_sloth({"page": {"quick": {"shortWindow": "5m"}}})
+    with pytest.raises(ConfigError, match="no page or ticket"):
+        alerts_from_sloth({"spec": {}})
+    assert parse_duration("1h30m") == pd.Timedelta(minutes=90)
+    assert parse_duration("5min") == pd.Timedelta(minutes=5)
+    with pytest.raises(ConfigError, match="bad duration"):
+        parse_duration("soon")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alerts": (AlertSpec("page", "1h", "5m", 0.02),) * 2}, "share a severity"),
+        ({"alerts": (AlertSpec("page", "40d", "1h", 0.02),)}, "longer than the 30-day period"),
+        ({"alerts": ()}, "empty"),
+        ({"low_factor": "ignore"}, "low_factor"),
+    ],
+)
+def test_bad_alert_settings_raise(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SLO("x", 0.999, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("sms", "1h", "5m", 0.02), "severity"),
+        (("page", "5m", "1h", 0.02), "short window < long window"),
+        (("page", "1h", "5m", 0.0), "budget_share"),
+    ],
+)
+def test_bad_alert_specs_raise(args: tuple[str, str, str, float], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        AlertSpec(*args)

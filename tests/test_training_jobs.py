@@ -175,7 +175,7 @@ def test_cli_train_all_trains_every_model(jobs: Jobs) -> None:
     assert "registered vsmml-risk v1" in out
     assert "registered vsmml-burn v3" in out
     assert "registered vsmml-bottleneck v3" in out
-    assert "synthetic organisation (seed 7, days=84, detector=robust_zscore" in out
+    assert "synthetic organisation (seed 7, days=84, detector=default" in out
 
 
 def test_cli_refuses_data_for_synthetic_only_models(jobs: Jobs) -> None:

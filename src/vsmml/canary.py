@@ -1,87 +1,174 @@
-"""Canary judgement in the manner of Kayenta's NetflixACAJudge with the Mann-Whitney classifier.
+"""Canary judgement with the semantics of Kayenta's NetflixACAJudge and Mann-Whitney classifier.
 
-Per metric: drop missing values (a metric with at least half its values missing fails), remove
-outliers outside [Q1 - k·IQR, Q3 + k·IQR] (k = 3), run a two-sided Mann-Whitney U test at 98 %
-confidence, and measure the shift with the Hodges-Lehmann estimator (median of all pairwise
-canary - baseline differences) relative to the baseline's median. A metric is High or Low only
-when the difference is significant *and* larger than its allowed effect (±25 % by default); it
-fails when that deviation is in a direction it watches. Group score = share of passing metrics;
-run score = weighted mean of group scores; a failing critical metric fails the run outright.
+Followed (Kayenta, spinnaker/kayenta: `docs/canary-config.md` and the judge's
+`NetflixACAJudge.scala`, `MannWhitneyClassifier.scala`, `MannWhitney.scala`, `EffectSizes.scala`,
+`WeightedSumScorer.scala`, `IQRDetector.scala`; read, not copied):
+
+- Per metric: `nanStrategy` "remove" (drop NaN, the default) or "replace" (NaN → 0); outlier
+  removal off by default ("keep"), or "remove" with Kayenta's IQR fences widened to the 1st/99th
+  percentiles (factor 3). No data after that: NoData (with "remove"), NodataFailMetric when the
+  metric `must_have_data` and is not critical, Pass with "replace". Identical samples, or one
+  distinct value across both: Pass.
+- The shift is estimated by inverting the two-sided Mann-Whitney (Wilcoxon rank-sum) test: the
+  normal approximation with tie and continuity corrections, solved for the location shift μ of
+  canary - μ against the baseline. The estimate solves z(μ) = 0 (the Hodges-Lehmann-type centre),
+  the confidence interval (98 %) z(μ) = ±z₀.₉₉. A metric is High when the interval lies above
+  ±25 % of |estimate| (Kayenta's tolerance) *and* the effect size reaches `allowed_increase`;
+  Low symmetrically; only directions the metric watches are classified (else Pass).
+- Effect size: the ratio of means canary / baseline (NaN when either mean is 0, then ignored) or
+  the common-language effect size (CLES, P(canary > baseline) + ½ P(tie)); defaults 1.0 (0.5 for
+  CLES). A critical metric fails the run only when its effect also reaches `critical_increase`
+  (`critical_decrease`), or when it has no data.
+- Scores: muted metrics are left out; a group's score is Pass / (Pass + High + Low +
+  NodataFailMetric), so NoData metrics count for nothing; a group with only NoData scores 100;
+  groups without a weight share what is left of 100 equally; the run scores 0 when a critical
+  metric fails or when at least half the (unmuted) metrics are NoData. Pass >= 95, Marginal >= 75.
+
+Differences: Kayenta adds random noise when each side is one constant value; here the shift is
+exactly the difference of the two constants (deterministic). The High/Low decision evaluates the
+test at the tolerance bound instead of comparing Brent's approximate interval end with it, which
+is the same except where the statistic jumps (tied data): a zero-inflated error count with a
+significant rise but a centre of 0 is High, because every shift <= 0 is rejected.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import ndtr, ndtri
+from scipy.stats import rankdata
 
 from vsmml.errors import DataError
 
 DIRECTIONS = ("increase", "decrease", "either")
-MAX_PAIRS = 4_000_000
+NAN_STRATEGIES = ("remove", "replace")
+OUTLIER_STRATEGIES = ("keep", "remove")
+EFFECT_MEASURES = ("mean_ratio", "cles")
+TOLERANCE = 0.25  # Kayenta's fraction of |estimate| the interval must clear
+CLASSES = ("Pass", "High", "Low", "NoData", "NodataFailMetric", "Error")
 
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """How one metric is judged.
+    """How one metric is judged (Kayenta's `analysisConfigurations.canary`).
 
     Attributes:
         name: metric name (key in the sample mappings).
-        direction: which deviation is bad: "increase" (e.g. error rate, latency), "decrease"
-            (e.g. throughput) or "either".
-        critical: a failure fails the whole run.
-        group: metric group for weighted scoring.
-        allowed_increase / allowed_decrease: relative effect tolerated (0.25 = ±25 %).
+        direction: which change fails it: "increase" (errors, latency), "decrease" (throughput)
+            or "either".
+        critical: a failure (or missing data) fails the whole run with score 0.
+        group: the metric's group for weighted scoring; `groups` lists several.
+        nan_strategy: "remove" NaN values, or "replace" them by 0 (count metrics).
+        outliers: "keep" (Kayenta's default) or "remove" (IQR fences, `outlier_factor`).
+        outlier_factor: IQR multiple of the fences.
+        must_have_data: no data is a failure of this metric (NodataFailMetric) not NoData.
+        muted: judged and reported but left out of the scores.
+        effect_measure: "mean_ratio" (canary mean / baseline mean) or "cles".
+        allowed_increase / allowed_decrease: effect size a High / Low must reach (1.0 ratio:
+            any significant change; 1.1: at least 10 % higher). None: the measure's default.
+        critical_increase / critical_decrease: effect a critical metric's High / Low must reach
+            to fail the run (None: the measure's default).
     """
 
     name: str
     direction: str = "either"
     critical: bool = False
     group: str = "default"
-    allowed_increase: float = 0.25
-    allowed_decrease: float = 0.25
+    groups: tuple[str, ...] = ()
+    nan_strategy: str = "remove"
+    outliers: str = "keep"
+    outlier_factor: float = 3.0
+    must_have_data: bool = False
+    muted: bool = False
+    effect_measure: str = "mean_ratio"
+    allowed_increase: float | None = None
+    allowed_decrease: float | None = None
+    critical_increase: float | None = None
+    critical_decrease: float | None = None
 
     def __post_init__(self) -> None:
-        if self.direction not in DIRECTIONS:
-            raise DataError(
-                f"metric {self.name!r}: 'direction' must be one of {DIRECTIONS}, "
-                f"got {self.direction!r}"
-            )
+        for attr, allowed in (
+            ("direction", DIRECTIONS),
+            ("nan_strategy", NAN_STRATEGIES),
+            ("outliers", OUTLIER_STRATEGIES),
+            ("effect_measure", EFFECT_MEASURES),
+        ):
+            if getattr(self, attr) not in allowed:
+                raise DataError(
+                    f"metric {self.name!r}: {attr!r} must be one of {allowed}, "
+                    f"got {getattr(self, attr)!r}"
+                )
+        if self.outlier_factor <= 0:
+            raise DataError(f"metric {self.name!r}: 'outlier_factor' must be > 0")
+
+    @property
+    def metric_groups(self) -> tuple[str, ...]:
+        """The groups the metric scores in."""
+        return self.groups or (self.group,)
+
+    def thresholds(self) -> tuple[float, float, float, float]:
+        """(allowed_decrease, allowed_increase, critical_decrease, critical_increase)."""
+        neutral = 0.5 if self.effect_measure == "cles" else 1.0
+        vals = (self.allowed_decrease, self.allowed_increase)
+        crit = (self.critical_decrease, self.critical_increase)
+        a_dec, a_inc = (neutral if v is None else v for v in vals)
+        c_dec, c_inc = (neutral if v is None else v for v in crit)
+        return a_dec, a_inc, c_dec, c_inc
+
+
+@dataclass(frozen=True)
+class ShiftTest:
+    """Inverted Mann-Whitney test: shift estimate, its confidence interval and the p-value."""
+
+    estimate: float
+    lower: float
+    upper: float
+    p_value: float
 
 
 @dataclass(frozen=True)
 class MetricResult:
-    """Outcome for one metric: Pass, High, Low or NoData, and whether that fails it.
+    """Outcome for one metric.
 
-    `canary_n` / `baseline_n` count the samples judged (after dropping missing values and
-    outliers); `effect` is the Hodges-Lehmann shift relative to the baseline's median.
+    `classification` is Pass, High, Low, NoData, NodataFailMetric or Error; `failed` says whether
+    it counts against its groups; `critical_failure` whether it fails the run. `ratio` is the
+    ratio of means (Kayenta's reported deviation), `effect` the effect size used (ratio or CLES),
+    `shift`, `lower`, `upper` the shift estimate and its confidence interval.
     """
 
     name: str
-    group: str
+    groups: tuple[str, ...]
     classification: str
     failed: bool
     critical: bool
+    critical_failure: bool
+    muted: bool
     p_value: float
-    hodges_lehmann: float
+    shift: float
+    lower: float
+    upper: float
+    ratio: float
     effect: float
     canary_n: int
     baseline_n: int
-    missing_share: float
     reason: str
 
 
 @dataclass(frozen=True)
 class CanaryResult:
-    """Run outcome: score in [0, 100], Pass / Marginal / Fail, per-group scores and metrics."""
+    """Run outcome: score in [0, 100], Pass / Marginal / Fail, group scores and each metric."""
 
     score: float
     classification: str
     group_scores: dict[str, float]
     critical_failed: bool
+    reason: str
     metrics: list[MetricResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,36 +181,81 @@ class CanaryResult:
 
 
 def remove_outliers(values: np.ndarray, factor: float = 3.0) -> np.ndarray:
-    """Keep values within [Q1 - factor·IQR, Q3 + factor·IQR] (all of them when IQR is 0)."""
-    if values.size < 4:
+    """Drop values outside Kayenta's reduced-sensitivity IQR fences.
+
+    Fences: min(P1, Q1 - factor·IQR) and max(P99, Q3 + factor·IQR), percentiles estimated at
+    position p·(n + 1) as Apache Commons Math does.
+    """
+    if values.size == 0:
         return values
-    q1, q3 = np.percentile(values, [25, 75])
+    p1, q1, q3, p99 = np.percentile(values, [1, 25, 75, 99], method="weibull")
     iqr = q3 - q1
-    if iqr == 0:
-        return values
-    keep = (values >= q1 - factor * iqr) & (values <= q3 + factor * iqr)
-    out: np.ndarray = values[keep]
+    lo, hi = min(p1, q1 - factor * iqr), max(p99, q3 + factor * iqr)
+    out: np.ndarray = values[(values >= lo) & (values <= hi)]
     return out
 
 
-def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray) -> float:
-    """Median of all pairwise differences canary_i - baseline_j (subsampled past 4 M pairs)."""
-    c, b = canary, baseline
-    if c.size * b.size > MAX_PAIRS:
-        step_c = max(1, int(np.ceil(c.size / np.sqrt(MAX_PAIRS))))
-        step_b = max(1, int(np.ceil(b.size / np.sqrt(MAX_PAIRS))))
-        c, b = np.sort(c)[::step_c], np.sort(b)[::step_b]
-    return float(np.median(np.subtract.outer(c, b)))
+def _z(mu: float, x: np.ndarray, y: np.ndarray) -> float:
+    """Standardised rank-sum statistic of x - mu against y (tie and continuity corrected)."""
+    n, m = x.size, y.size
+    ranks = rankdata(np.concatenate([x - mu, y]))
+    dz = float(ranks[:n].sum()) - n * (n + 1) / 2 - n * m / 2
+    _, counts = np.unique(ranks, return_counts=True)
+    ties = float(np.sum(counts.astype(np.float64) ** 3 - counts))
+    sigma = math.sqrt(n * m / 12 * ((n + m + 1) - ties / ((n + m) * (n + m - 1))))
+    if sigma == 0:
+        return 0.0
+    return float((dz - 0.5 * np.sign(dz)) / sigma)
 
 
-def relative_effect(shift: float, baseline: np.ndarray) -> float:
-    """Shift relative to the baseline's median (its mean if the median is 0)."""
-    center = float(np.median(baseline))
-    if center == 0:
-        center = float(np.mean(baseline))
-    if center == 0:
-        return 0.0 if shift == 0 else float(np.sign(shift)) * np.inf
-    return shift / abs(center)
+def shift_test(canary: np.ndarray, baseline: np.ndarray, confidence: float = 0.98) -> ShiftTest:
+    """Invert the Mann-Whitney test for the location shift canary - baseline.
+
+    z(μ) does not increase with μ; the estimate solves z = 0 and the interval ends solve
+    z = ±q with q the (1 + confidence) / 2 normal quantile, over [min c - max b, max c - min b].
+    """
+    if canary.size == 0 or baseline.size == 0:
+        raise DataError("shift_test: both samples need at least one value")
+    q = float(ndtri(0.5 + confidence / 2))
+    lo, hi = float(canary.min() - baseline.max()), float(canary.max() - baseline.min())
+
+    def root(level: float) -> float:
+        f_lo, f_hi = _z(lo, canary, baseline) - level, _z(hi, canary, baseline) - level
+        if f_lo <= 0:
+            return lo
+        if f_hi >= 0:
+            return hi
+        mu = float(brentq(lambda m: _z(m, canary, baseline) - level, lo, hi, xtol=1e-12))
+        return _snap(mu, canary, baseline)
+
+    p = float(2.0 * ndtr(-abs(_z(0.0, canary, baseline))))
+    return ShiftTest(root(0.0), root(q), root(-q), min(1.0, p))
+
+
+def _snap(mu: float, canary: np.ndarray, baseline: np.ndarray) -> float:
+    """The pairwise difference c_i - b_j nearest to `mu` when it is within rounding of it.
+
+    z(μ) is a step function that jumps at pairwise differences, so a root is one of them; the
+    solver returns it only to within its tolerance, on either side of the jump.
+    """
+    b = np.sort(baseline)
+    k = np.clip(np.searchsorted(b, canary - mu), 1, b.size - 1) if b.size > 1 else np.zeros(1, int)
+    cand = np.concatenate([canary - b[k], canary - b[k - 1]]) if b.size > 1 else canary - b[0]
+    best = float(cand[np.argmin(np.abs(cand - mu))])
+    return best if abs(best - mu) <= 1e-9 * (1.0 + abs(mu)) else mu
+
+
+def mean_ratio(canary: np.ndarray, baseline: np.ndarray) -> float:
+    """Canary mean / baseline mean; NaN when either mean is 0 (Kayenta's rule)."""
+    c, b = float(np.mean(canary)), float(np.mean(baseline))
+    return c / b if c != 0 and b != 0 else math.nan
+
+
+def cles(canary: np.ndarray, baseline: np.ndarray) -> float:
+    """Common-language effect size: P(canary > baseline) + ½ P(tie) (Vargha & Delaney)."""
+    m, n = canary.size, baseline.size
+    r1 = rankdata(np.concatenate([canary, baseline]))[:m].sum()
+    return float((2 * r1 - m * (m + 1)) / (2 * n * m))
 
 
 def classify_metric(
@@ -132,52 +264,68 @@ def classify_metric(
     baseline: Sequence[float] | np.ndarray,
     *,
     confidence: float = 0.98,
-    iqr_factor: float = 3.0,
 ) -> MetricResult:
-    """Judge one metric's canary samples against its baseline samples."""
-    from scipy.stats import mannwhitneyu
+    """Judge one metric's canary samples against its baseline samples (Kayenta's rules)."""
+    c = _clean(np.asarray(canary, dtype=np.float64), spec)
+    b = _clean(np.asarray(baseline, dtype=np.float64), spec)
+    nan = math.nan
 
-    raw_c = np.asarray(canary, dtype=np.float64)
-    raw_b = np.asarray(baseline, dtype=np.float64)
-    total = raw_c.size + raw_b.size
-    c, b = raw_c[np.isfinite(raw_c)], raw_b[np.isfinite(raw_b)]
-    missing = 1.0 - (c.size + b.size) / total if total else 1.0
-    worst_side = max(_missing(raw_c), _missing(raw_b))
-
-    def result(cls: str, failed: bool, p: float, hl: float, eff: float, why: str) -> MetricResult:
+    def result(
+        cls: str, why: str, test: ShiftTest | None = None, ratio: float = 1.0,
+        effect: float = nan, crit: bool = False,
+    ) -> MetricResult:  # fmt: skip
+        t = test or ShiftTest(nan, nan, nan, nan)
+        failed = cls in ("High", "Low", "NodataFailMetric")
         return MetricResult(
-            spec.name, spec.group, cls, failed, spec.critical, p, hl, eff, int(c.size),
-            int(b.size), missing, why,
+            spec.name, spec.metric_groups, cls, failed, spec.critical, crit, spec.muted,
+            t.p_value, t.estimate, t.lower, t.upper, ratio, effect, int(c.size), int(b.size), why,
         )  # fmt: skip
 
-    if worst_side >= 0.5 or c.size == 0 or b.size == 0:
-        why = f"{worst_side:.0%} of one side's values missing (>= 50 % fails the metric)"
-        return result("NoData", True, np.nan, np.nan, np.nan, why)
-    c, b = remove_outliers(c, iqr_factor), remove_outliers(b, iqr_factor)
-    if (
-        np.array_equal(np.unique(np.concatenate([c, b])), np.unique(c))
-        and np.ptp(np.concatenate([c, b])) == 0
-    ):
-        return result("Pass", False, 1.0, 0.0, 0.0, "canary and baseline identical")
-    p = float(mannwhitneyu(c, b, alternative="two-sided").pvalue)
-    hl = hodges_lehmann(c, b)
-    effect = relative_effect(hl, b)
-    significant = p < 1.0 - confidence
-    if significant and effect > spec.allowed_increase:
-        cls = "High"
-    elif significant and effect < -spec.allowed_decrease:
-        cls = "Low"
+    if c.size == 0 or b.size == 0:
+        side = "canary" if c.size == 0 else "baseline"
+        if spec.nan_strategy == "replace":
+            return result("Pass", f"no {side} data (NaN replaced by 0: nothing to compare)")
+        if spec.must_have_data and not spec.critical:
+            return result("NodataFailMetric", f"no {side} data and the metric must have data")
+        return result("NoData", f"no {side} data", crit=spec.critical)
+    if np.array_equal(np.sort(c), np.sort(b)):
+        return result("Pass", "canary and baseline samples are identical")
+    if np.unique(np.concatenate([c, b])).size == 1:
+        return result("Pass", "one value across both samples")
+    ratio = mean_ratio(c, b)
+    effect = cles(c, b) if spec.effect_measure == "cles" else ratio
+    if np.unique(c).size == 1 and np.unique(b).size == 1:
+        d = float(c[0] - b[0])
+        test = ShiftTest(d, d, d, 0.0)
+        high, low = d > TOLERANCE * abs(d), d < -TOLERANCE * abs(d)
     else:
-        cls = "Pass"
-    bad = (cls == "High" and spec.direction in ("increase", "either")) or (
-        cls == "Low" and spec.direction in ("decrease", "either")
+        test = shift_test(c, b, confidence)
+        bound = TOLERANCE * abs(test.estimate)
+        q = float(ndtri(0.5 + confidence / 2))
+        high = _z(bound, c, b) > q
+        low = _z(-bound, c, b) < -q
+    a_dec, a_inc, c_dec, c_inc = spec.thresholds()
+    ok_nan = math.isnan(effect)
+    high = high and spec.direction in ("increase", "either") and (ok_nan or effect >= a_inc)
+    low = low and spec.direction in ("decrease", "either") and (ok_nan or effect <= a_dec)
+    how = f"shift {test.estimate:.4g} [{test.lower:.4g}, {test.upper:.4g}], ratio {ratio:.4g}"
+    if high:
+        crit = spec.critical and (ok_nan or effect >= c_inc)
+        return result("High", f"higher than baseline: {how}", test, ratio, effect, crit)
+    if low:
+        crit = spec.critical and (ok_nan or effect <= c_dec)
+        return result("Low", f"lower than baseline: {how}", test, ratio, effect, crit)
+    return result(
+        "Pass", f"no significant change in a watched direction: {how}", test, ratio, effect
     )
-    why = f"p={p:.3g}, Hodges-Lehmann shift {hl:.4g} ({effect:+.1%} of baseline)"
-    return result(cls, bad, p, hl, effect, why)
 
 
-def _missing(values: np.ndarray) -> float:
-    return 1.0 - np.isfinite(values).sum() / values.size if values.size else 1.0
+def _clean(values: np.ndarray, spec: MetricSpec) -> np.ndarray:
+    """NaN strategy, then outlier strategy (infinities count as missing)."""
+    values = np.where(np.isinf(values), np.nan, values)
+    values = np.nan_to_num(values, nan=0.0) if spec.nan_strategy == "replace" else values
+    values = values[~np.isnan(values)]
+    return remove_outliers(values, spec.outlier_factor) if spec.outliers == "remove" else values
 
 
 def judge(
@@ -189,57 +337,74 @@ def judge(
     pass_threshold: float = 95.0,
     marginal_threshold: float = 75.0,
     confidence: float = 0.98,
-    iqr_factor: float = 3.0,
 ) -> CanaryResult:
-    """Judge a canary run: per-metric classification, weighted group scores, Pass/Marginal/Fail.
+    """Judge a canary run: classify every metric, score its groups, Pass / Marginal / Fail.
 
-    Groups missing from `group_weights` share the weight left over equally (Kayenta's rule); with
-    no weights every group counts the same. A metric absent from `canary` or `baseline` is
-    NoData (failed).
+    A metric absent from `canary` or `baseline` has no data (NoData unless it must have data).
     """
     if not specs:
         raise DataError("judge: 'specs' is empty; name at least one metric")
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataError(f"judge: metric(s) {dupes} specified more than once")
     results = [
-        classify_metric(
-            s,
-            canary.get(s.name, []),
-            baseline.get(s.name, []),
-            confidence=confidence,
-            iqr_factor=iqr_factor,
-        )
+        classify_metric(s, canary.get(s.name, []), baseline.get(s.name, []), confidence=confidence)
         for s in specs
     ]
+    scored = [r for r in results if not r.muted]
     groups: dict[str, list[MetricResult]] = {}
-    for r in results:
-        groups.setdefault(r.group, []).append(r)
-    group_scores = {g: 100.0 * sum(not r.failed for r in rs) / len(rs) for g, rs in groups.items()}
+    for r in scored:
+        for g in r.groups:
+            groups.setdefault(g, []).append(r)
+    group_scores = {g: _group_score(rs) for g, rs in groups.items()}
     weights = _group_weights(list(groups), group_weights or {})
-    score = sum(weights[g] * group_scores[g] for g in groups) / sum(weights.values())
-    critical = any(r.failed and r.critical for r in results)
+    critical = [r for r in scored if r.critical_failure]
+    nodata = sum(r.classification == "NoData" for r in scored)
     if critical:
-        score = 0.0
+        score, reason = 0.0, f"critical metric {critical[0].name!r} failed: {critical[0].reason}"
+    elif scored and nodata / len(scored) >= 0.5:
+        score, reason = 0.0, f"{nodata} of {len(scored)} metrics have no data (>= 50 % fails)"
+    else:
+        score = round(sum(weights[g] * _effective(s) for g, s in group_scores.items()) / 100, 2)
+        reason = ""
     if score >= pass_threshold:
         verdict = "Pass"
     elif score >= marginal_threshold:
         verdict = "Marginal"
     else:
         verdict = "Fail"
-    return CanaryResult(score, verdict, group_scores, critical, results)
+    shown = {g: (math.nan if s is None else s) for g, s in group_scores.items()}
+    return CanaryResult(score, verdict, shown, bool(critical), reason, results)
+
+
+def _group_score(results: list[MetricResult]) -> float | None:
+    """100 · Pass / (Pass + High + Low + NodataFailMetric); None when none of those."""
+    counted = [
+        r for r in results if r.classification in ("Pass", "High", "Low", "NodataFailMetric")
+    ]
+    if not counted:
+        return None
+    return 100.0 * sum(r.classification == "Pass" for r in counted) / len(counted)
+
+
+def _effective(score: float | None) -> float:
+    return 100.0 if score is None else score
 
 
 def _group_weights(groups: list[str], given: Mapping[str, float]) -> dict[str, float]:
-    """Explicit weights, with the rest of 100 shared by unweighted groups (equal if none given)."""
+    """Explicit weights; groups without one share what is left of 100 equally (Kayenta)."""
     unknown = set(given) - set(groups)
     if unknown:
         raise DataError(f"judge: weights for unknown group(s) {sorted(unknown)}; groups {groups}")
-    if not given:
-        return dict.fromkeys(groups, 1.0)
+    if any(w < 0 for w in given.values()):
+        raise DataError(f"judge: group weights must be >= 0, got {dict(given)}")
     rest = [g for g in groups if g not in given]
-    left = max(0.0, 100.0 - sum(given.values()))
+    left = 100.0 - sum(given.values())
+    if rest and left < 0:
+        raise DataError(f"judge: group weights sum to {sum(given.values())} > 100")
     out = {g: float(w) for g, w in given.items()}
     out.update({g: left / len(rest) for g in rest})
-    if sum(out.values()) <= 0:
-        raise DataError(f"judge: group weights must sum to > 0, got {out}")
     return out
 
 
@@ -254,5 +419,6 @@ def samples_to_mappings(
     for (metric, variant), part in frame.groupby(["metric", "variant"], sort=True):
         if variant not in out:
             raise DataError(f"canary samples: variant must be canary or baseline, got {variant!r}")
-        out[str(variant)][str(metric)] = part["value"].to_numpy(dtype=np.float64)
+        values = pd.to_numeric(part["value"], errors="coerce")
+        out[str(variant)][str(metric)] = values.to_numpy(dtype=np.float64)
     return out["canary"], out["baseline"]

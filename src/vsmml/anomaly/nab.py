@@ -1,20 +1,45 @@
-"""A window-based detection score in the spirit of the Numenta Anomaly Benchmark (NAB).
+"""The Numenta Anomaly Benchmark's scoring rules (NAB v1.1), written from its docs and code.
 
-Each labelled anomaly (a run of rows labelled 1) gets a window around it; the first detection
-inside a window earns a reward that falls with a scaled sigmoid from ~A_TP at the window's start
-to ~0 at its end; every detection outside a window costs up to |A_FP| (less just after a window);
-a window without detection costs A_FN. The first 15 % of a series (at most 750 rows) is a
-probationary period in which detections are not counted. The raw total is normalised so that a
-detector that never fires scores 0 and one that fires at the start of every window scores 100;
-the alert threshold is chosen per detector over the whole corpus, as NAB does.
+Rules followed (NAB's `labeler.py`, `sweeper.py`, `optimizer.py`, `runner.py`; read, not copied):
 
-Written from the published description of NAB's scoring (Lavin & Ahmad 2015), not its code.
+- Windows: a file of n rows with k anomalies gets windows of `int(0.1·n / k)` rows centred on each
+  anomaly (half of that, rounded down, on each side, clipped to the file). The first window is
+  dropped when it starts inside the probationary period; windows that overlap are merged.
+- Probationary period: the first `min(floor(0.15·n), 750)` rows are not scored at all.
+- Each row gets a weighted score. Inside a window of width w ending at row e, row i earns
+  `A_TP · σ̃(-(e - i + 1) / w) / σ̃(-1)` where σ̃(x) = 2 / (1 + exp(5x)) - 1 (the scaled sigmoid,
+  -1 beyond x = 3): exactly A_TP at the window's first row, about 0 at its last. Outside windows a
+  row costs `A_FP · σ̃(|e - i| / (w - 1))` after a window (cheap just after it) and `-A_FP` before
+  the first one.
+- A threshold turns scores into detections (score >= threshold). Per window only the best
+  (earliest) detection counts; a window without detection costs `-A_FN`; every detected row
+  outside windows adds its (negative) weighted score.
+- One threshold for the whole corpus: every distinct score of the corpus is tried (plus "never
+  fire") and the one with the highest summed raw score is kept; ties keep the highest threshold.
+- Normalised score = 100 · (raw - null) / (perfect - null), where null is the raw score of a
+  detector that never fires (-A_FN per scored window) and perfect = A_TP per labelled window.
+- Profiles: standard (A_TP 1, A_FP 0.11, A_FN 1), reward_low_FP_rate (A_FP 0.22) and
+  reward_low_FN_rate (A_FN 2).
+
+Differences from NAB, all for point-labelled corpora or robustness, none on NAB's own labels:
+
+- NAB's labels are single timestamps. Here each maximal run of rows labelled 1 is one anomaly;
+  its window is centred on the run's middle row and, when the run is longer than the window,
+  widened to cover the whole run (an alarm at the start of a long labelled segment is a hit).
+- Windows are row ranges, not timestamp pairs, so duplicate timestamps cannot confuse them.
+- Overlapping windows are merged until none overlap (NAB merges pairwise in one pass, which can
+  leave a chain of three overlapping windows unmerged).
+- A one-row window would divide by zero in NAB's cost after it; here its width counts as 2.
+- Scoring starts at `start` when given (e.g. SMD's labelled test half): the rows before it are
+  the detector's history, the "file" that NAB's rules see begins there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,174 +48,297 @@ from vsmml.errors import DataError
 
 IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
 
+WINDOW_FRACTION = 0.10
+PROBATION_FRACTION = 0.15
+PROBATION_CAP_ROWS = 5000  # NAB caps the probationary period at 15 % of 5000 rows
+
 
 @dataclass(frozen=True)
 class Profile:
-    """Weights of a NAB application profile (A_FP is a cost, given as a positive number)."""
+    """A NAB application profile: weights of a true positive, a false positive, a miss."""
 
-    tp: float = 1.0
-    fp: float = 0.11
-    fn: float = 1.0
-
-
-STANDARD = Profile()
-REWARD_LOW_FP = Profile(tp=1.0, fp=0.22, fn=1.0)
-REWARD_LOW_FN = Profile(tp=1.0, fp=0.11, fn=2.0)
+    name: str
+    tp: float
+    fp: float
+    fn: float
 
 
-def scaled_sigmoid(position: FloatArray) -> FloatArray:
-    """NAB's reward curve: 2·σ(-5x) - 1 (≈ 0.987 at x = -1, 0 at x = 0), -1 beyond x = 3."""
+STANDARD = Profile("standard", 1.0, 0.11, 1.0)
+REWARD_LOW_FP = Profile("reward_low_FP_rate", 1.0, 0.22, 1.0)
+REWARD_LOW_FN = Profile("reward_low_FN_rate", 1.0, 0.11, 2.0)
+PROFILES: dict[str, Profile] = {p.name: p for p in (STANDARD, REWARD_LOW_FP, REWARD_LOW_FN)}
+
+
+def scaled_sigmoid(position: FloatArray | float) -> FloatArray:
+    """NAB's reward curve σ̃(x) = 2 / (1 + exp(5x)) - 1, and -1 for x > 3."""
     pos = np.asarray(position, dtype=np.float64)
-    val = 2.0 / (1.0 + np.exp(5.0 * pos)) - 1.0
+    with np.errstate(over="ignore"):
+        val = 2.0 / (1.0 + np.exp(5.0 * pos)) - 1.0
     out: FloatArray = np.where(pos > 3.0, -1.0, val)
     return out
 
 
-def label_windows(
-    labels: Sequence[int] | IntArray, window_fraction: float = 0.1
-) -> list[tuple[int, int]]:
-    """Windows (first, last row, inclusive) around each run of 1-labels, merged when they touch.
+MAX_TP = float(scaled_sigmoid(-1.0))  # 0.98661: the reward at a window's first row, before scaling
 
-    The windows together span about `window_fraction` of the series beyond the labelled rows:
-    each run is widened on both sides by half of `window_fraction · n / runs`.
-    """
-    lab = np.asarray(labels, dtype=np.int64)
-    n = lab.size
-    edges = np.diff(np.concatenate([[0], (lab > 0).astype(np.int64), [0]]))
+
+def probation_rows(n: int, fraction: float = PROBATION_FRACTION) -> int:
+    """Rows at the start of a file that are not scored: min(floor(0.15·n), 750)."""
+    return int(min(math.floor(fraction * n), fraction * PROBATION_CAP_ROWS))
+
+
+def label_runs(labels: Sequence[int] | IntArray) -> list[tuple[int, int]]:
+    """Maximal runs of rows labelled 1 (or any positive value) as (first, last) rows, inclusive."""
+    lab = (np.asarray(labels) > 0).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], lab, [0]]))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1) - 1
-    if starts.size == 0:
+    return [(int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
+
+
+def label_windows(
+    labels: Sequence[int] | IntArray,
+    window_fraction: float = WINDOW_FRACTION,
+    probation_fraction: float = PROBATION_FRACTION,
+) -> list[tuple[int, int]]:
+    """NAB windows (first, last row, inclusive) for point labels, one anomaly per run of 1s.
+
+    Window length L = int(window_fraction · n / runs); each window spans L // 2 rows either side
+    of the run's middle row and at least the run itself. As in NAB's labeler the first window is
+    dropped when it starts inside the probationary period, and overlapping windows are merged.
+    """
+    n = len(labels)
+    runs = label_runs(labels)
+    if not runs:
         return []
-    pad = int(window_fraction * n / starts.size / 2)
-    windows: list[tuple[int, int]] = []
-    for s, e in zip(starts, ends, strict=True):
-        lo, hi = max(0, int(s) - pad), min(n - 1, int(e) + pad)
-        if windows and lo <= windows[-1][1] + 1:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], hi))
+    half = int(window_fraction * n / len(runs)) // 2
+    raw = []
+    for s, e in runs:
+        mid = (s + e) // 2
+        raw.append((max(min(s, mid - half), 0), min(max(e, mid + half), n - 1)))
+    if raw[0][0] < probation_rows(n, probation_fraction):
+        raw = raw[1:]
+    merged: list[tuple[int, int]] = []
+    for lo, hi in raw:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:
-            windows.append((lo, hi))
-    return windows
+            merged.append((lo, hi))
+    return merged
 
 
-def probation_rows(n: int, fraction: float = 0.15, cap: int = 750) -> int:
-    """Rows at the start of a series in which detections are not counted."""
-    return min(int(np.floor(fraction * n)), cap)
+@dataclass(frozen=True)
+class ScoredFile:
+    """One file's rows as NAB's sweeper sees them (probationary rows already removed).
+
+    Attributes:
+        name: the file's name (windows are told apart by file).
+        scores: detector score of each scored row.
+        weights: NAB's weighted score of each scored row under the profile.
+        window: index of the window each scored row lies in, -1 outside every window.
+        windows: the file's windows (rows relative to its scored start).
+        labelled_windows: windows in the labels (the perfect detector's count).
+        profile: the weights used.
+    """
+
+    name: str
+    scores: FloatArray
+    weights: FloatArray
+    window: IntArray
+    windows: tuple[tuple[int, int], ...]
+    labelled_windows: int
+    profile: Profile
+
+    @property
+    def scored_windows(self) -> int:
+        """Windows with at least one scored row (the null detector pays A_FN for each)."""
+        return int(np.unique(self.window[self.window >= 0]).size)
 
 
-@dataclass
-class PreparedSeries:
-    """One scored series, precomputed so that many thresholds can be evaluated at once."""
-
-    window_maxes: list[FloatArray] = field(default_factory=list)
-    window_rewards: list[FloatArray] = field(default_factory=list)
-    outside_scores: FloatArray = field(default_factory=lambda: np.zeros(0))
-    outside_cost_cumsum: FloatArray = field(default_factory=lambda: np.zeros(0))
-    null: float = 0.0
-    perfect: float = 0.0
-    null_per_window: float = 0.0
-
-    def raw(self, thresholds: FloatArray) -> FloatArray:
-        """Raw NAB score of this series at each threshold (a detection is score >= threshold)."""
-        total = np.zeros(thresholds.size)
-        for cm, reward in zip(self.window_maxes, self.window_rewards, strict=True):
-            k = np.searchsorted(cm, thresholds, side="left")
-            hit = k < cm.size
-            total += np.where(hit, reward[np.minimum(k, cm.size - 1)], self.null_per_window)
-        if self.outside_scores.size:
-            # outside_scores ascending; rows with score >= t are the tail from index j on
-            j = np.searchsorted(self.outside_scores, thresholds, side="left")
-            csum = self.outside_cost_cumsum
-            total += csum[-1] - np.where(j > 0, csum[np.maximum(j - 1, 0)], 0.0)
-        return total
+def row_weights(n: int, windows: Sequence[tuple[int, int]], profile: Profile) -> FloatArray:
+    """NAB's weighted score of a detection at each of n rows, given the file's windows."""
+    idx = np.arange(n, dtype=np.float64)
+    out = np.full(n, -profile.fp, dtype=np.float64)
+    for k, (lo, hi) in enumerate(windows):
+        width = hi - lo + 1
+        inside = idx[lo : hi + 1]
+        out[lo : hi + 1] = scaled_sigmoid(-(hi - inside + 1) / width) * profile.tp / MAX_TP
+        nxt = windows[k + 1][0] if k + 1 < len(windows) else n
+        after = idx[hi + 1 : nxt]
+        out[hi + 1 : nxt] = scaled_sigmoid(np.abs(hi - after) / max(width - 1, 1)) * profile.fp
+    return out
 
 
-def prepare(
-    scores: FloatArray,
+def score_file(
+    scores: Sequence[float] | FloatArray,
     labels: Sequence[int] | IntArray,
     profile: Profile = STANDARD,
-    window_fraction: float = 0.1,
-) -> PreparedSeries:
-    """Precompute windows, in-window rewards and outside-window costs of one series."""
+    *,
+    name: str = "",
+    start: int = 0,
+) -> ScoredFile:
+    """Prepare one file for corpus scoring: windows from its labels, weights, probation removed.
+
+    Args:
+        scores: one detector score per row.
+        labels: one 0/1 label per row (runs of 1 are anomalies).
+        profile: NAB weights.
+        name: the file's name.
+        start: first row of the file as NAB sees it; earlier rows were history only.
+    """
     s = np.asarray(scores, dtype=np.float64)
     lab = np.asarray(labels)
-    if s.shape != lab.shape:
-        raise DataError(f"nab: scores has {s.size} rows but labels has {lab.size}")
+    if s.shape != lab.shape or s.ndim != 1:
+        raise DataError(f"nab {name!r}: {s.size} scores but {lab.size} labels")
+    if not 0 <= start <= s.size:
+        raise DataError(f"nab {name!r}: start {start} outside the file's {s.size} rows")
+    s, lab = s[start:], lab[start:]
+    if np.isnan(s).any():
+        raise DataError(f"nab {name!r}: scores contain NaN (row {int(np.argmax(np.isnan(s)))})")
     n = s.size
-    prob = probation_rows(n)
-    windows = [(lo, hi) for lo, hi in label_windows(lab, window_fraction) if hi >= prob]
-    prepared = PreparedSeries(null_per_window=-profile.fn)
-    in_window = np.zeros(n, dtype=bool)
-    for lo, hi in windows:
-        in_window[lo : hi + 1] = True
-        width = hi - lo + 1
-        rows = np.arange(max(lo, prob), hi + 1)
-        reward = profile.tp * scaled_sigmoid(-(hi - rows + 1) / width)
-        prepared.window_maxes.append(np.maximum.accumulate(s[rows]))
-        prepared.window_rewards.append(reward)
-        prepared.perfect += float(reward[0])
-        prepared.null -= profile.fn
-    outside = np.flatnonzero(~in_window & (np.arange(n) >= prob))
-    cost = _fp_costs(outside, windows, profile)
-    order = np.argsort(s[outside], kind="stable")
-    prepared.outside_scores = s[outside][order]
-    prepared.outside_cost_cumsum = np.cumsum(cost[order])
-    return prepared
-
-
-def _fp_costs(rows: IntArray, windows: list[tuple[int, int]], profile: Profile) -> FloatArray:
-    """Cost of a false positive at each row: full before the first window, less just after one."""
-    cost = np.full(rows.size, -profile.fp)
-    if not windows:
-        return cost
-    rights = np.array([hi for _, hi in windows])
-    widths = np.array([hi - lo + 1 for lo, hi in windows])
-    k = np.searchsorted(rights, rows, side="left") - 1  # last window ending before the row
-    after = k >= 0
-    kk = np.maximum(k, 0)
-    pos = np.abs(rows - rights[kk]) / np.maximum(widths[kk] - 1, 1)
-    out: FloatArray = np.where(after, profile.fp * scaled_sigmoid(pos), cost)
-    return out
+    windows = label_windows(lab)
+    weights = row_weights(n, windows, profile)
+    window = np.full(n, -1, dtype=np.int64)
+    for k, (lo, hi) in enumerate(windows):
+        window[lo : hi + 1] = k
+    keep = slice(probation_rows(n), n)
+    return ScoredFile(
+        name, s[keep], weights[keep], window[keep], tuple(windows), len(windows), profile
+    )
 
 
 @dataclass(frozen=True)
 class CorpusScore:
-    """Best threshold and normalised score (0 = never fires, 100 = perfect) over many series."""
+    """NAB result of a corpus at one threshold.
+
+    `score` is normalised (0 = never fires, 100 = perfect); `raw`, `null` and `perfect` are the
+    unnormalised totals; `tp`/`fp` count detected windows and detected rows outside windows.
+    """
 
     threshold: float
     score: float
     raw: float
     null: float
     perfect: float
+    detected_windows: int
+    windows: int
+    false_positive_rows: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Raw corpus score at every distinct threshold, highest threshold first."""
+
+    thresholds: FloatArray
+    raw: FloatArray
+    detected: IntArray
+    false_positives: IntArray
+    null: float
+    perfect: float
+    windows: int
+
+    def best(self) -> CorpusScore:
+        """The threshold with the highest raw score (the highest such threshold on ties)."""
+        i = int(np.argmax(self.raw))
+        return self._at(i)
+
+    def at(self, threshold: float) -> CorpusScore:
+        """The corpus score when rows scoring >= `threshold` are detections."""
+        i = int(np.searchsorted(-self.thresholds, -threshold, side="right")) - 1
+        return dataclasses.replace(self._at(max(i, 0)), threshold=float(threshold))
+
+    def _at(self, i: int) -> CorpusScore:
+        raw = float(self.raw[i])
+        return CorpusScore(
+            float(self.thresholds[i]),
+            normalise(raw, self.null, self.perfect),
+            raw,
+            self.null,
+            self.perfect,
+            int(self.detected[i]),
+            self.windows,
+            int(self.false_positives[i]),
+        )
 
 
 def normalise(raw: float, null: float, perfect: float) -> float:
-    """100 · (raw - null) / (perfect - null)."""
+    """100 · (raw - null) / (perfect - null); 0 when the corpus has no windows."""
     return 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0
 
 
-def candidate_thresholds(all_scores: FloatArray, count: int = 400) -> FloatArray:
-    """Quantiles of the pooled scores plus the top distinct values (where thresholds matter)."""
-    pooled = np.unique(all_scores)
-    qs = np.quantile(pooled, np.linspace(0.0, 1.0, count)) if pooled.size else np.zeros(1)
-    top = pooled[-count:]
-    return np.unique(np.concatenate([qs, top, [np.inf]]))
+def sweep(files: Sequence[ScoredFile]) -> Sweep:
+    """NAB's threshold sweep over every distinct score of the corpus, in O(rows · log rows).
+
+    Thresholds run from "never fire" (+inf, NAB's 1.1) down through each distinct score. Rows are
+    taken in descending score order; an outside row adds its weight, a window row raises its
+    window's value to the best weight detected so far (from -A_FN when it was missed).
+    """
+    if not files:
+        raise DataError("nab: no files to score")
+    profile = files[0].profile
+    if any(f.profile != profile for f in files):
+        raise DataError("nab: every file of a corpus must be scored with the same profile")
+    scores = np.concatenate([f.scores for f in files])
+    weights = np.concatenate([f.weights for f in files])
+    offsets = np.cumsum([0] + [len(f.windows) for f in files])[:-1]
+    window = np.concatenate(
+        [np.where(f.window >= 0, f.window + o, -1) for f, o in zip(files, offsets, strict=True)]
+    )
+    scored_windows = int(np.unique(window[window >= 0]).size)
+    null = -profile.fn * scored_windows
+    perfect = profile.tp * sum(f.labelled_windows for f in files)
+    delta = np.where(window < 0, weights, 0.0)
+    inside = np.flatnonzero(window >= 0)
+    first_hit = np.zeros(scores.size, dtype=np.int64)
+    if inside.size:
+        # per window, in descending score order: the running best weight and its increments
+        order = inside[np.lexsort((-scores[inside], window[inside]))]
+        groups = window[order]
+        span = 2.0 * (profile.tp + profile.fn) + 10.0
+        offset = np.unique(groups, return_inverse=True)[1] * span
+        best = np.maximum.accumulate(weights[order] + offset) - offset
+        new_group = np.concatenate([[True], groups[1:] != groups[:-1]])
+        prev = np.where(new_group, -profile.fn, np.concatenate([[0.0], best[:-1]]))
+        delta[order] = best - prev
+        first_hit[order] = new_group
+    order = np.argsort(-scores, kind="stable")
+    total = null + np.cumsum(delta[order])
+    hits = np.cumsum(first_hit[order])
+    fps = np.cumsum(window[order] < 0)
+    ranked = scores[order]
+    last: IntArray = np.flatnonzero(np.concatenate([ranked[1:] != ranked[:-1], [ranked.size > 0]]))
+    return Sweep(
+        thresholds=np.concatenate([[np.inf], ranked[last]]),
+        raw=np.concatenate([[null], total[last]]),
+        detected=np.concatenate([[0], hits[last]]).astype(np.int64),
+        false_positives=np.concatenate([[0], fps[last]]).astype(np.int64),
+        null=float(null),
+        perfect=float(perfect),
+        windows=sum(f.labelled_windows for f in files),
+    )
 
 
-def score_at(prepared: Sequence[PreparedSeries], threshold: float) -> CorpusScore:
-    """Corpus score at a fixed threshold (for a held-out half with a threshold tuned elsewhere)."""
-    raw = float(sum(p.raw(np.array([threshold]))[0] for p in prepared))
-    null = float(sum(p.null for p in prepared))
-    perfect = float(sum(p.perfect for p in prepared))
-    return CorpusScore(threshold, normalise(raw, null, perfect), raw, null, perfect)
+def corpus_files(
+    scores: Mapping[str, FloatArray],
+    labels: Mapping[str, Sequence[int] | IntArray],
+    profile: Profile = STANDARD,
+    starts: Mapping[str, int] | None = None,
+) -> list[ScoredFile]:
+    """`score_file` for every file of a corpus (same keys in `scores` and `labels`)."""
+    missing = sorted(set(labels) - set(scores))
+    if missing:
+        raise DataError(f"nab: no scores for {missing[:3]} ({len(missing)} files)")
+    starts = starts or {}
+    return [
+        score_file(scores[k], labels[k], profile, name=k, start=starts.get(k, 0))
+        for k in sorted(labels)
+    ]
 
 
-def best_threshold(prepared: Sequence[PreparedSeries], thresholds: FloatArray) -> CorpusScore:
-    """The threshold with the highest total raw score over the corpus, and that score."""
-    totals = np.zeros(thresholds.size)
-    for p in prepared:
-        totals += p.raw(thresholds)
-    i = int(np.argmax(totals))
-    null = float(sum(p.null for p in prepared))
-    perfect = float(sum(p.perfect for p in prepared))
-    raw = float(totals[i])
-    return CorpusScore(float(thresholds[i]), normalise(raw, null, perfect), raw, null, perfect)
+def optimise_threshold(files: Sequence[ScoredFile]) -> CorpusScore:
+    """The best corpus score over every distinct threshold, as NAB's optimiser finds it."""
+    return sweep(files).best()
+
+
+def score_at(files: Sequence[ScoredFile], threshold: float) -> CorpusScore:
+    """The corpus score at a fixed threshold (chosen elsewhere, e.g. on other corpora)."""
+    return sweep(files).at(threshold)

@@ -33,17 +33,24 @@ def anomalies(
     service: ServiceOpt = None,
     detector: Annotated[str, typer.Option(help="Registered detector name.")] = "default",
     threshold: Annotated[
-        float,
-        typer.Option(min=0.0, max=1.0, help="Report rows scoring at least this.", callback=finite),
-    ] = 0.43,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            callback=finite,
+            help="Report rows scoring at least this (default: the detector's calibrated alert "
+            "threshold; a score s is expected about (1 - s) / s times a day).",
+        ),
+    ] = None,
     top: Annotated[
         int, typer.Option(min=1, max=10_000, help="Rows to show per series (highest scores).")
     ] = 20,
 ) -> None:
     """Score a metric series (or each service's SLI error ratio) and list the anomalous rows."""
-    from vsmml.pipeline.queries.observe import AnomalyQuery
+    from vsmml.pipeline.queries.observe import DEFAULT_THRESHOLD, AnomalyQuery
     from vsmml.pipeline.queries.observe import anomalies as score_series
 
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     found = score_series(AnomalyQuery(file, service, detector, threshold, top))
     if not found:
         typer.echo("no series: pass --file or ingest slo.sample events")

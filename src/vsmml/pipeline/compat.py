@@ -11,10 +11,12 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from vsmml.errors import DataError
+
+if TYPE_CHECKING:  # pandas stays off `vsmml score`'s path: the CLI imports DevLakeTask
+    import pandas as pd
 
 
 class DevLakeTask(enum.StrEnum):
@@ -125,6 +127,8 @@ def read_devlake_tables(
     Every cell is read as a string and empty cells stay ''; the compat functions parse times and
     numbers themselves. A missing required file raises `DataError` naming it.
     """
+    import pandas as pd
+
     tables: dict[str, pd.DataFrame | None] = {}
     for name in (*required, *optional):
         path = directory / f"{name}.csv"
@@ -139,6 +143,8 @@ def read_devlake_tables(
 
 def devlake_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Render a result the way DevLake's CSV snapshots look: ISO times with offset, '' for NULL."""
+    import pandas as pd
+
     from vsmml.compat.devlake_frames import format_devlake_times
 
     time_columns = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]

@@ -12,11 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from vsmml.anomaly import Detector, get_detector
+from vsmml.anomaly import DEFAULT_THRESHOLD, Detector, get_detector
 from vsmml.config import Settings
 from vsmml.errors import DataError
 from vsmml.pipeline.queries.reads import slo_samples
 from vsmml.slo import SLO, status
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "AnomalyQuery",
+    "AnomalySeries",
+    "SloQuery",
+    "anomalies",
+    "budgets_by_service",
+    "read_series_csv",
+    "slo_status",
+]
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,7 @@ class AnomalyQuery:
     file: Path | None = None
     services: Sequence[str] | None = None
     detector: str = "default"
-    threshold: float = 0.43
+    threshold: float = DEFAULT_THRESHOLD
     top: int = 20
 
 

@@ -33,7 +33,7 @@ from vsmml.pipeline.training.common import (
 from vsmml.tracking import TrackResult, TrainedModel, git_commit, track
 
 BURN_NAME: Final[str] = "burn"
-BURN_SYNTH: dict[str, Any] = {"preset": "demo", "detector": "robust_zscore"}
+BURN_SYNTH: dict[str, Any] = {"preset": "demo", "detector": "default"}
 """Default synthetic organisation of the burn job (12 services, 180 days, ~10 s of features)."""
 DEPLOY_RISK_COLUMNS: Final[tuple[str, ...]] = ("last_deploy_risk", "deploy_risk_1h")
 BURN_FEATURE_COLUMNS: Final[tuple[str, ...]] = tuple(
