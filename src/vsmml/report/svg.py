@@ -32,6 +32,7 @@ RC: Final[dict[str, Any]] = {
 _ID: Final = re.compile(r'\bid="([^"]+)"')
 _HEAD: Final = re.compile(r"^.*?(?=<svg\b)", re.S)
 _SAFE_KEY: Final = re.compile(r"[^a-zA-Z0-9_-]")
+_META: Final = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
 @contextmanager
@@ -56,6 +57,7 @@ def to_svg(fig: Figure, key: str) -> str:
     with style():
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = _HEAD.sub("", buf.getvalue(), count=1)
+    text = _META.sub("", text, count=1)
     prefix = _SAFE_KEY.sub("-", key)
     ids = set(_ID.findall(text))
     for old in sorted(ids, key=len, reverse=True):
