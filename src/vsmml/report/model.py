@@ -74,6 +74,8 @@ class Table:
     values: tuple[tuple[Cell, ...], ...] = ()
     note: str = ""
     numeric: tuple[bool, ...] = ()
+    anchors: tuple[str, ...] = ()
+    """Optional ids of the rows (``incident-<id>``), so other pages can link to a row."""
 
     @classmethod
     def from_frame(

@@ -304,3 +304,82 @@ def series_panel(
         ax.legend(loc="upper left", fontsize=8, ncols=min(4, max(len(series), 1)))
         fig.autofmt_xdate()
         return to_svg(fig, key)
+
+
+def lines_by_group(frame: pd.DataFrame, *, ylabel: str, key: str, percent: bool = False) -> str:
+    """One line per group over the weeks (columns period, group, value)."""
+    with style():
+        fig = new_figure(9.0, 3.2)
+        ax = fig.add_subplot()
+        periods = sorted(frame["period"].unique())
+        x = {p: i for i, p in enumerate(periods)}
+        for i, (name, g) in enumerate(frame.groupby("group", sort=True)):
+            g = g.sort_values("period")
+            y = g["value"].to_numpy(dtype=float) * (100 if percent else 1)
+            ax.plot(
+                [x[p] for p in g["period"]],
+                y,
+                marker="o",
+                ms=3,
+                lw=1.4,
+                color=stage_colour(i),
+                label=str(name),
+            )
+        ax.set_xticks(range(len(periods)), [pd.Timestamp(p).strftime("W%V") for p in periods])
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        return to_svg(fig, key)
+
+
+def heatmap(
+    frame: pd.DataFrame, *, title: str, key: str, vmax: float | None = None, percent: bool = False
+) -> str:
+    """Rows × columns of values as coloured cells with their numbers (columns row, col,
+    value; darker is worse); vector rectangles, no raster image."""
+    wide = frame.pivot_table(index="row", columns="col", values="value", aggfunc="mean")
+    wide = wide.sort_index().reindex(columns=sorted(wide.columns))
+    vals = wide.to_numpy(dtype=float)
+    top = vmax if vmax is not None else (np.nanmax(vals) if np.isfinite(vals).any() else 1.0)
+    with style():
+        fig = new_figure(9.0, max(2.0, 0.34 * len(wide) + 1.0))
+        ax = fig.add_subplot()
+        mesh = ax.pcolormesh(
+            np.ma.masked_invalid(vals),
+            cmap="OrRd",
+            vmin=0.0,
+            vmax=max(float(top), 1e-9),
+            edgecolors="white",
+            linewidth=1,
+        )
+        for (r, c), v in np.ndenumerate(vals):
+            if np.isfinite(v):
+                text = f"{v * 100:.0f}" if percent else f"{v:.1f}"
+                ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7)
+        ax.set_yticks(np.arange(len(wide)) + 0.5, [str(s) for s in wide.index])
+        ax.set_xticks(
+            np.arange(len(wide.columns)) + 0.5,
+            [pd.Timestamp(c).strftime("W%V") for c in wide.columns],
+        )
+        ax.invert_yaxis()
+        ax.set_title(title, loc="left")
+        fig.colorbar(mesh, ax=ax, fraction=0.03, pad=0.01)
+        return to_svg(fig, key)
+
+
+def stage_durations(frame: pd.DataFrame, key: str = "stage-durations") -> str:
+    """Queue and run time per pipeline step (columns step, queue_min, run_min; failed runs red)."""
+    with style():
+        fig = new_figure(9.0, max(2.0, 0.32 * len(frame) + 1.0))
+        ax = fig.add_subplot()
+        y = np.arange(len(frame))
+        q = frame["queue_min"].to_numpy(dtype=float)
+        r = frame["run_min"].to_numpy(dtype=float)
+        colours = [RED if f else BLUE for f in frame["failed"]]
+        ax.barh(y, q, color=GREY, alpha=0.6, label="queued")
+        ax.barh(y, r, left=q, color=colours, label="running (red: failed)")
+        ax.set_yticks(y, [str(s) for s in frame["step"]])
+        ax.invert_yaxis()
+        ax.set_xlabel("minutes")
+        ax.legend(loc="lower right", fontsize=8)
+        return to_svg(fig, key)
