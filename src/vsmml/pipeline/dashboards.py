@@ -97,9 +97,14 @@ def executive(
     known = _services(every)
     events = _only(every, service, known)
     last = choose_week(events, None)
-    mondays = [last.shifted(-i).start for i in range(weeks - 1, -1, -1)]
-    since, until = mondays[0], last.end
     corr = correlate(events)
+    first = corr.deployments["finished_at"].min()
+    mondays = [
+        m
+        for m in (last.shifted(-i).start for i in range(weeks - 1, -1, -1))
+        if pd.isna(first) or m + pd.Timedelta(days=7) > first
+    ]
+    since, until = mondays[0], last.end
     org = window(dora(corr, None, "W"), since, until)
     per = window(dora(corr, "service", "W"), since, until)
     lead = per.loc[per["metric"] == "lead_time_median", ["service", "period", "value"]]
@@ -150,7 +155,7 @@ def _as_of(store: Store, now: pd.Timestamp | None) -> pd.Timestamp:
     """The latest deployment, rollback or incident event (never after the wall clock): a
     store fed by a live system is as of now; a replayed or synthetic one as of its end."""
     wall = now if now is not None else pd.Timestamp.now(tz="UTC")
-    ops = store.read_events(kinds=OPS_KINDS, until=wall)
+    ops = store.read_events(kinds=OPS_KINDS, until=wall + pd.Timedelta(1, "us"))
     if ops.empty:
         raise DataError("store: no deployments or incidents; run `vsmml demo` or `vsmml ingest`")
     return min(pd.Timestamp(ops["ts"].max()), wall)
