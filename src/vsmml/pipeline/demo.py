@@ -90,12 +90,12 @@ def run_demo(
     services: int | None = None,
     tour: bool = True,
     train: bool = True,
-    report: bool = True,
+    weekly: bool = True,
 ) -> DemoResult:
     """Generate the default synthetic organisation into the store under VSMML_HOME, train the
     change-risk model on its history (MLflow, champion only if better) unless `train` is False,
     then take the tour (metrics, bottlenecks, SLO budgets, risky changes) unless `tour` is False
-    and write the weekly report under VSMML_HOME/reports unless `report` is False."""
+    and write the weekly report under VSMML_HOME/reports unless `weekly` is False."""
     s = settings or get_settings()
     overrides: dict[str, int] = {"seed": s.seed if seed is None else seed}
     if days is not None:
@@ -121,7 +121,7 @@ def run_demo(
         else:
             skipped = "risk model not trained (--no-train)"
         taken = run_tour(store) if tour else None
-        report_path, report_skipped = _weekly_report(store, s) if report else (None, None)
+        report_path, report_skipped = _weekly_report(store, s) if weekly else (None, None)
     return DemoResult(
         store_path=s.store_path,
         report=report,
