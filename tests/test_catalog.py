@@ -118,3 +118,17 @@ def test_normalise_repo() -> None:
     assert normalise_repo("git@gitlab.com:acme/sub/shop.git") == "sub/shop"
     assert normalise_repo("  ") is None
     assert normalise_repo(None) is None
+
+
+def test_an_empty_catalogue_is_a_warning_not_an_error() -> None:
+    empty = parse_catalog(["", "# only a comment\n"], names=["a.yaml", "b.yaml"])
+    assert empty.services.empty
+    assert empty.warnings == [
+        "a.yaml is empty: no service in it, nothing is attributed",
+        "b.yaml is empty: no service in it, nothing is attributed",
+    ]
+    nameless = parse_catalog({"services": {}})
+    assert nameless.warnings == [
+        "the catalogue names no service (no `services` entry, no Component)"
+    ]
+    assert parse_catalog({"services": {"a": {"team": "t"}}}).warnings == []

@@ -1,4 +1,5 @@
-"""CDEvents connector: conformance examples, CloudEvents modes, v0.4 shape, and bad input."""
+"""CDEvents connector: conformance examples of v0.5.1, v0.4.1 and v0.4.0, CloudEvents modes and bad
+input."""
 
 from __future__ import annotations
 
@@ -145,17 +146,50 @@ def test_wrong_content_type_is_refused() -> None:
     assert "text/xml" in conv.rejects[0].reason
 
 
-def test_v04_event_of_the_same_shape_is_accepted() -> None:
-    event = _load("pipelinerun_finished")
-    event["context"] = {
-        k: v for k, v in event["context"].items() if k not in ("chainId", "links", "schemaUri")
-    }
-    event["context"]["specversion"] = "0.4.1"
-    event["context"]["type"] = "dev.cdevents.pipelinerun.finished.0.2.0"
-    event["subject"]["type"] = "pipelineRun"
-    frame = cdevents.to_frame(event)
-    assert list(frame["kind"]) == ["pipeline.finished"]
-    assert json.loads(frame["attrs"].iloc[0])["cdevents_type"].endswith("0.2.0")
+SPEC_TAGS = ("v0.4.0", "v0.4.1")
+OLDER = [
+    p
+    for tag in SPEC_TAGS
+    for p in sorted((Path(__file__).parents[1] / f"data/fixtures/cdevents/{tag}").glob("*.json"))
+]
+
+
+def test_the_v04_examples_of_both_tags_are_here() -> None:
+    assert len(OLDER) == 90
+
+
+@pytest.mark.parametrize("path", OLDER, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_v04_conformance_example_ingests_with_its_own_schemas(path: Path) -> None:
+    """Real v0.4 events name their version `context.version` (0.4.0 writes `chain_id`, 0.4.1
+    `chainId`): each is checked against its own tag's schemas and lands."""
+    doc = json.loads(path.read_text())
+    conv = cdevents.to_events(path.read_text(), location=path.name)
+    assert conv.rejects == [], [r.message() for r in conv.rejects]
+    result = validate_events(conv.events)
+    assert result.ok, result.messages()
+    attrs = json.loads(result.events["attrs"].iloc[0])
+    assert attrs["cdevents_type"] == doc["context"]["type"]
+    assert attrs["cdevents_specversion"] == doc["context"]["version"]
+    key = ".".join(doc["context"]["type"].split(".")[2:4])
+    assert kind_for(key) is not None
+    assert result.events["kind"].iloc[0] == kind_for(key)[0]  # type: ignore[index]
+
+
+def test_each_version_is_checked_against_its_own_schema() -> None:
+    """A 0.4.1 event under 0.4.0's name for the chain field, or a 0.4 version under 0.5's
+    field name, is refused naming the field (not read as some other version)."""
+    event = json.loads(OLDER[-1].read_text())
+    assert event["context"]["version"] == "0.4.1"
+    event["context"]["chain_id"] = event["context"].pop("chainId", "c1")
+    (reject,) = cdevents.to_events(event).rejects
+    assert (reject.field, "0.4.1 schema" in reject.reason) == ("context", True)
+    hybrid = _load("pipelinerun_finished")
+    hybrid["context"]["specversion"] = "0.4.1"
+    (reject,) = cdevents.to_events(hybrid).rejects
+    assert reject.field == "context.specversion"
+    assert "context.version" in reject.reason and "0.5.x" in reject.reason
+    for version in ("0.5.1", "0.4.1", "0.4.0"):
+        assert set(cdevents.schemas(version)) == set(TYPE_MAP)
 
 
 @pytest.mark.parametrize(
@@ -249,3 +283,19 @@ def test_quick_check_covers_json_types_and_refuses_unknown_keywords() -> None:
     )
     assert check is not None
     assert check([1, 2.5, True, None]) and not check(["x"]) and not check({})
+
+
+def test_a_malformed_json_document_is_one_reject_with_line_and_column() -> None:
+    """A pretty-printed event with one stray comma is one record gone wrong, not 24 fragments;
+    a JSON Lines text with a broken line still keeps its good lines."""
+    text = json.dumps(_load("service_deployed"), indent=2).replace('"id": "test123"', '"id": ,')
+    conv = cdevents.to_events(text, location="deployed.json")
+    assert conv.events.empty
+    (reject,) = conv.rejects
+    assert (reject.location, reject.field) == ("deployed.json", "payload")
+    line = next(i for i, t in enumerate(text.split("\n"), 1) if '"id": ,' in t)
+    assert f"line {line} column" in reject.reason
+    good = json.dumps(_load("change_merged"))
+    lines = cdevents.to_events(f'{{"context": {{\n{good}\n{good}', location="e.jsonl")
+    assert [r.location for r in lines.rejects] == ["e.jsonl:1"]
+    assert len(lines.events) == 2

@@ -70,13 +70,18 @@ def test_deployments_from_jobs_rule() -> None:
 
 
 def test_bad_input_is_rejected_naming_the_field() -> None:
-    conv = gitlab.to_events('{"object_kind": "wiki_page"}\n{"foo": 1}\n[1, 2', location="x.jsonl")
+    text = '{"object_kind": "no_such_hook"}\n{"foo": 1}\n[1, 2'
+    conv = gitlab.to_events(text, location="x.jsonl")
     fields = [(r.location, r.field) for r in conv.rejects]
     assert fields == [
         ("x.jsonl:3", "payload"),
         ("x.jsonl:1", "object_kind"),
         ("x.jsonl:2", "payload"),
     ]
+    wiki = gitlab.to_events('{"object_kind": "wiki_page"}')
+    assert (wiki.rejects, wiki.skipped) == ([], {"wiki_page": 1})
+    note = gitlab.from_http({"X-Gitlab-Event": "Note Hook"}, '{"object_attributes": {}}')
+    assert (note.rejects, note.skipped) == ([], {"note": 1})
     conv = gitlab.from_http({"Content-Type": "text/plain"}, "hi")
     assert conv.rejects[0].field == "content-type"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from vsmml.events.connectors.jenkins import JenkinsRules, to_events
-from vsmml.events.connectors.recordwise import TimeBounds
+from vsmml.events.connectors.kit import TimeBounds
 from vsmml.events.schema import attrs_of, validate_events
 from vsmml.pipeline.ingest import jenkins as reader
 
@@ -201,3 +201,68 @@ def test_reader_rejects_csv_without_data_column(tmp_path: Path) -> None:
     conv = reader.read([path])
     assert len(conv.events) == 0
     assert conv.rejects[0].field == "file"
+
+
+def _read(path: Path) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    conv = reader.read([path])
+    assert conv.rejects == [], [r.message() for r in conv.rejects]
+    result = validate_events(conv.events)
+    assert result.ok, result.messages()[:3]
+    return result.events, conv.skipped, conv.locations or []
+
+
+def test_wfapi_runs_give_the_run_itself_and_its_stages(fixtures_dir: Path) -> None:
+    """`wfapi/runs` (documented sample): each run's status and times, not only its stages."""
+    ev, skipped, _ = _read(fixtures_dir / "jenkins/wfapi/runs.json")
+    runs = ev[ev["kind"].astype(str).str.startswith("pipeline.")]
+    assert sorted(zip(runs["pipeline_id"], runs["kind"].astype(str), strict=True)) == [
+        ("Test Workflow#15", "pipeline.finished"),
+        ("Test Workflow#15", "pipeline.started"),
+        ("Test Workflow#16", "pipeline.started"),  # PAUSED_PENDING_INPUT: not finished
+    ]
+    done = runs[runs["kind"] == "pipeline.finished"].iloc[0]
+    assert done["status"] == "success"
+    assert done["ts"] == pd.Timestamp(1413459937070, unit="ms", tz="UTC")
+    assert json.loads(done["attrs"])["duration_s"] == 26.781
+    stages = ev[ev["kind"] == "stage.finished"]
+    assert len(ev[ev["kind"] == "stage.started"]) == 6 and len(stages) == 5
+    deploys = ev[ev["kind"].astype(str).str.startswith("deploy.")]
+    assert sorted(deploys["deploy_id"].unique()) == ["Test Workflow#15:10", "Test Workflow#16:10"]
+    assert skipped == {}
+
+
+def test_wfapi_describe_and_stage_nodes_dedupe_with_runs(fixtures_dir: Path) -> None:
+    runs, _, _ = _read(fixtures_dir / "jenkins/wfapi/runs.json")
+    one, _, _ = _read(fixtures_dir / "jenkins/wfapi/describe.json")
+    assert set(one["event_id"]) <= set(runs["event_id"])
+    assert "jenkins:Test Workflow#16:started" in set(one["event_id"])
+    node, _, _ = _read(fixtures_dir / "jenkins/wfapi/node_8.json")
+    assert list(node["kind"].astype(str)) == ["stage.started", "stage.finished"]
+    assert (node["pipeline_id"].iloc[0], node["status"].iloc[1]) == ("Test Workflow#17", "failure")
+    _, skipped, _ = _read(fixtures_dir / "jenkins/wfapi/job.json")
+    assert skipped == {"job (a listing without builds)": 1}
+
+
+def test_a_build_is_linked_to_the_change_it_built(fixtures_dir: Path) -> None:
+    """`changeSets[].items[].commitId`: the build's sha is the checkout of its change, not the
+    pipeline library's; a freestyle build without git data takes its newest change-set commit."""
+    ev, _, _ = _read(fixtures_dir / "jenkins/api/pipeline_build.json")
+    assert set(ev["sha"]) == {"e3b9a6f0c4d2e1f7a8b5c6d9e0f1a2b3c4d5e6f7"}
+    assert set(ev["repo"].astype(str)) == {"acme/checkout"}
+    assert set(ev["pipeline_id"]) == {"shop/checkout/main#42"}
+    attrs = json.loads(ev["attrs"].iloc[0])
+    assert attrs["commits"] == [
+        "a41f0c9e2b7d85316e4f0a9b8c7d6e5f4a3b2c1d",
+        "e3b9a6f0c4d2e1f7a8b5c6d9e0f1a2b3c4d5e6f7",
+    ]
+    assert attrs["branch"] == "main"
+    free, _, _ = _read(fixtures_dir / "jenkins/api/freestyle_build.json")
+    assert set(free["sha"]) == {"0b1c2d3e4f5a69788796a5b4c3d2e1f0a9b8c7d6"}
+    prod = free[free["kind"] == "deploy.finished"]
+    assert list(zip(prod["env"], prod["status"], strict=True)) == [("production", "failure")]
+
+
+def test_builds_listed_by_number_and_url_are_references_not_errors(fixtures_dir: Path) -> None:
+    ev, skipped, _ = _read(fixtures_dir / "jenkins/api/job.json")
+    assert ev.empty
+    assert skipped == {"build reference (number and url only)": 2}

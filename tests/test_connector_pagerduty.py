@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vsmml.events.connectors.pagerduty import PagerDutyRules, to_events
+from vsmml.events.connectors.pagerduty import SKIPPED_EVENT_TYPES, PagerDutyRules, to_events
 from vsmml.events.schema import attrs_of, validate_events
 from vsmml.pipeline.ingest import pagerduty as reader
 
@@ -106,7 +106,7 @@ def test_bad_payloads_are_rejected_with_reasons() -> None:
         ),
         ("i.json", "x" * 200),
     ]
-    conv = to_events(raw, PagerDutyRules(max_payload_chars=100))
+    conv = to_events(raw, PagerDutyRules(max_payload_bytes=100))
     assert list(conv.events["incident_id"]) == ["Q2"]
     fields = {r.location: r.field for r in conv.rejects}
     assert fields == {
@@ -120,3 +120,22 @@ def test_bad_payloads_are_rejected_with_reasons() -> None:
         "i.json": "payload",
     }
     assert "too large" in next(r.reason for r in conv.rejects if r.location == "i.json")
+
+
+def test_every_documented_type_is_converted_or_counted_as_skipped(fixtures_dir: Path) -> None:
+    conv = reader.read([fixtures_dir / "pagerduty" / "webhooks"])
+    assert conv.rejects == []
+    assert conv.skipped == {
+        "incident.acknowledged": 1,
+        "incident.priority_updated": 1,
+        "service.updated": 1,
+    }
+    hooks = sorted((fixtures_dir / "pagerduty" / "webhooks").glob("*.json"))
+    assert len(set(conv.locations or [])) + sum(conv.skipped.values()) == len(hooks)
+    everything = [
+        (f"{kind}.json", {"event": {"event_type": kind, "id": kind, "data": {}}})
+        for kind in sorted(SKIPPED_EVENT_TYPES)
+    ]
+    conv = to_events(everything)
+    assert conv.rejects == [] and conv.events.empty
+    assert conv.skipped == dict.fromkeys(sorted(SKIPPED_EVENT_TYPES), 1)

@@ -9,7 +9,7 @@ import pytest
 
 from metrics_events import T0, at, deploy, ev, frame, pr
 from vsmml.correlate import Correlation, correlate
-from vsmml.metrics.bands import band, dora_summary
+from vsmml.metrics.bands import MIN_DEPLOYMENTS, band, dora_summary
 from vsmml.metrics.dora import (
     change_failure_rate,
     change_lead_times,
@@ -193,11 +193,34 @@ def test_dora_summary_one_row_per_group(case: Correlation) -> None:
     assert len(s) == 1 and s.loc[0, "service"] == "api"
     assert s.loc[0, "deployments"] == 3 and s.loc[0, "days"] == 2
     assert s.loc[0, "deployments_per_day"] == 1.5
-    assert s.loc[0, "band_deployments_per_day_2023"] == "elite"
     assert s.loc[0, "lead_time_median_h"] == 7.5
-    assert s.loc[0, "band_lead_time_median_h_2023"] == "elite"
+    # three deployments are too few to rank a team: no "elite" from them
+    assert s.loc[0, "band_deployments_per_day_2023"] == "insufficient data"
+    assert s.loc[0, "band_lead_time_median_h_2023"] == "insufficient data"
+    assert s.loc[0, "incidents_resolved"] == 1
+    assert s.loc[0, "band_time_to_restore_median_h_2021"] == "insufficient data"
     org = dora_summary(case, None, "devlake")
     assert org.loc[0, "deployments"] == 3
+
+
+def test_bands_need_enough_deployments_and_a_failure_signal() -> None:
+    rows: list[dict[str, object]] = []
+    for i in range(MIN_DEPLOYMENTS):
+        rows += [ev("commit", 24 * i, sha=f"t{i}"), *deploy(f"d{i}", f"t{i}", 24 * i + 2)]
+    quiet = dora_summary(correlate(frame(rows)), "service").iloc[0]
+    assert quiet["deployments"] == MIN_DEPLOYMENTS
+    assert quiet["band_deployments_per_day_2023"] == "elite"
+    assert quiet["band_lead_time_median_h_2023"] == "elite"
+    assert quiet["change_failure_rate"] == 0.0
+    # no incident, rollback or revert anywhere: 0 % failures says nothing
+    assert quiet["band_change_failure_rate_2023"] == "insufficient data"
+    rows += [ev("incident.opened", 24 * 3 + 3, incident_id="i1")]
+    rows += [ev("incident.resolved", 24 * 3 + 4, incident_id="i1")]
+    watched = dora_summary(correlate(frame(rows)), "service").iloc[0]
+    assert watched["band_change_failure_rate_2023"] in ("elite", "high")
+    fewer = dora_summary(correlate(frame(rows[4:])), "service").iloc[0]
+    assert fewer["deployments"] == MIN_DEPLOYMENTS - 1
+    assert fewer["band_deployments_per_day_2023"] == "insufficient data"
 
 
 def test_dora_tidy_is_sorted_and_complete(case: Correlation) -> None:
@@ -316,3 +339,21 @@ def test_gitlab_restore_by_closing_day_median_of_daily_medians_per_week() -> Non
     daily = time_to_restore(corr, "service", "D", "gitlab")
     med = daily.loc[daily["metric"] == "time_to_restore_median"]
     assert med["value"].tolist() == [1.0, 13.0, 4.0]
+
+
+def test_gitlab_failure_rate_divides_by_at_least_one_deployment() -> None:
+    """GitLab: SUM(incidents) / GREATEST(SUM(deployments), 1), per day as per range."""
+    rows = [ev("commit", 0, sha="t1"), *deploy("d1", "t1", 1)]
+    rows += [ev("incident.opened", 2, incident_id="i1")]
+    rows += [
+        ev("incident.opened", 30, incident_id="i2"),
+        ev("incident.opened", 31, incident_id="i3"),
+    ]
+    corr = correlate(frame(rows))
+    daily = change_failure_rate(corr, None, "D", "gitlab")
+    assert daily["value"].tolist() == [1.0, 2.0]  # day 2: two incidents, no deployment
+    assert daily["n"].tolist() == [1, 0]
+    whole = change_failure_rate(corr, None, None, "gitlab")
+    assert (whole["value"].iloc[0], whole["n"].iloc[0]) == (3.0, 1)
+    ours = change_failure_rate(corr, None, "D")
+    assert len(ours) == 1  # vsmml: a day without deployments has no rate

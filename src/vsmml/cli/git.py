@@ -37,6 +37,8 @@ def git_metrics(
     typer.echo(f"repository      {safe(found.repo)} ({path})")
     typer.echo(f"commits         {found.commits:,} ({found.non_merge:,} non-merge)")
     typer.echo(f"fix commits     {found.fix_commits:,}")
+    for line in found.releases:
+        typer.echo(f"releases        {safe(line)}")
     if found.szz_fixes_examined is not None and found.szz_labels is not None:
         typer.echo(f"SZZ             {found.szz_fixes_examined:,} fix commits blamed, "
                    f"{found.szz_labels:,} bug-inducing commits labelled")  # fmt: skip

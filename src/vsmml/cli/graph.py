@@ -60,15 +60,23 @@ def bottlenecks(
     figure: Annotated[Path | None, typer.Option(help="Draw the value stream to a PNG.")] = None,
 ) -> None:
     """The constraint of the value stream: the stage with the highest share of waiting."""
-    from vsmml.pipeline.queries.flow import BottleneckQuery
-    from vsmml.pipeline.queries.flow import bottlenecks as find
+    from vsmml.pipeline.queries.flow import BottleneckQuery, bottleneck_report
 
-    found = find(BottleneckQuery(service=service, by=by.value, export=export, figure=figure))
+    report = bottleneck_report(
+        BottleneckQuery(service=service, by=by.value, export=export, figure=figure)
+    )
+    found = report.found
+    if report.note is not None:
+        from vsmml.cli.text import one_line
+
+        typer.echo(f"note: {one_line(report.note)}", err=True)
     if fmt is not Format.table:
         _emit(found, fmt)
         return
     from vsmml.cli.output import heading, table
 
+    if report.no_stages:
+        return
     scope = service or "all services"
     heading(f"Constraint per {by.value} ({scope}): highest wait share; longest stage beside it")
     cols = [

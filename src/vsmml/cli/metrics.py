@@ -73,6 +73,9 @@ def metrics(
     since: Annotated[str | None, typer.Option(help="First period start kept (UTC).")] = None,
     until: Annotated[str | None, typer.Option(help="Periods starting before this (UTC).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column of the DORA table (2021 bands too).")
+    ] = False,
 ) -> None:
     """Compute the baseline metrics from the events in the store."""
     from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
@@ -83,6 +86,7 @@ def metrics(
         profile=profile,
         since=_utc(since, "--since"),
         until=_utc(until, "--until"),
+        wide=wide,
     )
     report = metrics_report(query)
     tidy = report.tidy
@@ -91,18 +95,12 @@ def metrics(
         return
     from vsmml.cli.output import heading, table
 
-    heading(f"DORA ({report.profile} profile, whole range, with 2021/2023 bands)")
-    table(report.dora.round(3))
+    bands = "2021/2023 bands" if wide else "2023 bands"
+    heading(f"DORA ({report.profile} profile, whole range, with {bands})")
+    table(report.dora_table)
+    if not wide:
+        typer.echo(report.band_legend)
     heading("Link coverage (share of events attached to a change, deployment or incident)")
     table(report.coverage.round(3))
     heading(f"Metrics per {by.value} and period {freq.value} (latest period)")
-    if tidy.empty:
-        typer.echo("(none)")
-        return
-    last = tidy.loc[tidy["period"].isna() | (tidy["period"] == tidy["period"].max())]
-    cols = [c for c in ("service", "team", "repo") if c in last.columns]
-    if cols:
-        wide = last.pivot_table(index="metric", columns=cols, values="value", aggfunc="first")
-    else:
-        wide = last.set_index("metric")[["value"]]
-    table(wide.map(lambda v: f"{v:.4g}"), index=True)
+    table(report.latest, index=True)

@@ -38,6 +38,19 @@ def _first_by(frame: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame
     return rows.drop_duplicates(key, keep="first").set_index(key)
 
 
+def landed_at(commits: pd.DataFrame) -> pd.Series:
+    """When each commit event's commit reached its branch: ``attrs.committed_at`` (the committer
+    date, which a rebase or a cherry-pick moves) when the source gives it, else ``ts`` (the
+    author date). A commit rebased onto the main line after a release belongs to the next one,
+    however long ago it was written."""
+    ts = commits["ts"].astype(TS_DTYPE)
+    if commits.empty or "attrs" not in commits:
+        return ts
+    when = pd.to_datetime(attr_text(commits, "committed_at"), utc=True, errors="coerce")
+    when = pd.Series(when.array, index=commits.index).astype(TS_DTYPE)
+    return when.fillna(ts)
+
+
 def _min_ts(frame: pd.DataFrame, key: str) -> pd.Series:
     rows = frame.loc[frame[key].notna(), [key, "ts"]]
     return rows.groupby(key, sort=False, observed=True)["ts"].min()
@@ -51,7 +64,9 @@ def change_frame(events: pd.DataFrame) -> pd.DataFrame:
     (first review by someone other than the author), merged_at, pipeline_id,
     pipeline_started_at, pipeline_finished_at, build_wait_s, build_active_s, artifact_id,
     artifact_published_at. A commit without a change id whose sha is neither a merge sha nor a
-    PR head becomes its own change (trunk-based work) with id ``commit:<sha>``.
+    PR head becomes its own change (trunk-based work) with id ``commit:<sha>``, merged when it
+    landed (`landed_at`: its committer date when the source gives it) and first committed when
+    it was written.
     """
     require_columns(events, ("kind", "ts", "sha", "change_id", *WHERE, "attrs"), "events")
     merged = of_kind(events, "change.merged", ["change_id", "ts", "sha", *WHERE])
@@ -59,7 +74,7 @@ def change_frame(events: pd.DataFrame) -> pd.DataFrame:
     merged = merged.rename(columns={"ts": "merged_at"})
     merged["kind"] = "pr"
 
-    commits = of_kind(events, "commit", ["change_id", "sha", "ts", *WHERE])
+    commits = of_kind(events, "commit", ["change_id", "sha", "ts", *WHERE, "attrs"])
     first_commit = _min_ts(commits, "change_id")
     opened_rows = of_kind(events, "change.opened", ["change_id", "sha", "ts", "attrs"])
     known_sha = pd.Index(merged["sha"].dropna()).append(pd.Index(opened_rows["sha"].dropna()))
@@ -69,7 +84,7 @@ def change_frame(events: pd.DataFrame) -> pd.DataFrame:
     trunk = trunk.sort_values("ts", kind="stable").drop_duplicates("sha")
     trunk_changes = pd.DataFrame(
         {
-            "merged_at": trunk["ts"].array,
+            "merged_at": landed_at(trunk).array,
             "sha": _text(trunk["sha"]).to_numpy(),
             **{c: trunk[c].to_numpy() for c in WHERE},
             "kind": "commit",

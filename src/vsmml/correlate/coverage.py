@@ -31,7 +31,8 @@ def link_coverage(events: pd.DataFrame, corr: Correlation) -> pd.DataFrame:
 
     An event counts as linked when it attaches to a change record (by change id or sha), a
     deployment that shipped at least one change or is a rollback, or, for incidents, to a
-    deployment under the correlation's incident rule. `slo.sample` and `resource.changed` rows
+    deployment under the correlation's incident rule. A rollback known by its commit (a git
+    revert) is linked when the change it reverts is known. `slo.sample` and `resource.changed` rows
     are not linkable and are left out. Rows are ordered by source, then kind, with the
     ``kind="*"`` total first.
     """
@@ -49,6 +50,9 @@ def link_coverage(events: pd.DataFrame, corr: Correlation) -> pd.DataFrame:
     linked_inc = corr.incidents.loc[corr.incidents["deploy_id_linked"].notna(), "incident_id"]
     by_incident = member(ev["incident_id"], linked_inc)
     k = kind.to_numpy()
+    reverts = corr.reverts.loc[corr.reverts["change_id"].notna(), "revert_sha"]
+    revert_rows = (k == "rollback") & ev["deploy_id"].isna().to_numpy()
+    by_deploy = np.where(revert_rows, member(ev["sha"], reverts), by_deploy)
     linked = np.where(
         np.isin(k, DEPLOY_KINDS),
         by_deploy,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.changes import change_frame, deployment_frame, incident_frame
+from vsmml.correlate.changes import change_frame, deployment_frame, incident_frame, landed_at
 from vsmml.correlate.extract import attr_bool, delivery_view, lookup, member, of_kind
 from vsmml.correlate.links import assign_deployments, link_incidents
+from vsmml.correlate.reverts import apply_reverts, empty_reverts, revert_frame
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 
 ENVS = ("staging", "production")
@@ -24,11 +25,13 @@ class Correlation:
             shipped it per environment (with link method and confidence), release by flag,
             and whether its production deployment failed (incident_id, restored_at).
         deployments: one row per deployment or rollback, with the number of changes it shipped,
-            failure weight (1 for a rollback or an explicit incident link, the link confidence for
-            a time-window link) and restored_at.
+            failure weight (1 for a rollback, a revert of a change it shipped, or an explicit
+            incident link; the link confidence for a time-window link), restored_at, and
+            ``reverts_shipped`` (reverts of earlier deployments' changes it shipped).
         incidents: one row per incident with its link (deploy_id, link_method, link_confidence).
         incident_linking: the rule used to link incidents (see `link_incidents`).
         window_hours: the time window of the ``confidence`` rule.
+        reverts: one row per revert known by its commit (see `vsmml.correlate.reverts`).
     """
 
     changes: pd.DataFrame
@@ -36,6 +39,7 @@ class Correlation:
     incidents: pd.DataFrame
     incident_linking: str = "confidence"
     window_hours: float = 72.0
+    reverts: pd.DataFrame = field(default_factory=empty_reverts)
 
     def relink(self, incident_linking: str, window_hours: float | None = None) -> Correlation:
         """The same correlation with incidents linked by another rule (the rest is reused)."""
@@ -45,7 +49,9 @@ class Correlation:
         base_changes = self.changes.drop(columns=_FAILURE_COLUMNS, errors="ignore")
         base_deps = self.deployments.drop(columns=_DEPLOY_FAILURE_COLUMNS, errors="ignore")
         base_inc = self.incidents.drop(columns=_LINK_COLUMNS, errors="ignore")
-        return _with_failures(base_changes, base_deps, base_inc, incident_linking, hours)
+        return _with_failures(
+            base_changes, base_deps, base_inc, incident_linking, hours, self.reverts
+        )
 
     def links(self) -> pd.DataFrame:
         """Every link in long form: source_id, target, target_id, method, confidence."""
@@ -86,10 +92,12 @@ _FAILURE_COLUMNS = ["failed", "failure_weight", "incident_id", "restored_at"]
 
 
 def positions_of(events: pd.DataFrame, changes: pd.DataFrame) -> pd.Series:
-    """sha → the time it entered the main line: merge time for merge shas, else commit time."""
+    """sha → the time it entered the main line: merge time for merge shas, else the time the
+    commit landed (`landed_at`)."""
     merged = changes.dropna(subset=["sha"]).drop_duplicates("sha").set_index("sha")["merged_at"]
-    commits = of_kind(events, "commit", ["sha", "ts"])
-    commits = commits.loc[commits["sha"].notna(), ["sha", "ts"]]
+    commits = of_kind(events, "commit", ["sha", "ts", "attrs"])
+    commits = commits.loc[commits["sha"].notna()]
+    commits = pd.DataFrame({"sha": commits["sha"].to_numpy(), "ts": landed_at(commits).array})
     by_commit = commits.groupby("sha", sort=False, observed=True)["ts"].min()
     by_commit.index = by_commit.index.astype(STR_DTYPE)
     extra = by_commit.loc[~member(by_commit.index, merged.index)]
@@ -124,8 +132,10 @@ def correlate(
             np.where(in_env, current, prev) if prev is not None else np.where(in_env, current, 0)
         )
     deployments["n_changes"] = deployments["n_changes"].astype("int64")
+    reverts = revert_frame(events, changes, deployments)
+    deployments = apply_reverts(deployments, reverts)
     incidents = incident_frame(events)
-    return _with_failures(changes, deployments, incidents, incident_linking, window_hours)
+    return _with_failures(changes, deployments, incidents, incident_linking, window_hours, reverts)
 
 
 def _released(events: pd.DataFrame) -> pd.Series:
@@ -147,6 +157,7 @@ def _with_failures(
     incidents: pd.DataFrame,
     incident_linking: str,
     window_hours: float,
+    reverts: pd.DataFrame,
 ) -> Correlation:
     """Attach incident links and deployment failure to the three frames."""
     changes = changes.copy()
@@ -178,4 +189,4 @@ def _with_failures(
     changes["failure_weight"] = changes["failure_weight"].astype("float64")
     changes["incident_id"] = lookup(prod_id, per["incident_id"]).astype(STR_DTYPE)
     changes["restored_at"] = lookup(prod_id, per["restored_at"]).astype(TS_DTYPE)
-    return Correlation(changes, deployments, incidents, incident_linking, window_hours)
+    return Correlation(changes, deployments, incidents, incident_linking, window_hours, reverts)

@@ -27,7 +27,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -44,22 +44,37 @@ _LISTS: Final = ("repos", "pipelines", "deploy_targets")
 
 @dataclass
 class Catalog:
-    """Services (one row each; list columns hold lists of text) and declared dependencies."""
+    """Services (one row each; list columns hold lists of text), declared dependencies, and
+    warnings for people (a catalogue file with no service in it attributes nothing)."""
 
     services: pd.DataFrame
     dependencies: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
 
 
-def parse_catalog(sources: str | Mapping[str, Any] | Iterable[str | Mapping[str, Any]]) -> Catalog:
-    """Parse one or more YAML texts / parsed documents (ours or Backstage) into one catalogue."""
+def parse_catalog(
+    sources: str | Mapping[str, Any] | Iterable[str | Mapping[str, Any]],
+    names: Iterable[str] | None = None,
+) -> Catalog:
+    """Parse one or more YAML texts / parsed documents (ours or Backstage) into one catalogue.
+
+    `names` (one per source, e.g. the file names) label the warnings: a source without any
+    document, or a catalogue without any service, is not an error but attributes nothing.
+    """
     items = [sources] if isinstance(sources, str | Mapping) else list(sources)
+    labels = list(names) if names is not None else []
+    labels += [f"catalogue {i + 1}" for i in range(len(labels), len(items))]
     docs: list[Any] = []
-    for item in items:
+    warnings: list[str] = []
+    for label, item in zip(labels, items, strict=False):
         if isinstance(item, str):
             try:
-                docs.extend(d for d in yaml.safe_load_all(item) if d is not None)
+                found = [d for d in yaml.safe_load_all(item) if d is not None]
             except yaml.YAMLError as exc:
                 raise SchemaError(f"catalogue is not valid YAML: {exc}") from None
+            if not found:
+                warnings.append(f"{label} is empty: no service in it, nothing is attributed")
+            docs.extend(found)
         else:
             docs.append(item)
     services: dict[str, dict[str, Any]] = {}
@@ -72,7 +87,9 @@ def parse_catalog(sources: str | Mapping[str, Any] | Iterable[str | Mapping[str,
             raise SchemaError(f"catalogue document {i}: needs a 'services' key or a Backstage kind")
         _ours(i, doc["services"], services, deps)
     _backstage(backstage, services, deps)
-    return Catalog(_services_frame(services), _deps_frame(deps))
+    if not services and docs:
+        warnings.append("the catalogue names no service (no `services` entry, no Component)")
+    return Catalog(_services_frame(services), _deps_frame(deps), warnings)
 
 
 def _is_backstage(doc: Any) -> bool:

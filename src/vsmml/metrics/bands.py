@@ -11,6 +11,12 @@ thresholds below are our reading, applied top-down (the first band whose test pa
 | time to restore / recovery (median) | < 1 h / < 1 day / < 1 week | < 1 h / < 1 day / < 1 week |
 
 The 2021 report gives 16–30 % for high, medium and low alike; we call anything above 30 % low.
+
+A band needs enough data (`dora_summary`): below `MIN_DEPLOYMENTS` production deployments in the
+range, every band but time to restore is "insufficient data"; time to restore needs
+`MIN_INCIDENTS` resolved incidents; and the change failure rate has no band when the data holds
+no incident and no rollback or revert at all (nothing could have shown a failure, so 0 % says
+nothing). Three deployments a day apart are not an "elite" team.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from vsmml.metrics.frames import By, group_columns
 from vsmml.metrics.profiles import Profile, get_profile
 
 BANDS: Final = ("elite", "high", "medium", "low")
+INSUFFICIENT: Final = "insufficient data"
+MIN_DEPLOYMENTS: Final = 10
+"""Production deployments a group needs in the range before its DORA bands are given."""
+MIN_INCIDENTS: Final = 5
+"""Resolved incidents a group needs before its time-to-restore band is given."""
 # (metric, higher_is_better, thresholds elite/high/medium)
 _RULES: Final[dict[int, dict[str, tuple[bool, tuple[float, float, float]]]]] = {
     2021: {
@@ -64,7 +75,9 @@ def dora_summary(
 
     Columns: group columns, deployments, days (span from first to last event day of the
     correlation), deployments_per_day, lead_time_median_h, change_failure_rate,
-    time_to_restore_median_h, recovery_time_median_h, rework_rate, band_<metric>_<year>.
+    time_to_restore_median_h, recovery_time_median_h, rework_rate, incidents_resolved,
+    band_<metric>_<year> (a band, `INSUFFICIENT` below the minimums in the module docstring, or
+    None when the metric has no value).
     """
     prof = get_profile(profile)
     cols = group_columns(by)
@@ -87,11 +100,38 @@ def dora_summary(
     }
     for src, dst in rename.items():
         out[dst] = wide[src] if src in wide else float("nan")
+    restored = tidy.loc[tidy["metric"] == "time_to_restore_median"]
+    counts = restored.set_index(cols)["n"] if cols else restored["n"]
+    if cols:
+        out["incidents_resolved"] = counts.reindex(out.index).fillna(0).astype("int64")
+    else:
+        out["incidents_resolved"] = int(counts.sum()) if len(counts) else 0
+    enough = out["deployments"].to_numpy() >= MIN_DEPLOYMENTS
+    incidents = out["incidents_resolved"].to_numpy() >= MIN_INCIDENTS
+    signals = _failure_signals(corr)
     for year, rules in _RULES.items():
         for metric in rules:
-            out[f"band_{metric}_{year}"] = [band(metric, float(v), year) for v in out[metric]]
+            ok = incidents if metric == "time_to_restore_median_h" else enough
+            if metric == "change_failure_rate":
+                ok = ok & signals
+            out[f"band_{metric}_{year}"] = [
+                _banded(metric, float(v), year, bool(k))
+                for v, k in zip(out[metric], ok, strict=True)
+            ]
     out = out.reset_index() if cols else out.reset_index(drop=True)
     return out
+
+
+def _banded(metric: str, value: float, year: int, enough: bool) -> str | None:
+    named = band(metric, value, year)
+    return named if named is None or enough else INSUFFICIENT
+
+
+def _failure_signals(corr: Correlation) -> bool:
+    """Whether anything in the data could show a failed change: an incident, a rollback
+    deployment, or a revert."""
+    deps = corr.deployments
+    return bool(len(corr.incidents) or deps["is_rollback"].any() or len(corr.reverts))
 
 
 def _span_days(corr: Correlation) -> float:

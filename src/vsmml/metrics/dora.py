@@ -10,12 +10,14 @@ in `vsmml.metrics.profiles.Profile`):
   the change (hours), counted in the period of that deployment (``devlake``: the changes of a
   scope's first deployment get none).
 - change failure rate: Σ failure weight ÷ deployments, where a deployment's weight is 1 when it
-  was rolled back or an incident names it, else the confidence of the time-window incident link.
+  was rolled back, a change it shipped was reverted (git: a later release shipped the revert) or
+  an incident names it, else the confidence of the time-window incident link.
 - failed-deployment recovery time: failed deployment finished → restored (the earlier of its
   rollback and the resolution of its incident).
 - time to restore: incident opened → resolved, for every incident (caused by a deployment or not).
 - deployment rework rate: share of production deployments (rollbacks included) that were
-  unplanned: rollbacks, and deployments finished while an incident of the same service was open.
+  unplanned: rollbacks, deployments that shipped a revert of an earlier deployment's change, and
+  deployments finished while an incident of the same service was open.
 """
 
 from __future__ import annotations
@@ -216,7 +218,9 @@ def change_failure_rate(
     """``change_failure_rate``: failed deployments ÷ deployments (n = deployments).
 
     Under ``one_to_one`` incident linking (GitLab) the numerator is the number of incidents
-    opened in the group and period, whatever their cause.
+    opened in the group and period, whatever their cause, and the denominator is never below one
+    (``SUM(incidents_count) / GREATEST(SUM(deployment_frequency), 1)``): a period with incidents
+    and no deployment has a rate of its incident count.
     """
     prof = get_profile(profile)
     cols = group_columns(by)
@@ -228,12 +232,23 @@ def change_failure_rate(
         inc = corr.incidents
         ikeys = keyed(inc, inc["opened_at"], by, freq)
         num = ikeys.groupby(idx, sort=True, dropna=False).size()
+        return _at_least_one_deployment(num, den, cols)
     else:
         weight = _failure_weight(corr, deps, prof)
         num = keys.assign(w=weight.to_numpy()).groupby(idx, sort=True, dropna=False)["w"].sum()
     if den.empty:
         return combine([], cols)
     return ratio_metric(num.reindex(den.index), den, "change_failure_rate", cols)
+
+
+def _at_least_one_deployment(num: pd.Series, den: pd.Series, cols: list[str]) -> pd.DataFrame:
+    """incidents ÷ max(deployments, 1) for every group and period with either (n = deployments)."""
+    both = pd.DataFrame({"num": num, "den": den}).fillna(0.0)
+    if both.empty:
+        return combine([], cols)
+    value = both["num"] / both["den"].clip(lower=1.0)
+    return ratio_metric(value, pd.Series(1.0, index=both.index), "change_failure_rate", cols,
+                        n=both["den"])  # fmt: skip
 
 
 def recovery_time(
@@ -301,11 +316,15 @@ def time_to_restore(
 
 
 def rework_flags(corr: Correlation) -> pd.DataFrame:
-    """Production deployments (rollbacks included) with ``rework``: rollback, or finished while
-    an incident of the same scope was open (a fix-forward)."""
+    """Production deployments (rollbacks included) with ``rework``: a rollback, a deployment that
+    shipped a revert of a change an earlier one shipped, or one finished while an incident of
+    the same scope was open (a fix-forward)."""
     deps = corr.deployments
     mask = (deps["env"] == "production") & (deps["status"] == "success")
     deps = deps.loc[mask.to_numpy(dtype=bool)].copy()
+    planned_back = deps["is_rollback"].to_numpy(dtype=bool)
+    if "reverts_shipped" in deps:
+        planned_back = planned_back | (deps["reverts_shipped"].to_numpy() > 0)
     inc = corr.incidents
     left = pd.DataFrame(
         {
@@ -320,11 +339,11 @@ def rework_flags(corr: Correlation) -> pd.DataFrame:
     ).sort_values("at", kind="stable")
     right["end"] = right.groupby("scope")["end"].cummax()
     if right.empty or left.empty:
-        deps["rework"] = deps["is_rollback"].to_numpy(dtype=bool)
+        deps["rework"] = planned_back
         return deps
     hit = pd.merge_asof(left, right, on="at", by="scope", direction="backward").sort_values("row")
     during = (hit["end"] >= hit["at"]).fillna(False).to_numpy(dtype=bool)
-    deps["rework"] = deps["is_rollback"].to_numpy(dtype=bool) | during
+    deps["rework"] = planned_back | during
     return deps
 
 

@@ -1,7 +1,8 @@
 """Shared shape of metric output: grouping keys, period starts, quantiles and the tidy layout.
 
 Every metric function returns a tidy frame with the group columns (``service``, ``team`` or
-``repo``; none for the whole organisation), ``period`` (UTC start of the day / ISO week / month;
+``repo``; none for the whole organisation; events naming none form the group
+``(unattributed)``), ``period`` (UTC start of the day / ISO week / month;
 NaT when ``freq`` is None, meaning the whole range), ``metric``, ``value`` and ``n`` (how many
 observations the value summarises), sorted by group, period and metric.
 """
@@ -19,6 +20,8 @@ from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 from vsmml.metrics.profiles import Profile, SpanRounding, span_hours
 
 GROUPS: Final = ("service", "team", "repo")
+UNATTRIBUTED: Final = "(unattributed)"
+"""The group of events that name no service (team, repo): a group of its own, never a blank."""
 FREQS: Final = ("D", "W", "M")
 TIDY: Final = ("period", "metric", "value", "n")
 By = str | Sequence[str] | None
@@ -48,11 +51,17 @@ def period_start(ts: pd.Series, freq: str | None) -> pd.Series:
 
 
 def keyed(frame: pd.DataFrame, ts: pd.Series, by: By, freq: str | None) -> pd.DataFrame:
-    """`frame` plus group columns as text and a ``period`` column from `ts`."""
+    """`frame` plus group columns as text (`UNATTRIBUTED` where missing or blank) and a
+    ``period`` column from `ts`."""
     cols = group_columns(by)
-    out = pd.DataFrame({c: frame[c].astype(STR_DTYPE).fillna("") for c in cols}, index=frame.index)
+    out = pd.DataFrame({c: _group_text(frame[c]) for c in cols}, index=frame.index)
     out["period"] = period_start(ts, freq)
     return out
+
+
+def _group_text(values: pd.Series) -> pd.Series:
+    text = values.astype(STR_DTYPE)
+    return text.where(text.str.strip() != "").fillna(UNATTRIBUTED)
 
 
 def quantile_metrics(

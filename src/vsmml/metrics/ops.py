@@ -4,7 +4,7 @@
   ``attrs.started_at`` of the incident when given, else when its linked deployment finished
   (incidents with no identifiable cause and no start are left out);
 - ``rollbacks`` and ``rollback_frequency`` (rollbacks ÷ production deployments, rollbacks not
-  counted as deployments);
+  counted as deployments; a git revert of a released change counts when its release finished);
 - ``artifact_promotion_time_median`` / ``_p85`` (hours): artifact published → promoted to
   production (``artifact.promoted`` with env production, else the first production deploy);
 - ``flag_activation_time_median`` / ``_p85`` (hours): change deployed to production → its flag
@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from vsmml.correlate.extract import attr_text, lookup, of_kind
@@ -53,16 +54,22 @@ def mttd(
 def rollback_frequency(
     corr: Correlation, by: By = "service", freq: str | None = "W"
 ) -> pd.DataFrame:
-    """``rollbacks`` per period and ``rollback_frequency`` = rollbacks ÷ production deployments."""
+    """``rollbacks`` per period and ``rollback_frequency`` = rollbacks ÷ production deployments.
+
+    A rollback is a rollback deployment, or a revert (git) of a change an earlier production
+    deployment shipped, counted when the deployment that shipped the revert finished.
+    """
     cols = group_columns(by)
     deps = corr.deployments
     prod = deps.loc[((deps["env"] == "production") & (deps["status"] == "success")).to_numpy(bool)]
-    rb = prod["is_rollback"].to_numpy(dtype=bool)
+    is_rb = prod["is_rollback"].to_numpy(dtype=bool)
+    reverts = prod["reverts_shipped"] if "reverts_shipped" in prod else pd.Series(0, prod.index)
+    n = np.where(is_rb, 1, reverts.to_numpy(dtype="int64"))
     keys = keyed(prod, prod["finished_at"], by, freq)
     if keys.empty:
         return combine([], cols)
     idx = [*cols, "period"]
-    g = keys.assign(r=rb.astype("int64"), d=(~rb).astype("int64")).groupby(idx, dropna=False)
+    g = keys.assign(r=n, d=(~is_rb).astype("int64")).groupby(idx, dropna=False)
     n_rb, n_dep = g["r"].sum(), g["d"].sum()
     return combine(
         [

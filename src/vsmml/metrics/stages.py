@@ -124,3 +124,38 @@ def ci_stage_times(
         parts.append(quantile_metrics(wait.loc[sel], k, prof, f"ci_{name}_wait"))
         parts.append(quantile_metrics(active.loc[sel], k, prof, f"ci_{name}_active"))
     return combine(parts, group_columns(by))
+
+
+STAGE_EVENTS: Final[dict[str, str]] = {
+    "coding": "change.opened (pull / merge requests)",
+    "pickup": "change.opened and change.reviewed (reviews by someone else)",
+    "review": "change.reviewed and change.merged",
+    "build": "pipeline.finished on the merge sha (CI runs; stage.finished for CI stages)",
+    "staging": "artifact.published and deploy.finished in staging",
+    "production": "deploy.finished in staging and in production",
+}
+"""The events each stage's times are measured from."""
+
+
+def missing_stages(corr: Correlation, profile: str | Profile | None = None) -> list[str]:
+    """The stages no change has a time for (so a bottleneck among them cannot be seen)."""
+    spans = change_stage_spans(corr, profile)
+    return [s for s in STAGES if not spans[f"{s}_lead"].notna().any()]
+
+
+def stage_data_note(corr: Correlation, profile: str | Profile | None = None) -> str | None:
+    """What `vsmml bottlenecks` lacks, for people; None when every stage has times.
+
+    With no stage at all (git history alone, say) the value stream has no stages to compare:
+    the note names the events that would give them.
+    """
+    missing = missing_stages(corr, profile)
+    if not missing:
+        return None
+    needs = "; ".join(f"{s}: {STAGE_EVENTS[s]}" for s in missing)
+    if len(missing) == len(STAGES):
+        return (
+            "no stage times: the events hold no pull requests, reviews, CI runs or staging "
+            f"deployments, so there is no value stream to find a bottleneck in. Needed: {needs}"
+        )
+    return f"no times for {', '.join(missing)} (not compared). Needed: {needs}"

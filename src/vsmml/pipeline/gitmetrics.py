@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from vsmml.events.connectors.git import GitRules
+from vsmml.events.connectors.git_history import classify_tags
 from vsmml.events.connectors.git_kamei import KAMEI_COLUMNS
 from vsmml.pipeline.ingest.git_repo import mine
 
@@ -26,7 +27,8 @@ class GitMetricsRequest:
 
 @dataclass(frozen=True)
 class GitMetricsSummary:
-    """What mining found: the repository name, commit counts, fixes, SZZ labels, rows written."""
+    """What mining found: the repository name, commit counts, fixes, SZZ labels, rows written,
+    and how the tags read as releases (`releases` lines for people)."""
 
     repo: str
     commits: int
@@ -35,6 +37,7 @@ class GitMetricsSummary:
     szz_fixes_examined: int | None
     szz_labels: int | None
     rows: pd.DataFrame
+    releases: tuple[str, ...] = ()
 
 
 def git_metrics(request: GitMetricsRequest) -> GitMetricsSummary:
@@ -59,6 +62,11 @@ def git_metrics(request: GitMetricsRequest) -> GitMetricsSummary:
     frame = pd.DataFrame(rows, columns=["sha", "date", "bug", *KAMEI_COLUMNS])
     if request.out is not None:
         frame.to_csv(request.out, index=False)
+    tags = classify_tags(
+        [str(t.get("name") or "") for t in history.get("tags") or []],
+        rules.release_pattern,
+        prereleases=rules.prereleases,
+    )
     return GitMetricsSummary(
         repo=str(history["repo"]),
         commits=len(history["commits"]),
@@ -67,4 +75,5 @@ def git_metrics(request: GitMetricsRequest) -> GitMetricsSummary:
         szz_fixes_examined=mining.szz_fixes_examined if request.szz else None,
         szz_labels=mining.szz_labels if request.szz else None,
         rows=frame,
+        releases=tuple(tags.notes(str(history["repo"]))),
     )

@@ -35,13 +35,16 @@ class Conversion:
     refused later by validation is quarantined under its file and line. It travels here and
     never in `DataFrame.attrs` (pandas deep-copies attrs on every operation). `skipped` counts
     records of known types a connector ignores on purpose (e.g. `pagerduty incident.annotated`),
-    by type, so every input record is accounted for.
+    by type, so every input record is accounted for. `notes` are lines for people about what was
+    read and how (e.g. how many of a repository's tags are releases, and the rule that would take
+    the others); the pipeline adds them to its report.
     """
 
     events: pd.DataFrame = field(default_factory=empty_events)
     rejects: list[Reject] = field(default_factory=list)
     locations: list[str] | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def rejects_frame(self) -> pd.DataFrame:
         """The rejects as a frame with the quarantine columns."""
@@ -52,14 +55,21 @@ class Conversion:
         """Count `count` records of type `kind` as deliberately skipped."""
         self.skipped[kind] = self.skipped.get(kind, 0) + count
 
+    def known_locations(self) -> list[str] | None:
+        """The row locations, or None when unknown (a conversion without rows has none)."""
+        if self.locations is None and self.events.empty:
+            return []
+        return self.locations
+
     def extend(self, other: Conversion) -> Conversion:
-        """Concatenate two conversions (events, rejects, locations and skipped counts)."""
+        """Concatenate two conversions (events, rejects, locations, skipped counts and notes)."""
         frames = [f for f in (self.events, other.events) if len(f)]
         events = pd.concat(frames, ignore_index=True) if frames else self.events
-        locations = None
-        if self.locations is not None and other.locations is not None:
-            locations = [*self.locations, *other.locations]
+        mine, theirs = self.known_locations(), other.known_locations()
+        locations = None if mine is None or theirs is None else [*mine, *theirs]
         skipped = dict(self.skipped)
         for kind, n in other.skipped.items():
             skipped[kind] = skipped.get(kind, 0) + n
-        return Conversion(events, [*self.rejects, *other.rejects], locations, skipped)
+        return Conversion(
+            events, [*self.rejects, *other.rejects], locations, skipped, [*self.notes, *other.notes]
+        )

@@ -1,52 +1,41 @@
 """CDEvents connector: plain JSON, JSON Lines and CloudEvents (binary or structured) → events.
 
-Every event is validated against the CDEvents v0.5.1 JSON schemas shipped with the package (loaded
-once, cached), mapped to a canonical kind (see `cdevents_map`), and keyed by
+Reads CDEvents 0.5.x (`context.specversion`) and 0.4.x (`context.version`). Every event is
+validated against the JSON schemas of its own version, shipped with the package (v0.5.1, v0.4.1
+and v0.4.0, see `cdevents_specs`), mapped to a canonical kind (see `cdevents_map`), and keyed by
 (context.source, context.id, context.type): producers and the spec's own examples reuse ids across
-types. v0.4.x events of the same shape are accepted: their `subject.type` is dropped and their
-type version is checked against the v0.5.1 schema of the same subject and predicate.
+types.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
-import re
 from collections.abc import Mapping
-from functools import lru_cache
-from importlib import resources
 from typing import Any, Final
 
 import pandas as pd
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 from pydantic import Field
-from referencing import Registry, Resource
 
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.cdevents_map import TYPE_MAP, kind_for, to_row
-from vsmml.events.connectors.cdevents_schema import Check, compile_check
-from vsmml.events.connectors.payloads import (
-    Collector,
-    body_head,
-    clip,
-    http_content_type,
-    iter_objects,
-    objects_from,
-    parse_records,
-    stable_id,
+from vsmml.events.connectors.cdevents_specs import (
+    READ_VERSIONS,
+    TYPE_RE,
+    Schemas,
+    schema_problem,
+    spec_of,
 )
+from vsmml.events.connectors.cdevents_specs import schemas as spec_schemas
+from vsmml.events.connectors.kit import Collector, iter_objects, objects_from, stable_id
+from vsmml.events.connectors.payloads import body_head, clip, http_content_type, parse_records
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import validate_events
 
 SOURCE: Final = "cdevents"
 SPEC_VERSION: Final = "0.5.1"
 SUPPORTED_SPECS: Final = ("0.4", "0.5")
-_TYPE_RE: Final = re.compile(
-    r"^dev\.cdevents\.(?P<subject>[a-z]+)\.(?P<predicate>[a-z]+)\.(?P<version>\d+\.\d+\.\d+\S*)$"
-)
 _JSON_TYPES: Final = ("application/json", "text/json", "application/cdevents+json")
 _JSONL_TYPES: Final = ("application/x-ndjson", "application/jsonl", "application/json-lines")
 
@@ -59,33 +48,10 @@ class CDEventsRules(SourceRules):
     )
 
 
-@lru_cache(maxsize=1)
-def schemas() -> dict[str, tuple[str, Draft202012Validator, Check | None]]:
-    """`subject.predicate` → (schema's type string, validator, quick check), built once."""
-    root = resources.files("vsmml.events.connectors").joinpath("cdevents_schemas")
-    docs: list[dict[str, Any]] = []
-    for folder in (root, root.joinpath("links")):
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".json"):
-                docs.append(json.loads(entry.read_text(encoding="utf-8")))
-    registry: Registry[Any] = Registry().with_resources(
-        (doc["$id"], Resource.from_contents(doc)) for doc in docs
-    )
-    refs = {str(doc["$id"]).rsplit("/", 1)[-1]: doc for doc in docs}
-    out: dict[str, tuple[str, Draft202012Validator, Check | None]] = {}
-    for doc in docs:
-        enum = (((doc.get("properties") or {}).get("context") or {}).get("properties") or {}).get(
-            "type", {}
-        )
-        types = enum.get("enum") or []
-        if not types:
-            continue
-        match = _TYPE_RE.match(types[0])
-        if match:
-            key = f"{match['subject']}.{match['predicate']}"
-            validator = Draft202012Validator(doc, registry=registry)
-            out[key] = (types[0], validator, compile_check(doc, refs))
-    return out
+def schemas(version: str = "0.5.1") -> Schemas:
+    """`subject.predicate` → (type string, validator, quick check) of a shipped schema version
+    (0.5.1, 0.4.1, 0.4.0)."""
+    return spec_schemas(version)
 
 
 def to_events(
@@ -209,7 +175,7 @@ def _convert_one(doc: dict[str, Any], location: str, rules: CDEventsRules, col: 
         col.reject(location, "subject", "is missing or not an object (not a CDEvent)", event)
         return
     ctype = context.get("type")
-    match = _TYPE_RE.match(ctype) if isinstance(ctype, str) else None
+    match = TYPE_RE.match(ctype) if isinstance(ctype, str) else None
     if match is None:
         col.reject(
             location, "context.type", f"{clip(repr(ctype), 120)} is not a CDEvents type", event
@@ -219,37 +185,19 @@ def _convert_one(doc: dict[str, Any], location: str, rules: CDEventsRules, col: 
     if key not in TYPE_MAP or key not in schemas() or kind_for(key) is None:
         col.reject(location, "context.type", f"{ctype!r} is an unknown CDEvents event type", event)
         return
-    spec = str(context.get("specversion", ""))
-    if not spec.startswith(tuple(f"{v}." for v in SUPPORTED_SPECS)):
-        col.reject(
-            location,
-            "context.specversion",
-            f"{spec!r} is not supported (CDEvents 0.4.x and 0.5.x are)",
-            event,
-        )
+    version, spec = spec_of(context)
+    if version is None:
+        field = "context.version" if "specversion" not in context else "context.specversion"
+        col.reject(location, field, f"{spec!r} is not supported ({READ_VERSIONS} are)", event)
+        return
+    if key not in schemas(version):
+        col.reject(location, "context.type", f"{ctype!r} is not a CDEvents {spec} type", event)
         return
     if rules.validate_schema:
-        problem = _schema_problem(event, key)
+        problem = schema_problem(event, key, version)
         if problem is not None:
             col.reject(location, problem[0], problem[1], event)
             return
     row = to_row(event, key, rules)
     row["event_id"] = stable_id(SOURCE, context.get("source"), context.get("id"), ctype)
     col.add(row, location=location, record=event, check_keys=bool(row["attrs"]["exact_kind"]))
-
-
-def _schema_problem(event: dict[str, Any], key: str) -> tuple[str, str] | None:
-    """The first schema violation as (json path, reason), or None when the event is valid."""
-    schema_type, validator, quick = schemas()[key]
-    doc = event
-    if event["context"].get("type") != schema_type or "type" in event["subject"]:
-        doc = copy.copy(event)
-        doc["context"] = {**event["context"], "type": schema_type}
-        doc["subject"] = {k: v for k, v in event["subject"].items() if k != "type"}
-    if quick is not None and quick(doc):
-        return None
-    error = best_match(validator.iter_errors(doc))
-    if error is None:
-        return None
-    path = ".".join(str(p) for p in error.absolute_path) or "event"
-    return path, f"violates the CDEvents {SPEC_VERSION} schema of {key}: {clip(error.message, 300)}"

@@ -1,4 +1,4 @@
-"""CDEvents type → canonical kind and correlation keys (spec v0.5.x, and v0.4.x of the same shape).
+"""CDEvents type → canonical kind and correlation keys (spec v0.5.x and v0.4.x).
 
 Each CDEvents `subject.predicate` maps to a list of candidate kinds: the first one that the
 canonical schema knows is used, so when a more precise kind (say `change.updated`) is added to
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from vsmml.events.connectors.payloads import dig, text_of
+from vsmml.events.connectors.kit import dig, text_of
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import KINDS
 
@@ -122,7 +122,7 @@ def to_row(event: dict[str, Any], key: str, rules: SourceRules) -> dict[str, Any
     }
     attrs: dict[str, Any] = {
         "cdevents_type": context.get("type"),
-        "cdevents_specversion": context.get("specversion"),
+        "cdevents_specversion": context.get("specversion") or context.get("version"),
         "context_id": context.get("id"),
         "context_source": context.get("source"),
         "subject_id": sid,

@@ -66,7 +66,7 @@ def _compile(schema: Any, refs: Mapping[str, Any]) -> Check:
         raise _UnsupportedError(", ".join(sorted(unknown)))
     checks: list[Check] = []
     if "$ref" in schema:
-        target = refs.get(str(schema["$ref"]).rsplit("/", 1)[-1])
+        target = refs.get(str(schema["$ref"]).rsplit("/", 1)[-1].removesuffix(".json"))
         if target is None:
             raise _UnsupportedError(f"$ref {schema['$ref']!r}")
         checks.append(_compile(target, refs))

@@ -31,7 +31,7 @@ from vsmml.errors import ConversionError
 from vsmml.events.connectors import devlake_work as work
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.devlake_rows import Context, DevLakeRules, Table
-from vsmml.events.connectors.recordwise import Collector, Row
+from vsmml.events.connectors.kit import Collector, Row
 
 SOURCE: Final = "devlake"
 __all__ = ["SOURCE", "DevLakeRules", "to_events"]
@@ -65,7 +65,7 @@ def to_events(raw: Mapping[str, Any], rules: DevLakeRules | None = None) -> Conv
     walk("pull_request_comments", partial(work.pr_comment, ctx))
     walk("incidents", partial(work.incident, ctx))
     walk("issues", partial(work.issue, ctx))
-    return sink.conversion()
+    return sink.result()
 
 
 def _rows(value: Any) -> Table:

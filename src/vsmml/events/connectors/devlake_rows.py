@@ -8,8 +8,8 @@ from typing import Any, Final, Literal
 
 import pandas as pd
 
-from vsmml.events.connectors.recordwise import RecordError, Row, TimeBounds, iso_time
-from vsmml.events.connectors.recordwise import text as _text
+from vsmml.events.connectors.kit import RecordError, Row, TimeBounds, iso_time
+from vsmml.events.connectors.kit import text_of as _text
 
 Table = list[dict[str, Any]]
 _DEPLOY_RESULTS: Final = frozenset({"SUCCESS", "FAILURE"})

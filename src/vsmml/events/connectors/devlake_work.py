@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vsmml.events.connectors.devlake_rows import Context, attrs_of, event, need, upper
-from vsmml.events.connectors.recordwise import Row
-from vsmml.events.connectors.recordwise import text as _text
+from vsmml.events.connectors.kit import Row
+from vsmml.events.connectors.kit import text_of as _text
 
 
 def pull_request(ctx: Context, row: dict[str, Any]) -> list[Row]:

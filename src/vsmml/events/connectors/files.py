@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field
 
 from vsmml.events.connectors.base import Conversion
-from vsmml.events.connectors.payloads import Collector, objects_from
+from vsmml.events.connectors.kit import Collector, objects_from
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import EVENT_COLUMNS, validate_events
 

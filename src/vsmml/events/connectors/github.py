@@ -1,9 +1,12 @@
 """GitHub connector: webhook payloads and REST API JSON (incl. DevLake's raw tables) → events.
 
 Webhooks: push, pull_request, pull_request_review, workflow_run, workflow_job, deployment,
-deployment_status, issues (labelled as incidents, else work items) and release. The event type
-comes from the `X-GitHub-Event` header (`from_http`), from an envelope
-(`{"event": "push", "payload": {...}}`), or is recognised from the payload's shape.
+deployment_status, issues (labelled as incidents, else work items) and release are converted;
+GitHub's other documented events (ping, status, check_run ...) and actions that carry no delivery
+event (a PR `labeled`, a deployment status `pending`) are counted as skipped by type. The event
+type comes from the `X-GitHub-Event` header (`from_http`), from an envelope
+(`{"event": "push", "payload": {...}}`), or from the payload's shape (the rules and their order
+are in `vsmml.events.connectors.github_shapes`).
 REST: workflow runs and jobs, pull requests, PR commits, reviews, issue comments and issues, as
 single objects, list responses (`{"workflow_runs": [...]}`), or DevLake raw-table rows
 (`{"url": ..., "input": ..., "params": ..., "data": ...}`, where the URL says what `data` is).
@@ -31,22 +34,24 @@ from vsmml.events.connectors.github_objects import (
     review_row,
     run_rows,
 )
+from vsmml.events.connectors.github_shapes import WEBHOOK_EVENT_NAMES, event_of_shape
 from vsmml.events.connectors.github_webhooks import WEBHOOK_EVENTS, add_all
-from vsmml.events.connectors.payloads import (
-    Collector,
-    body_head,
-    dig,
-    http_content_type,
-    objects_from,
-    text_of,
-)
+from vsmml.events.connectors.kit import Collector, dig, objects_from, text_of
+from vsmml.events.connectors.payloads import body_head, http_content_type
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import validate_events
 
-__all__ = ["SOURCE", "WEBHOOK_EVENTS", "GitHubRules", "from_http", "to_events", "to_frame"]
+__all__ = [
+    "SOURCE",
+    "WEBHOOK_EVENTS",
+    "WEBHOOK_EVENT_NAMES",
+    "GitHubRules",
+    "from_http",
+    "to_events",
+    "to_frame",
+]
 
 Raw = str | bytes | Mapping[str, Any] | list[Any]
-_IGNORED: Final = frozenset({"ping", "issue_comment", "check_run", "check_suite", "status"})
 
 
 def to_events(
@@ -117,18 +122,7 @@ def _dispatch(
             return
         event, doc = heads.get("x-github-event"), body
     if event is not None:
-        event = str(event).strip().lower()
-        handler = WEBHOOK_EVENTS.get(event)
-        if handler is None:
-            if event not in _IGNORED:
-                col.reject(
-                    location,
-                    "X-GitHub-Event",
-                    f"{event!r} is not a supported GitHub event ({', '.join(WEBHOOK_EVENTS)})",
-                    doc,
-                )
-            return
-        handler(doc, location, rules, col)
+        _webhook(str(event).strip().lower(), doc, location, rules, col)
         return
     if "data" in doc and ("url" in doc or "params" in doc):
         _devlake_row(doc, location, rules, col)
@@ -136,13 +130,15 @@ def _dispatch(
     for key, many in (("workflow_runs", "run"), ("jobs", "job")):
         if isinstance(doc.get(key), list):
             for i, item in enumerate(doc[key]):
+                where = f"{location}.{key}[{i}]"
                 if isinstance(item, dict):
-                    _rest(item, f"{location}.{key}[{i}]", many, None, None, rules, col)
+                    _rest(item, where, many, None, None, rules, col)
+                else:
+                    col.reject(where, key, f"must hold objects, got {type(item).__name__}", item)
             return
-    inferred = _infer_webhook(doc)
+    inferred = event_of_shape(doc)
     if inferred is not None:
-        if inferred in WEBHOOK_EVENTS:
-            WEBHOOK_EVENTS[inferred](doc, location, rules, col)
+        _webhook(inferred, doc, location, rules, col)
         return
     kind = _infer_rest(doc)
     if kind is None:
@@ -150,32 +146,34 @@ def _dispatch(
         col.reject(
             location,
             "payload",
-            f"is not a GitHub webhook or REST object vsmml knows (keys: {keys})",
+            f"is not a GitHub webhook or REST object vsmml knows (keys: {keys}); a webhook whose "
+            "shape does not tell its type needs the X-GitHub-Event header or an envelope",
             doc,
         )
         return
     _rest(doc, location, kind, None, None, rules, col)
 
 
-def _infer_webhook(doc: dict[str, Any]) -> str | None:
-    if "zen" in doc and "hook_id" in doc:
-        return "ping"
-    for key in ("workflow_run", "workflow_job", "deployment_status"):
-        if isinstance(doc.get(key), dict):
-            return key
-    if isinstance(doc.get("deployment"), dict):
-        return "deployment"
-    if isinstance(doc.get("review"), dict) and isinstance(doc.get("pull_request"), dict):
-        return "pull_request_review"
-    if isinstance(doc.get("pull_request"), dict) and "action" in doc:
-        return "pull_request"
-    if isinstance(doc.get("release"), dict):
-        return "release"
-    if isinstance(doc.get("issue"), dict):
-        return "issue_comment" if isinstance(doc.get("comment"), dict) else "issues"
-    if isinstance(doc.get("commits"), list) and "ref" in doc and "before" in doc:
-        return "push"
-    return None
+def _webhook(
+    event: str, doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector
+) -> None:
+    """One webhook payload of a known event: converted, counted as skipped, or refused."""
+    handler = WEBHOOK_EVENTS.get(event)
+    if handler is not None:
+        before = (len(col.rows), len(col.rejects), sum(col.skipped.values()))
+        handler(doc, location, rules, col)
+        if (len(col.rows), len(col.rejects), sum(col.skipped.values())) == before:
+            col.skip(f"{event}.{text_of(doc.get('action')) or 'other'}")
+    elif event in WEBHOOK_EVENT_NAMES:
+        col.skip(event)
+    else:
+        col.reject(
+            location,
+            "X-GitHub-Event",
+            f"{event!r} is not a GitHub webhook event (converted: {', '.join(WEBHOOK_EVENTS)}; "
+            "GitHub's other documented events are counted as skipped)",
+            doc,
+        )
 
 
 def _infer_rest(doc: dict[str, Any]) -> str | None:
@@ -207,9 +205,15 @@ def _lenient_json(value: Any) -> Any:
 
 
 _IGNORED_URLS: Final = tuple(
-    re.compile(p)
-    for p in (r"api\.github\.com/users/", r"/orgs(\?|$)", r"/milestones", r"/issues/events")
+    (re.compile(p), name)
+    for p, name in (
+        (r"api\.github\.com/users/", "rest users"),
+        (r"/orgs(\?|$)", "rest orgs"),
+        (r"/milestones", "rest milestones"),
+        (r"/issues/events", "rest issue events"),
+    )
 )
+"""DevLake raw-table endpoints that hold no delivery event: counted as skipped, by endpoint."""
 _URL_KINDS: Final = (
     (re.compile(r"/pulls/comments"), "comment"),
     (re.compile(r"/actions/runs/\d+/jobs"), "job"),
@@ -225,7 +229,9 @@ _URL_KINDS: Final = (
 def _devlake_row(doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector) -> None:
     """A row of DevLake's `_raw_github_api_*` tables: `data` holds the REST JSON."""
     url = text_of(doc.get("url")) or ""
-    if any(rx.search(url) for rx in _IGNORED_URLS):
+    ignored = next((name for rx, name in _IGNORED_URLS if rx.search(url)), None)
+    if ignored is not None:
+        col.skip(ignored)
         return
     data = doc.get("data")
     try:
@@ -263,10 +269,16 @@ def _rest(
     elif kind == "pull":
         add_all(col, pr_rows(obj, repo, rules), location, obj)
     elif kind == "issue":
-        add_all(col, issue_rows(obj, repo, rules), location, obj)
+        rows = issue_rows(obj, repo, rules)
+        if rows:
+            add_all(col, rows, location, obj)
+        else:
+            col.skip("rest issue of a pull request")
     elif kind == "comment":
         row = comment_row(obj, repo)
-        if row is not None:
+        if row is None:
+            col.skip("rest comment on an issue")
+        else:
             col.add(row, location=location, record=obj)
     else:
         url = text_of(obj.get("pull_request_url")) or text_of(obj.get("url")) or ""

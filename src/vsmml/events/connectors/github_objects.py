@@ -13,7 +13,7 @@ from typing import Any, Final
 import pandas as pd
 from pydantic import Field, field_validator
 
-from vsmml.events.connectors.payloads import dig, stable_id, text_of
+from vsmml.events.connectors.kit import dig, stable_id, text_of
 from vsmml.events.connectors.source_rules import SourceRules, check_regex, matches
 
 SOURCE: Final = "github"

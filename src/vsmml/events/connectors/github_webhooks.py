@@ -17,7 +17,7 @@ from vsmml.events.connectors.github_objects import (
     review_row,
     run_rows,
 )
-from vsmml.events.connectors.payloads import Collector, dig, text_of
+from vsmml.events.connectors.kit import Collector, dig, text_of
 from vsmml.events.connectors.source_rules import matches
 
 
@@ -34,6 +34,9 @@ def _repo(doc: dict[str, Any]) -> str | None:
 def _on_push(doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector) -> None:
     repo, ref = _repo(doc), text_of(doc.get("ref")) or ""
     branch = ref.removeprefix("refs/heads/")
+    if not doc.get("commits"):
+        col.skip("push (no commits: a tag, or a branch created or deleted)")
+        return
     for i, commit in enumerate(doc.get("commits") or []):
         if not isinstance(commit, dict):
             col.reject(f"{location}.commits[{i}]", "commits", "must be objects", commit)
@@ -71,11 +74,15 @@ def _on_pull_request(
         "ready_for_review": ("change.opened",),
         "closed": ("change.merged", "change.closed"),
     }.get(str(action), ())
+    if not wanted:
+        col.skip(f"pull_request.{action}")
+        return
     add_all(col, [r for r in rows if r["kind"] in wanted], location, doc)
 
 
 def _on_review(doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector) -> None:
     if doc.get("action") != "submitted":
+        col.skip(f"pull_request_review.{doc.get('action')}")
         return
     repo = _repo(doc)
     number = text_of(dig(doc, "pull_request", "number"))
@@ -96,6 +103,9 @@ def _on_workflow_run(
 def _on_workflow_job(
     doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector
 ) -> None:
+    if doc.get("action") in ("queued", "waiting"):
+        col.skip(f"workflow_job.{doc.get('action')}")  # its started_at is the queue time
+        return
     rows = job_rows(doc.get("workflow_job") or {}, _repo(doc), rules)
     if doc.get("action") == "completed":
         rows = [r for r in rows if r["kind"] != "stage.started"]
@@ -103,15 +113,24 @@ def _on_workflow_job(
 
 
 def _deploy_base(doc: dict[str, Any], rules: GitHubRules) -> Row:
+    """The keys of a deployment; one made by Actions names its workflow run (the pipeline)."""
     dep = doc.get("deployment") or {}
     return {
         "repo": _repo(doc),
         "sha": text_of(dep.get("sha")),
         "env": rules.env_of(dep.get("environment")),
         "deploy_id": text_of(dep.get("id")),
+        "pipeline_id": text_of(dig(doc, "workflow_run", "id")),
         "service": rules.service,
         "team": rules.team,
     }
+
+
+def _workflow(doc: dict[str, Any]) -> dict[str, Any]:
+    run = doc.get("workflow_run")
+    if not isinstance(run, dict):
+        return {}
+    return {"workflow": text_of(run.get("name")), "run_id": text_of(run.get("id"))}
 
 
 def _on_deployment(doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector) -> None:
@@ -127,6 +146,7 @@ def _on_deployment(doc: dict[str, Any], location: str, rules: GitHubRules, col: 
             "ref": dep.get("ref"),
             "task": dep.get("task"),
             "creator": login(dep.get("creator")),
+            **_workflow(doc),
         },
     }
     col.add(row, location=location, record=doc)
@@ -138,6 +158,7 @@ def _on_deployment_status(
     status = doc.get("deployment_status") or {}
     state = (text_of(status.get("state")) or "").lower()
     if state not in ("success", "failure", "error"):
+        col.skip(f"deployment_status.{state or 'unknown'}")
         return
     row = {
         **_deploy_base(doc, rules),
@@ -150,6 +171,7 @@ def _on_deployment_status(
             "state": state,
             "ref": dig(doc, "deployment", "ref"),
             "deployment_created_at": dig(doc, "deployment", "created_at"),
+            **_workflow(doc),
         },
     }
     col.add(row, location=location, record=doc)
@@ -163,12 +185,17 @@ def _on_issues(doc: dict[str, Any], location: str, rules: GitHubRules, col: Coll
     elif action == "closed":
         rows = rows[1:]
     else:
+        col.skip(f"issues.{action}")
+        return
+    if not rows:
+        col.skip("issues of a pull request" if dig(doc, "issue", "pull_request") else "issues")
         return
     add_all(col, rows, location, doc)
 
 
 def _on_release(doc: dict[str, Any], location: str, rules: GitHubRules, col: Collector) -> None:
     if doc.get("action") not in ("published", "released"):
+        col.skip(f"release.{doc.get('action')}")
         return
     rel, repo = doc.get("release") or {}, _repo(doc)
     tag = text_of(rel.get("tag_name"))

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pydantic import Field
 
-from vsmml.events.connectors.payloads import dig, text_of
+from vsmml.events.connectors.kit import dig, text_of
 from vsmml.events.connectors.source_rules import SourceRules
 
 Row = dict[str, Any]

@@ -7,8 +7,8 @@ Raw input is a list of payloads (or `(location, payload)` pairs), each a dict or
 
 Both shapes give the same event ids (`pagerduty:<incident id>:opened|resolved`), so an incident
 seen first through a webhook and later through the API is stored once. Webhook event types that
-carry no delivery event (acknowledged, escalated, annotated ...) are skipped; unknown types are
-quarantined.
+carry no delivery event (acknowledged, priority_updated, service.updated ...) are counted as
+skipped by type; undocumented types are quarantined.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vsmml.events.connectors.base import Conversion
-from vsmml.events.connectors.recordwise import (
+from vsmml.events.connectors.kit import (
     Collector,
     RecordError,
     Row,
@@ -28,11 +28,15 @@ from vsmml.events.connectors.recordwise import (
     load_json,
     located,
     need,
-    text,
+    text_of,
 )
+from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES
 
 SOURCE: Final = "pagerduty"
 
+CONVERTED_EVENT_TYPES: Final = frozenset(
+    {"incident.triggered", "incident.resolved", "incident.reopened"}
+)
 SKIPPED_EVENT_TYPES: Final = frozenset(
     {
         "incident.acknowledged",
@@ -44,20 +48,30 @@ SKIPPED_EVENT_TYPES: Final = frozenset(
         "incident.reassigned",
         "incident.responder.added",
         "incident.responder.replied",
+        "incident.role.assigned",
         "incident.status_update_published",
         "incident.conference_bridge.updated",
         "incident.custom_field_values.updated",
         "incident.incident_type.changed",
         "incident.service_updated",
+        "incident.task.created",
+        "incident.task.updated",
+        "incident.task.completed",
+        "incident.action_invocation.created",
+        "incident.action_invocation.updated",
+        "incident.action_invocation.terminated",
         "incident.workflow.started",
         "incident.workflow.completed",
         "service.created",
         "service.updated",
         "service.deleted",
+        "service.custom_field_values.updated",
         "pagey.ping",
     }
 )
-"""Documented v3 webhook types that carry no delivery event: accepted, converted to nothing."""
+"""Every other v3 webhook type PagerDuty documents (developer.pagerduty.com, "Webhooks v3
+overview", event types): they carry no delivery event and are counted as skipped by type, so a
+subscription to every type fills no quarantine. An undocumented type is quarantined."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +81,14 @@ class PagerDutyRules:
     Attributes:
         service_map: PagerDuty service id or name → our service name (else the PagerDuty name).
         team_from_pagerduty: take `team` from the incident's first PagerDuty team.
-        max_payload_chars: larger JSON texts are quarantined unread.
+        max_payload_bytes: larger JSON texts are quarantined unread (the same limit, and
+            default, as every other source: `VSMML_MAX_PAYLOAD_BYTES`).
         bounds: plausible time range.
     """
 
     service_map: Mapping[str, str] = field(default_factory=dict)
     team_from_pagerduty: bool = True
-    max_payload_chars: int = 50_000_000
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     bounds: TimeBounds = field(default_factory=TimeBounds)
 
 
@@ -83,7 +98,7 @@ def to_events(raw: Any, rules: PagerDutyRules | None = None) -> Conversion:
     sink = Collector(SOURCE)
     for location, payload in located(raw):
         try:
-            value = load_json(payload, "payload", max_chars=rules.max_payload_chars)
+            value = load_json(payload, "payload", max_bytes=rules.max_payload_bytes)
         except RecordError as exc:
             sink.reject(location, exc.field, exc.reason, payload)
             continue
@@ -93,24 +108,32 @@ def to_events(raw: Any, rules: PagerDutyRules | None = None) -> Conversion:
         elif isinstance(value, Mapping) and isinstance(value.get("incident"), Mapping):
             sink.run(location, value["incident"], lambda r: _incident(r, rules))
         elif isinstance(value, Mapping) and "event" in value:
-            sink.run(location, value, lambda r: _webhook(r, rules))
+            skipped = _skipped_type(value)
+            if skipped is None:
+                sink.run(location, value, lambda r: _webhook(r, rules))
+            else:
+                sink.skip(skipped)
         elif isinstance(value, Mapping) and "messages" in value:
             sink.reject(location, "messages", "is a v2 webhook; only v3 webhooks are read", value)
         else:
             sink.run(location, value, lambda r: _incident(r, rules))
-    return sink.conversion()
+    return sink.result()
+
+
+def _skipped_type(payload: Mapping[str, Any]) -> str | None:
+    """The event type of a v3 webhook vsmml deliberately does not convert, else None."""
+    kind = text_of(dig(payload, "event", "event_type"))
+    return kind if kind in SKIPPED_EVENT_TYPES else None
 
 
 def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]:
     event = need(payload, "event")
     if not isinstance(event, Mapping):
         raise RecordError("event", "must be an object")
-    kind = text(event.get("event_type"))
+    kind = text_of(event.get("event_type"))
     if not kind:
         raise RecordError("event.event_type", "is required")
-    if kind in SKIPPED_EVENT_TYPES:
-        return []
-    if kind not in {"incident.triggered", "incident.resolved", "incident.reopened"}:
+    if kind not in CONVERTED_EVENT_TYPES:
         raise RecordError("event.event_type", f"is not a known PagerDuty v3 event type: {kind!r}")
     data = need(event, "data")
     if not isinstance(data, Mapping):
@@ -119,8 +142,8 @@ def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]
     base = _base(data, rules, prefix="event.data.")
     incident_id = base["incident_id"]
     extra: dict[str, Any] = {
-        "webhook_event_id": text(event.get("id")),
-        "agent": text(dig(event, "agent", "summary")),
+        "webhook_event_id": text_of(event.get("id")),
+        "agent": text_of(dig(event, "agent", "summary")),
     }
     if kind == "incident.triggered":
         created = data.get("created_at")
@@ -134,7 +157,7 @@ def _webhook(payload: Mapping[str, Any], rules: PagerDutyRules) -> Iterable[Row]
         return [
             _row(base, "incident.resolved", occurred, f"pagerduty:{incident_id}:resolved", extra)
         ]
-    event_id = text(event.get("id")) or f"{incident_id}:{occurred.isoformat()}"
+    event_id = text_of(event.get("id")) or f"{incident_id}:{occurred.isoformat()}"
     extra["reopened"] = True
     return [_row(base, "incident.opened", occurred, f"pagerduty:reopened:{event_id}", extra)]
 
@@ -146,7 +169,7 @@ def _incident(incident: Any, rules: PagerDutyRules) -> Iterable[Row]:
     incident_id = base["incident_id"]
     created = iso_time(incident.get("created_at"), "created_at", bounds=rules.bounds)
     rows = [_row(base, "incident.opened", created, f"pagerduty:{incident_id}:opened", {})]
-    if text(incident.get("status")) == "resolved":
+    if text_of(incident.get("status")) == "resolved":
         field_name = "resolved_at" if incident.get("resolved_at") else "last_status_change_at"
         resolved = iso_time(incident.get(field_name), field_name, bounds=rules.bounds)
         if resolved < created:
@@ -158,33 +181,33 @@ def _incident(incident: Any, rules: PagerDutyRules) -> Iterable[Row]:
 
 
 def _base(incident: Mapping[str, Any], rules: PagerDutyRules, *, prefix: str) -> Row:
-    incident_id = text(incident.get("id"))
+    incident_id = text_of(incident.get("id"))
     if not incident_id:
         raise RecordError(f"{prefix}id", "is required (incident id)")
-    service_id = text(dig(incident, "service", "id"))
-    service_name = text(dig(incident, "service", "summary")) or text(
+    service_id = text_of(dig(incident, "service", "id"))
+    service_name = text_of(dig(incident, "service", "summary")) or text_of(
         dig(incident, "service", "name")
     )
     service = rules.service_map.get(service_id or "") or rules.service_map.get(service_name or "")
     raw_teams = incident.get("teams")
     teams: list[Any] = raw_teams if isinstance(raw_teams, list) else []
-    team_names = [t for t in (text(dig(x, "summary")) for x in teams) if t]
+    team_names = [t for t in (text_of(dig(x, "summary")) for x in teams) if t]
     assignees = [
-        text(dig(a, "assignee", "summary")) or text(dig(a, "summary"))
+        text_of(dig(a, "assignee", "summary")) or text_of(dig(a, "summary"))
         for a in (incident.get("assignments") or incident.get("assignees") or [])
     ]
     attrs = {
         "number": incident.get("incident_number") or incident.get("number"),
-        "title": text(incident.get("title")),
-        "summary": text(incident.get("summary")),
-        "status": text(incident.get("status")),
-        "urgency": text(incident.get("urgency")),
-        "priority": text(dig(incident, "priority", "summary")),
+        "title": text_of(incident.get("title")),
+        "summary": text_of(incident.get("summary")),
+        "status": text_of(incident.get("status")),
+        "urgency": text_of(incident.get("urgency")),
+        "priority": text_of(dig(incident, "priority", "summary")),
         "service_id": service_id,
         "service_name": service_name,
-        "incident_key": text(incident.get("incident_key")),
-        "html_url": text(incident.get("html_url")),
-        "escalation_policy": text(dig(incident, "escalation_policy", "summary")),
+        "incident_key": text_of(incident.get("incident_key")),
+        "html_url": text_of(incident.get("html_url")),
+        "escalation_policy": text_of(dig(incident, "escalation_policy", "summary")),
         "teams": team_names or None,
         "assignees": [a for a in assignees if a] or None,
     }

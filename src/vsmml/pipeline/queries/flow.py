@@ -20,9 +20,18 @@ from vsmml.graph.constraint import constraints, graph_constraint
 from vsmml.graph.export import to_graphml, to_json
 from vsmml.graph.flow import FlowData
 from vsmml.graph.whatif import WhatIfResult, what_if
+from vsmml.metrics.stages import STAGE_EVENTS
 from vsmml.pipeline.queries.reads import delivery_flow
 
-__all__ = ["GROUPINGS", "BottleneckQuery", "WhatIfResult", "bottlenecks", "whatif"]
+__all__ = [
+    "GROUPINGS",
+    "BottleneckQuery",
+    "BottleneckReport",
+    "WhatIfResult",
+    "bottleneck_report",
+    "bottlenecks",
+    "whatif",
+]
 
 GROUPINGS: Final[dict[str, tuple[str | None, str | None]]] = {
     "service": ("service", None),
@@ -43,14 +52,59 @@ class BottleneckQuery:
     figure: Path | None = None
 
 
+@dataclass(frozen=True)
+class BottleneckReport:
+    """The constraint per group, and what the data lacks to see one (None when nothing).
+
+    `no_stages` is true when no stage before production has any time: the table then says
+    nothing about a bottleneck (git history alone gives commits and releases only).
+    """
+
+    found: pd.DataFrame
+    note: str | None = None
+    no_stages: bool = False
+
+
 def bottlenecks(query: BottleneckQuery, settings: Settings | None = None) -> pd.DataFrame:
     """The constraint (highest wait share) per group; writes the graph and figure when asked."""
+    return bottleneck_report(query, settings).found
+
+
+def bottleneck_report(query: BottleneckQuery, settings: Settings | None = None) -> BottleneckReport:
+    """`bottlenecks`, with a note naming the events that would give the stages it lacks."""
     group, freq = GROUPINGS[query.by]
     flow = delivery_flow(settings, service=query.service)
     found = constraints(flow, by=group, freq=freq)
     if query.export is not None or query.figure is not None:
         _save_graph(flow, query.service or "organisation", query.export, query.figure)
-    return found
+    missing = _stages_without_times(flow)
+    before_production = [s for s in flow.stage_order if s != "production"]
+    no_stages = bool(before_production) and set(before_production) <= set(missing)
+    return BottleneckReport(found, _stage_note(missing, no_stages), no_stages)
+
+
+_GRAPH_STAGE_EVENTS: Final = {**STAGE_EVENTS, "ci": STAGE_EVENTS["build"]}
+
+
+def _stages_without_times(flow: FlowData) -> list[str]:
+    stages = flow.stages
+    timed = stages.loc[stages["wait_h"].notna() | stages["active_h"].notna(), "stage"]
+    seen = set(timed.astype(str))
+    return [s for s in flow.stage_order if s not in seen]
+
+
+def _stage_note(missing: list[str], no_stages: bool) -> str | None:
+    if not missing:
+        return None
+    needs = "; ".join(
+        f"{s}: {_GRAPH_STAGE_EVENTS.get(s, 'stage.finished of that CI stage')}" for s in missing
+    )
+    if no_stages:
+        return (
+            "no stage times before production: the events hold no pull requests, reviews, CI "
+            f"runs or staging deployments, so no bottleneck can be seen. Needed: {needs}"
+        )
+    return f"no times for {', '.join(missing)} (left out of the comparison). Needed: {needs}"
 
 
 def _save_graph(flow: FlowData, name: str, export: Path | None, figure: Path | None) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 from vsmml.config import Settings
 from vsmml.correlate import correlate, link_coverage
 from vsmml.metrics.bands import dora_summary
+from vsmml.metrics.display import BAND_LEGEND, dora_summary_table, latest_period_table
 from vsmml.metrics.profiles import get_profile
 from vsmml.metrics.table import all_metrics
 from vsmml.pipeline.queries.reads import read_events
@@ -28,16 +29,22 @@ class MetricsQuery:
     profile: str = "vsmml"
     since: pd.Timestamp | None = None
     until: pd.Timestamp | None = None
+    wide: bool = False
 
 
 @dataclass(frozen=True)
 class MetricsReport:
-    """Every metric as a tidy frame, the DORA summary with bands, and link coverage."""
+    """Every metric as a tidy frame, the DORA summary with bands, and link coverage; the
+    tables people read (`dora_table`: compact unless the query is `wide`, with `band_legend`;
+    `latest`: the latest period)."""
 
     profile: str
     tidy: pd.DataFrame
     dora: pd.DataFrame
     coverage: pd.DataFrame
+    dora_table: pd.DataFrame
+    latest: pd.DataFrame
+    band_legend: str = BAND_LEGEND
 
 
 def window(
@@ -61,9 +68,12 @@ def metrics_report(query: MetricsQuery, settings: Settings | None = None) -> Met
     tidy = window(
         all_metrics(events, query.by, query.freq, prof, corr=corr), query.since, query.until
     )
+    summary = dora_summary(corr, query.by, prof)
     return MetricsReport(
         profile=prof.name,
         tidy=tidy,
-        dora=dora_summary(corr, query.by, prof),
+        dora=summary,
         coverage=link_coverage(events, corr),
+        dora_table=dora_summary_table(summary, wide=query.wide),
+        latest=latest_period_table(tidy, wide=query.wide),
     )
