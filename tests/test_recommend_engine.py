@@ -117,13 +117,18 @@ def test_table_and_markdown_show_the_records_and_what_did_not_run() -> None:
     table = to_table(res)
     assert "recommendations for 2026-03-02 .. 2026-03-30 (2 shown)" in table
     assert "  1  flow        slow-review / review" in table
+    first = res.recommendations[0].expected_effect
+    assert table.splitlines()[5].strip().startswith(f"{first.value:+.1f}% [")
+    assert "] median lead time, next 4 weeks · 1.00" in table.splitlines()[5]
     assert "rules not run: quarantine: no quarantine" in table
     md = to_markdown(res)
     assert md.startswith("## Recommendations, 2026-03-02 .. 2026-03-30")
     assert "### 1. Cut the review pickup wait in slow-review (the constraint) by 50%" in md
     assert "and 35 more" in md  # 5 of 40 event ids shown
     e = res.recommendations[0].expected_effect
-    assert describe_effect(e).startswith(f"{e.value:+.1f}% median lead time [")
+    assert describe_effect(e).startswith(f"median lead time {e.value:+.1f}% [")
+    risk = ExpectedEffect("risk per change", -0.125, -0.2, -0.05, "probability", "next 4 weeks")
+    assert describe_effect(risk) == "risk per change -12.5 pp [-20.0 pp, -5.0 pp], next 4 weeks"
     empty = recommend(_inputs(events=None), rules=[ConstraintRule()])
     assert "nothing found with evidence" in to_table(empty)
     assert "2 finding(s) dropped" in to_markdown(empty)

@@ -35,7 +35,20 @@ def test_constraint_rule_targets_the_stage_with_most_waiting_with_a_what_if_effe
     wi = what_if(flow.for_service("a"), "review wait -50%", confidence=0.9)
     e = rec.expected_effect
     assert e.value == pytest.approx(wi.delta_pct)
-    assert e.low == pytest.approx(wi.delta_pct - WIDEN * (wi.delta_pct - wi.delta_pct_low))
+    widened = wi.delta_pct - WIDEN * (wi.delta_pct - wi.delta_pct_low)
+    weekly = []
+    for w in range(4):
+        week = flow.changes["week_start"] == START + pd.Timedelta(weeks=w)
+        ids = flow.changes.loc[week, "change_id"]
+        part = type(flow)(
+            flow.changes.loc[week].reset_index(drop=True),
+            flow.stages.loc[flow.stages["change_id"].isin(ids)].reset_index(drop=True),
+            flow.stage_order,
+            flow.ci_stages,
+        )
+        weekly.append(what_if(part, "review wait -50%", n_boot=20).delta_pct)
+    assert e.low == pytest.approx(min(widened, *weekly))  # the weeks widen it when they differ
+    assert "weekly effects" in e.method
     assert e.low <= e.value <= e.high < 0 and e.unit == "%" and e.horizon == "next 4 weeks"
     assert rec.confidence == pytest.approx(1.0)  # led every week, by far, with 40 changes
     first = rec.evidence[0]

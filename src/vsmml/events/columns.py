@@ -35,6 +35,7 @@ KINDS: Final[tuple[str, ...]] = (
     "security.finding.opened",
     "security.finding.closed",
     "resource.changed",
+    "gate.waived",  # a person passed a failed release gate (`vsmml score --waive`): who and why
 )
 DELIVERY_KINDS: Final[tuple[str, ...]] = tuple(k for k in KINDS if k != "slo.sample")
 """Every kind but `slo.sample`: what correlation, the value stream and the risk features read."""

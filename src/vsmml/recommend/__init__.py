@@ -6,21 +6,36 @@ Frames and results of the core in, `Recommendation` records out::
     result = recommend(inputs, service="checkout", top=5)
     result.to_list()                                  # JSON-ready records
 
-See docs/recommendations.md for the rules, the effects and the ranking.
+See docs/recommendations.md for the rules, the effects and the ranking. The names below load on
+first use, so `vsmml.recommend.counterfactual` (numpy only) stays light for the release gate.
 """
 
-from vsmml.recommend.catalogue import ACTIONS, Action, action_text
-from vsmml.recommend.engine import RecommendationSet, merge, rank, recommend
-from vsmml.recommend.inputs import Inputs, Scorer, window_of
-from vsmml.recommend.records import (
-    CATEGORIES,
-    MAX_EVENT_IDS,
-    Evidence,
-    ExpectedEffect,
-    Recommendation,
-    Target,
-)
-from vsmml.recommend.rules import DEFAULT_RULES, Rule
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "ACTIONS": "catalogue",
+    "Action": "catalogue",
+    "action_text": "catalogue",
+    "RecommendationSet": "engine",
+    "merge": "engine",
+    "rank": "engine",
+    "recommend": "engine",
+    "Inputs": "inputs",
+    "window_of": "inputs",
+    "Scorer": "counterfactual",
+    "CATEGORIES": "records",
+    "MAX_EVENT_IDS": "records",
+    "Evidence": "records",
+    "ExpectedEffect": "records",
+    "Note": "records",
+    "Recommendation": "records",
+    "Target": "records",
+    "DEFAULT_RULES": "rules",
+    "Rule": "rules",
+}
 
 __all__ = [
     "ACTIONS",
@@ -31,6 +46,7 @@ __all__ = [
     "Evidence",
     "ExpectedEffect",
     "Inputs",
+    "Note",
     "Recommendation",
     "RecommendationSet",
     "Rule",
@@ -42,3 +58,27 @@ __all__ = [
     "recommend",
     "window_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines `name` when it is first asked for."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'vsmml.recommend' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"vsmml.recommend.{_EXPORTS[name]}"), name)
+
+
+if TYPE_CHECKING:
+    from vsmml.recommend.catalogue import ACTIONS, Action, action_text
+    from vsmml.recommend.counterfactual import Scorer
+    from vsmml.recommend.engine import RecommendationSet, merge, rank, recommend
+    from vsmml.recommend.inputs import Inputs, window_of
+    from vsmml.recommend.records import (
+        CATEGORIES,
+        MAX_EVENT_IDS,
+        Evidence,
+        ExpectedEffect,
+        Note,
+        Recommendation,
+        Target,
+    )
+    from vsmml.recommend.rules import DEFAULT_RULES, Rule

@@ -1,5 +1,7 @@
 """Counterfactual re-scoring of a change: what would lower its risk, by how much.
 
+Numpy only (no pandas): the release gate imports it on its fast path.
+
 Each counterfactual changes inputs a developer controls and scores the change again with the
 same scorer: split it into changes under N lines, ship it after the flaky pipeline is fixed,
 ship it in a deploy of its own, get a second reviewer. Only inputs the scorer reads and whose
@@ -10,14 +12,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from vsmml.recommend.inputs import Scorer
-
 FloatArray = npt.NDArray[np.float64]
+
+
+class Scorer(Protocol):
+    """The change-risk scorer interface the recommender uses (`RiskScorer` provides it)."""
+
+    input_columns: list[str]
+    threshold: float
+
+    def matrix(self, columns: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
+        """Feature matrix from named input columns (missing ones NaN)."""
+        ...
+
+    def predict_proba(self, m: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Calibrated failure probability per row."""
+        ...
+
+    def score(self, columns: Mapping[str, npt.ArrayLike], top: int = 5) -> list[Any]:
+        """Probability, raw score and reasons per row."""
+        ...
+
 
 SPLIT_LINES: Final[int] = 200
 MIN_DROP: Final[float] = 0.01

@@ -13,18 +13,26 @@ SHOWN_IDS: Final[int] = 5
 def _num(v: float, unit: str) -> str:
     if unit == "%":
         return f"{v:+.1f}%"
-    if unit in ("probability", "share", "share of budget"):
-        return f"{v:+.3f}"
-    return f"{v:+,.1f}"
+    if unit in ("probability", "share"):
+        return f"{100 * v:+.1f} pp"
+    if unit == "share of budget":
+        return f"{100 * v:+.0f}% of budget"
+    if unit == "h":
+        return f"{v:+.1f} h"
+    return f"{v:+,.1f} {unit}"
 
 
 def describe_effect(e: ExpectedEffect) -> str:
-    """One line: ``-12.0% median lead time [-15.1%, -8.3%], next 4 weeks``."""
-    unit = "" if e.unit in ("%",) else f" {e.unit}"
-    return (
-        f"{_num(e.value, e.unit)}{unit} {e.metric} "
-        f"[{_num(e.low, e.unit)}, {_num(e.high, e.unit)}], {e.horizon}"
-    )
+    """One line: ``median lead time -12.0% [-15.1%, -8.3%], next 4 weeks`` (probabilities and
+    shares in percentage points)."""
+    interval = f"[{_num(e.low, e.unit)}, {_num(e.high, e.unit)}]"
+    return f"{e.metric} {_num(e.value, e.unit)} {interval}, {e.horizon}"
+
+
+def effect_first(e: ExpectedEffect) -> str:
+    """The numbers first: ``-12.0% [-15.1%, -8.3%] median lead time, next 4 weeks``."""
+    interval = f"[{_num(e.low, e.unit)}, {_num(e.high, e.unit)}]"
+    return f"{_num(e.value, e.unit)} {interval} {e.metric}, {e.horizon}"
 
 
 def describe_target(t: Target) -> str:
@@ -41,20 +49,22 @@ def _cell(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def to_table(result: RecommendationSet, *, width: int = 60) -> str:
-    """A fixed-width table, one row per recommendation, and a line naming the window."""
-    head = f"{'#':>3}  {'category':<11} {'target':<26} {'action':<{width}} {'effect':<44} conf"
+def to_table(result: RecommendationSet) -> str:
+    """Two lines per recommendation: rank, category, target and the action; then the expected
+    effect (numbers first) and the confidence."""
+    pad = " " * 46
     lines = [
         f"recommendations for {result.since.date()} .. {result.until.date()} ({len(result)} shown)",
-        head,
-        "-" * len(head),
+        f"{'#':>3}  {'category':<11} {'target':<28} action",
+        f"{pad}expected effect · confidence",
+        "-" * 100,
     ]
     for r in result.recommendations:
         lines.append(
-            f"{r.rank:>3}  {r.category:<11} {_cell(describe_target(r.target), 26):<26} "
-            f"{_cell(r.action_text, width):<{width}} "
-            f"{_cell(describe_effect(r.expected_effect), 44):<44} {r.confidence:.2f}"
+            f"{r.rank:>3}  {r.category:<11} {_cell(describe_target(r.target), 28):<28} "
+            f"{r.action_text}"
         )
+        lines.append(f"{pad}{effect_first(r.expected_effect)} · {r.confidence:.2f}")
     if not result.recommendations:
         lines.append("  (nothing found with evidence in this window)")
     lines.extend(_footer(result))

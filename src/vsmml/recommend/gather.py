@@ -19,7 +19,8 @@ from vsmml.events.schema import STR_DTYPE
 from vsmml.features.change_features import change_features
 from vsmml.graph.flow import flow_data
 from vsmml.metrics.pipeline import pipeline_runs
-from vsmml.recommend.inputs import DEFAULT_OBJECTIVE, DEFAULT_WEEKS, Inputs, Scorer, window_of
+from vsmml.recommend.counterfactual import Scorer
+from vsmml.recommend.inputs import DEFAULT_OBJECTIVE, DEFAULT_WEEKS, Inputs, window_of
 from vsmml.recommend.rules.anomalies import ANOMALY_COLUMNS, wait_shifts
 from vsmml.slo import samples_from_events
 

@@ -10,36 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from vsmml.errors import DataError
 from vsmml.graph.flow import FlowData
+from vsmml.recommend.counterfactual import Scorer
 
 DEFAULT_WEEKS: Final[int] = 4
 DEFAULT_OBJECTIVE: Final[float] = 0.999
-
-
-class Scorer(Protocol):
-    """The change-risk scorer interface the recommender uses (`RiskScorer` provides it)."""
-
-    input_columns: list[str]
-    threshold: float
-
-    def matrix(self, columns: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
-        """Feature matrix from named input columns (missing ones NaN)."""
-        ...
-
-    def predict_proba(self, m: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Calibrated failure probability per row."""
-        ...
-
-    def score(self, columns: Mapping[str, npt.ArrayLike], top: int = 5) -> list[Any]:
-        """Probability, raw score and reasons per row."""
-        ...
 
 
 def week_floor(ts: pd.Timestamp) -> pd.Timestamp:

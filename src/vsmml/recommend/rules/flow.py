@@ -11,7 +11,7 @@ import pandas as pd
 from vsmml.graph.build import graph_for
 from vsmml.graph.constraint import critical_path
 from vsmml.graph.flow import FlowData
-from vsmml.graph.whatif import WhatIfResult
+from vsmml.graph.whatif import WhatIfResult, what_if
 from vsmml.recommend.context import Context
 from vsmml.recommend.effects import lead_time_effect, sufficiency
 from vsmml.recommend.records import Evidence, ExpectedEffect, Recommendation, Target
@@ -84,35 +84,52 @@ def lost_lead_since(ctx: Context, service: str, stage: str) -> pd.Timestamp | No
     return since
 
 
+def _weekly_effects(flow: FlowData, scenario: str, seed: int, min_changes: int) -> list[float]:
+    """The scenario's effect on each week's changes alone (weeks with enough changes)."""
+    out = []
+    for week in sorted(flow.changes["week_start"].unique()):
+        keep = (flow.changes["week_start"] == week).to_numpy(dtype=bool)
+        if keep.sum() < min_changes:
+            continue
+        out.append(what_if(_subset(flow, keep), scenario, n_boot=20, seed=seed).delta_pct)
+    return out
+
+
+def _subset(flow: FlowData, keep: np.ndarray) -> FlowData:
+    changes = flow.changes.loc[keep].reset_index(drop=True)
+    stages = flow.stages.loc[flow.stages["change_id"].isin(changes["change_id"]).to_numpy(bool)]
+    return FlowData(changes, stages.reset_index(drop=True), flow.stage_order, flow.ci_stages)
+
+
 def constraint_effect(
     ctx: Context, service: str, stage: str, scenario: str, min_changes: int = 5
 ) -> tuple[ExpectedEffect, WhatIfResult]:
-    """The what-if effect on the window's changes; when the stage lost the lead in the last
-    weeks, the interval also spans the effect on those weeks' changes alone (the next period
-    may look like them rather than like the window)."""
+    """The what-if effect on the window's changes, its interval widened to what the weeks show.
+
+    The interval also spans the effect on each week's changes alone (weeks differ more than
+    resampling the window's changes says: the planted level, release windows, congestion), and,
+    when the stage lost the lead in the last weeks, the interval of those weeks' changes (the
+    next period may look like them rather than like the window).
+    """
     flow = ctx.service_flow(service)
     effect, wi = lead_time_effect(flow, scenario, ctx.horizon, seed=ctx.seed)
+    weekly = _weekly_effects(flow, scenario, ctx.seed, min_changes)
+    low, high = effect.low, effect.high
+    notes = []
+    if len(weekly) >= 2:
+        low, high = min(low, *weekly), max(high, *weekly)
+        notes.append(f"weekly effects {min(weekly):+.1f}% .. {max(weekly):+.1f}%")
     since = lost_lead_since(ctx, service, stage)
-    if since is None:
-        return effect, wi
-    keep = (flow.changes["week_start"] >= since).to_numpy(dtype=bool)
-    if keep.sum() < min_changes:
-        return effect, wi
-    recent = FlowData(
-        flow.changes.loc[keep].reset_index(drop=True),
-        flow.stages.loc[flow.stages["change_id"].isin(flow.changes.loc[keep, "change_id"])],
-        flow.stage_order,
-        flow.ci_stages,
-    )
-    late, _ = lead_time_effect(recent, scenario, ctx.horizon, seed=ctx.seed)
-    widened = replace(
-        effect,
-        low=min(effect.low, late.low),
-        high=max(effect.high, late.high),
-        method=f"{effect.method}; {stage} has not led since {since.date()}: the interval also "
-        f"spans the effect on those weeks' changes ({late.value:+.1f}%)",
-    )
-    return widened, wi
+    keep = (flow.changes["week_start"] >= since).to_numpy(dtype=bool) if since is not None else None
+    if since is not None and keep is not None and keep.sum() >= min_changes:
+        late, _ = lead_time_effect(_subset(flow, keep), scenario, ctx.horizon, seed=ctx.seed)
+        low, high = min(low, late.low), max(high, late.high)
+        notes.append(
+            f"{stage} has not led since {since.date()} ({late.value:+.1f}% on those weeks)"
+        )
+    if notes:
+        effect = replace(effect, low=low, high=high, method=f"{effect.method}; {'; '.join(notes)}")
+    return effect, wi
 
 
 def _path_evidence(ctx: Context, flow: FlowData, stage: str) -> Evidence | None:
