@@ -125,6 +125,7 @@ def weekly_from_store(
     events = store.read_events(kinds=DELIVERY_KINDS)
     if events.empty:
         raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
+    every = events
     events, scope, services = _scope(events, request)
     week = choose_week(events, request.week)
     samples = store.read_events(
@@ -145,6 +146,7 @@ def weekly_from_store(
         top=request.top,
         service=request.service,
         team=request.team,
+        all_events=None if scope == "organisation" else every,
     )
     data = gather_weekly(frames, settings=s, seconds=seconds, store_path=store.path)
     t = time.perf_counter()

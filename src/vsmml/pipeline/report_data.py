@@ -30,10 +30,11 @@ from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import load_risk_scorer
 from vsmml.pipeline.queries.metrics import window
 from vsmml.pipeline.queries.observe import budgets_by_service, score_series
+from vsmml.pipeline.recommend import SLO_LEAD
 from vsmml.pipeline.report_quality import skipped_by_type
 from vsmml.pipeline.tour import feature_columns
 from vsmml.recommend.engine import recommend
-from vsmml.recommend.gather import latest_work, waivers_from_events
+from vsmml.recommend.gather import gather, latest_work, waivers_from_events
 from vsmml.recommend.inputs import Inputs, window_of
 from vsmml.recommend.rules.anomalies import ANOMALY_COLUMNS, SLI_METRIC, wait_shifts
 from vsmml.report.sections.flow import FlowWeek
@@ -81,6 +82,9 @@ class WeekFrames:
     top: int
     service: str | None = None
     team: str | None = None
+    all_events: pd.DataFrame | None = None
+    """Every delivery event when `events` holds one service's or team's (recommendations are
+    gathered over the organisation, as `vsmml recommend` does, then kept for the scope)."""
 
 
 def _between(ts: pd.Series, since: pd.Timestamp, until: pd.Timestamp) -> np.ndarray:
@@ -347,7 +351,6 @@ def recommend_inputs(
     samples: pd.DataFrame,
     scorer: RiskScorer | None,
     model: str,
-    anomalies: pd.DataFrame,
 ) -> Inputs:
     """What `vsmml.recommend.gather.gather` builds for the four weeks ending with the report
     week, from the correlation, flow and features computed once for the whole report (gather
@@ -356,10 +359,9 @@ def recommend_inputs(
     delivery = f.events.reset_index(drop=True)
     inside = delivery.loc[_between(delivery["ts"], start, end)]
     shifts = wait_shifts(flow, start, end) if not flow.changes.empty else None
-    parts = [p for p in (shifts, anomalies) if p is not None and not p.empty]
     found = (
-        pd.concat(parts, ignore_index=True)
-        if parts
+        shifts
+        if shifts is not None and not shifts.empty
         else pd.DataFrame(columns=list(ANOMALY_COLUMNS))
     )
     return Inputs(
@@ -384,19 +386,33 @@ def recommend_inputs(
     )
 
 
-def _sli_anomalies(slo: SloWeek) -> pd.DataFrame:
-    a = slo.anomalies
-    return pd.DataFrame(
-        {
-            "service": a["service"],
-            "metric": SLI_METRIC,
-            "ts": a["peak_at"],
-            "value": a["value"],
-            "baseline": a["baseline"],
-            "score": a["peak"],
-            "kind": "anomaly",
-        },
-        columns=list(ANOMALY_COLUMNS),
+def _recommend_inputs(
+    f: WeekFrames,
+    corr: Correlation,
+    flow: FlowData,
+    feats: pd.DataFrame | None,
+    samples: pd.DataFrame,
+    scorer: RiskScorer | None,
+    model: str,
+) -> Inputs:
+    """The inputs `vsmml recommend --until <week end>` builds: the organisation's events (the
+    engine keeps the scope's records), the window's SLO samples from `SLO_LEAD` before it."""
+    since = f.week.end - pd.Timedelta(weeks=TREND_WEEKS)
+    ts = samples["timestamp"]
+    window = samples.loc[((ts >= since - SLO_LEAD) & (ts < f.week.end)).to_numpy(bool)]
+    window = window.reset_index(drop=True)
+    if f.all_events is None:
+        return recommend_inputs(f, corr, flow, feats, window, scorer, model)
+    open_q = f.quarantine.loc[f.quarantine["resolved_at"].isna().to_numpy(bool)]
+    return gather(
+        f.all_events,
+        since=since,
+        until=f.week.end,
+        quarantine=open_q,
+        scorer=scorer,
+        model_name=model,
+        default_objective=f.objective,
+        slo_samples=window,
     )
 
 
@@ -419,19 +435,24 @@ def gather_weekly(
     t = time.perf_counter()
     scorer: RiskScorer | None = None
     feats: pd.DataFrame | None = None
-    risk, risk_note, model = None, "", "no model"
+    risk, risk_note, model, rec_model = None, "", "no model", "risk"
     try:
         scorer, loc = load_risk_scorer(settings=settings)
     except VsmmlError as exc:
         risk_note = f"No change-risk model could be loaded: {exc}"
     else:
         model = f"{loc.name} v{loc.version} ({loc.source})"
+        rec_model = f"risk v{loc.version}"  # as `vsmml recommend` names it
         feats = change_features(corr.changes, f.events, corr.deployments)
         risk = risk_week(corr, feats, f.events, f.week, scorer, model)
     seconds["risk"] = time.perf_counter() - t
     t = time.perf_counter()
-    inputs = recommend_inputs(f, corr, flow, feats, samples, scorer, model, _sli_anomalies(slo))
-    recs = recommend(inputs, service=f.service, team=f.team, top=f.top)
+    recs = recommend(
+        _recommend_inputs(f, corr, flow, feats, samples, scorer, rec_model),
+        service=f.service,
+        team=f.team,
+        top=f.top,
+    )
     seconds["recommend"] = time.perf_counter() - t
     t = time.perf_counter()
     quality = quality_week(f.events, corr, f.quarantine, f.raw, f.week)
