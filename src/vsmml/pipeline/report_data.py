@@ -4,16 +4,14 @@ section's data from the core's functions (the same ones `vsmml metrics`, `bottle
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from vsmml.anomaly import get_detector
 from vsmml.config import Settings
 from vsmml.correlate import Correlation, correlate, link_coverage
 from vsmml.errors import VsmmlError
@@ -29,42 +27,21 @@ from vsmml.metrics.profiles import get_profile
 from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import load_risk_scorer
 from vsmml.pipeline.queries.metrics import window
-from vsmml.pipeline.queries.observe import budgets_by_service, score_series
 from vsmml.pipeline.recommend import SLO_LEAD
 from vsmml.pipeline.report_quality import skipped_by_type
-from vsmml.pipeline.tour import feature_columns
+from vsmml.pipeline.report_risk import risk_week
+from vsmml.pipeline.report_slo import slo_samples, slo_week
 from vsmml.recommend.engine import recommend
 from vsmml.recommend.gather import gather, latest_work, waivers_from_events
 from vsmml.recommend.inputs import Inputs, window_of
-from vsmml.recommend.rules.anomalies import ANOMALY_COLUMNS, SLI_METRIC, wait_shifts
+from vsmml.recommend.rules.anomalies import ANOMALY_COLUMNS, wait_shifts
 from vsmml.report.sections.flow import FlowWeek
 from vsmml.report.sections.quality import QualityWeek
-from vsmml.report.sections.risk import RiskWeek
-from vsmml.report.sections.slo import SloWeek
-from vsmml.report.slo_week import (
-    alert_episodes,
-    budget_outlook,
-    budgets_at,
-    hourly_error_ratio,
-    score_episodes,
-    week_burn,
-)
-from vsmml.report.week import IsoWeek
+from vsmml.report.week import TREND_WEEKS, IsoWeek
 from vsmml.report.weekly import WeeklyData
-from vsmml.slo import samples_from_events
 
 DORA_WEEKS: Final[int] = 8
 """Weeks of DORA metrics gathered: the report week and seven before it (the trend plot)."""
-TREND_WEEKS: Final[int] = 4
-"""The recommendations and the calibration look at the four weeks ending with the report week."""
-ANOMALY_WARMUP: Final = pd.Timedelta(weeks=4)
-DETECTOR: Final[dict[str, Any]] = {"name": "seasonal_zscore", "direction": "up", "refractory": 6}
-"""Anomalies of the hourly SLI error ratio: the seasonal robust z-score (daily season), rises
-only, one alert per burst; the tuned `default` ensemble costs ~3 s a series (MSTL)."""
-ANOMALY_THRESHOLD: Final[float] = 0.5
-CHANGE_DETECTOR: Final[dict[str, Any]] = {"name": "cusum", "direction": "up", "window": 168}
-CHANGE_THRESHOLD: Final[float] = 0.75
-TOP_RISKY: Final[int] = 5
 
 
 @dataclass(frozen=True)
@@ -141,163 +118,6 @@ def _lead_median(services: pd.DataFrame, week: IsoWeek) -> dict[str, float]:
         & (services["period"] == week.start).to_numpy(bool)
     ]
     return {str(s): float(v) for s, v in zip(rows["service"], rows["value"], strict=True)}
-
-
-def _parse_samples(slo_events: pd.DataFrame) -> pd.DataFrame:
-    """`vsmml.slo.samples_from_events`, with its JSON parsed in one vectorised pass; any row
-    it cannot read goes through `samples_from_events`, which names the event."""
-    attrs = slo_events["attrs"].astype(STR_DTYPE)
-    try:
-        parsed = pd.read_json(io.StringIO("\n".join(attrs.fillna("{}"))), lines=True)
-    except ValueError:
-        return samples_from_events(slo_events)
-    if len(parsed) != len(slo_events) or not {"good", "total"} <= set(parsed.columns):
-        return samples_from_events(slo_events)
-    good = pd.to_numeric(parsed["good"], errors="coerce").to_numpy(dtype=float)
-    total = pd.to_numeric(parsed["total"], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(good).any() or np.isnan(total).any():
-        return samples_from_events(slo_events)
-    return pd.DataFrame(
-        {
-            "timestamp": pd.to_datetime(slo_events["ts"], utc=True).to_numpy(),
-            "service": slo_events["service"].astype(STR_DTYPE).to_numpy(),
-            "good": good,
-            "total": total,
-        }
-    )
-
-
-def slo_samples(slo_events: pd.DataFrame) -> pd.DataFrame:
-    """`slo.sample` events as samples with their event ids (recommendations cite them)."""
-    if slo_events.empty:
-        return pd.DataFrame(columns=["timestamp", "service", "good", "total", "event_id"])
-    samples = _parse_samples(slo_events)
-    samples["event_id"] = slo_events["event_id"].astype(STR_DTYPE).to_numpy()
-    samples["service"] = samples["service"].astype(STR_DTYPE)
-    return samples
-
-
-def slo_week(
-    samples: pd.DataFrame, flow: FlowData, week: IsoWeek, objective: float, window_days: int
-) -> SloWeek:
-    """Budgets (as `vsmml slo status` computes them) at the week's start and end, alerts,
-    burn, outlook, SLI anomalies and change points of the week."""
-    end = samples.loc[(samples["timestamp"] < week.end).to_numpy(bool)]
-    start = samples.loc[(samples["timestamp"] < week.start).to_numpy(bool)]
-    recent = end.loc[(end["timestamp"] >= week.start - ANOMALY_WARMUP).to_numpy(bool)]
-    hourly = hourly_error_ratio(recent)
-    det = get_detector(DETECTOR["name"], **{k: v for k, v in DETECTOR.items() if k != "name"})
-    scored = {a.name: a.scored for a in score_series(hourly, det, ANOMALY_THRESHOLD, 1)}
-    cus = get_detector(
-        CHANGE_DETECTOR["name"], **{k: v for k, v in CHANGE_DETECTOR.items() if k != "name"}
-    )
-    shifted = {a.name: a.scored for a in score_series(hourly, cus, CHANGE_THRESHOLD, 1)}
-    level = score_episodes(shifted, CHANGE_THRESHOLD, week.start, week.end)
-    sli_points = pd.DataFrame(
-        {
-            "service": level["service"],
-            "metric": SLI_METRIC,
-            "ts": level["start"],
-            "value": level["value"],
-            "baseline": level["baseline"],
-            "score": level["peak"],
-            "kind": "change_point",
-        },
-        columns=list(ANOMALY_COLUMNS),
-    )
-    waits = wait_shifts(flow, week.start, week.end) if not flow.changes.empty else None
-    points = pd.concat(
-        [p for p in (sli_points, waits) if p is not None and not p.empty]
-        or [pd.DataFrame(columns=list(ANOMALY_COLUMNS))],
-        ignore_index=True,
-    )
-    return SloWeek(
-        objective=objective,
-        window_days=window_days,
-        since=week.start,
-        until=week.end,
-        budgets=budgets_by_service(end, objective, window_days),
-        budgets_start=budgets_at(start, objective, window_days, week.start),
-        burn=week_burn(end, objective, week.start, week.end),
-        alerts=alert_episodes(end, objective, window_days, week.start, week.end),
-        outlook=budget_outlook(end, objective, window_days, week.end),
-        anomalies=score_episodes(scored, ANOMALY_THRESHOLD, week.start, week.end),
-        change_points=points,
-        series=hourly,
-        detector=f"{DETECTOR['name']} (hourly, rises only), score ≥ {ANOMALY_THRESHOLD}",
-    )
-
-
-def _outcomes(corr: Correlation) -> pd.DataFrame:
-    """Per change: when it reached production and what happened to that deployment."""
-    ch = corr.changes[
-        ["change_id", "production_deploy_id", "production_deployed_at", "failed", "incident_id"]
-    ]
-    deps = corr.deployments.set_index("deploy_id")["rolled_back"]
-    rolled = ch["production_deploy_id"].map(deps).fillna(False).astype(bool)
-    text = []
-    for failed, inc, back, dep in zip(
-        ch["failed"].fillna(False),
-        ch["incident_id"],
-        rolled,
-        ch["production_deploy_id"],
-        strict=True,
-    ):
-        if back and isinstance(inc, str):
-            text.append(f"failed: deploy {dep} rolled back, incident {inc}")
-        elif back:
-            text.append(f"failed: deploy {dep} rolled back")
-        elif isinstance(inc, str):
-            text.append(f"failed: incident {inc} linked to deploy {dep}")
-        elif failed:
-            text.append(f"failed: deploy {dep}")
-        else:
-            text.append("no incident or rollback seen")
-    return pd.DataFrame(
-        {
-            "change_id": ch["change_id"].to_numpy(),
-            "deployed_at": ch["production_deployed_at"].to_numpy(),
-            "failed": ch["failed"].fillna(False).astype(bool).to_numpy(),
-            "outcome": text,
-        }
-    )
-
-
-def risk_week(
-    corr: Correlation,
-    feats: pd.DataFrame,
-    events: pd.DataFrame,
-    week: IsoWeek,
-    scorer: RiskScorer,
-    model: str,
-) -> RiskWeek:
-    """Every change deployed in the calibration window scored (`vsmml score`'s scorer, the
-    tour's feature columns), the week's riskiest with their main reason and outcome."""
-    feats = feats.drop(columns=["failed"]).merge(_outcomes(corr), on="change_id", how="left")
-    since = week.shifted(1 - TREND_WEEKS).start
-    window_rows = feats.loc[_between(feats["deployed_at"], since, week.end)].reset_index(drop=True)
-    risk = (
-        scorer.predict_proba(scorer.matrix(feature_columns(window_rows, scorer)))
-        if not window_rows.empty
-        else np.array([])
-    )
-    window_rows["risk"] = risk
-    this = window_rows.loc[_between(window_rows["deployed_at"], week.start, week.end)]
-    top = this.sort_values("risk", ascending=False, kind="stable").head(TOP_RISKY)
-    reasons = scorer.score(feature_columns(top, scorer), top=1) if not top.empty else []
-    top = top.assign(reason=[r.reasons[0].text if r.reasons else "" for r in reasons])
-    waivers = waivers_from_events(events)
-    waivers = waivers.loc[_between(waivers["ts"], week.start, week.end)]
-    cols = ["change_id", "service", "risk", "failed", "outcome"]
-    return RiskWeek(
-        week=this[cols].reset_index(drop=True),
-        top=top[[*cols, "reason"]].reset_index(drop=True),
-        history=window_rows[["risk", "failed"]],
-        threshold=float(scorer.threshold),
-        model=model,
-        waivers=waivers.reset_index(drop=True),
-        calibration_window=f"the four weeks {since:%Y-%m-%d} .. {week.end:%Y-%m-%d}",
-    )
 
 
 def latency_by_source(events: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,9 @@ import pandas as pd
 from vsmml.errors import DataError
 
 _WEEK_RE: Final = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+TREND_WEEKS: Final[int] = 4
+"""The report's trend window: the DORA trend, the calibration and the recommendations look at
+the four weeks ending with the report week."""
 
 
 @dataclass(frozen=True, order=True)

@@ -13,6 +13,7 @@ import pandas as pd
 from vsmml.metrics.bands import BANDS, band
 from vsmml.report import fmt, plots
 from vsmml.report.model import Plot, Section, Table
+from vsmml.report.week import TREND_WEEKS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,6 @@ KEYS: Final[tuple[Key, ...]] = (
         1,
     ),
 )
-TREND_WEEKS: Final[int] = 4
 STEADY: Final[float] = 0.05
 """A 4-week change under this share of the mean is "steady"."""
 
