@@ -239,11 +239,34 @@ def test_every_text_from_data_is_escaped(tmp_path: Path) -> None:
     shows as text in the HTML, the SVG and the Markdown: nothing executes, nothing breaks."""
     evil = "<script>alert(1)</script>$x$"
     settings = build_store(tmp_path / "home", rename={"checkout": evil})
+    from vsmml.pipeline.report import choose_week
+    from vsmml.store import Store
+
+    with Store.from_settings(settings) as store:
+        week = choose_week(store.read_events(kinds=["commit", "change.opened"]), None)
+        waiver = {
+            "event_id": "vsmml:gate.waived:test",
+            "kind": "gate.waived",
+            "ts": week.start + pd.Timedelta(days=2),
+            "source": "vsmml",
+            "service": evil,
+            "sha": "abc123",
+            "change_id": "c-1",
+            "status": "success",
+            "attrs": json.dumps(
+                {"actor": "<img src=x onerror=alert(2)>", "reason": "hotfix", "probability": 0.81}
+            ),
+        }
+        assert store.write_events(pd.DataFrame([waiver])).accepted == 1
     result = report_weekly(ReportRequest(out=tmp_path / "out"), settings)
+    waived = _facts(result, "risk")["waivers"]
+    assert [w["reason"] for w in waived] == ["hotfix"] and waived[0]["probability"] == 0.81
+    assert "Waived gates this week: 1." in result.report.section("risk").summary
     assert result.html is not None and result.markdown is not None
     html = result.html.read_text(encoding="utf-8")
-    assert "<script" not in html
+    assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # the waiver's actor, as text
     assert "\\<script\\>" in result.markdown.read_text(encoding="utf-8")
     budgets = [b["service"] for b in _facts(result, "slo")["budgets"]]
     assert evil in budgets
