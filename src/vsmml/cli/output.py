@@ -63,6 +63,11 @@ def print_demo(result: DemoResult) -> None:
         typer.echo(f"\n{result.training_skipped}")
     if result.tour is not None:
         print_tour(result.tour)
+    if result.report_path is not None:
+        heading("Weekly report (open it in a browser)")
+        typer.echo(str(result.report_path))
+    if result.report_skipped:
+        typer.echo(f"\n{result.report_skipped}")
 
 
 def print_tour(tour: Tour) -> None:

@@ -30,6 +30,8 @@ class DemoResult:
     training: TrainingSummary | None = None
     training_skipped: str | None = None
     tour: Tour | None = None
+    report_path: Path | None = None
+    report_skipped: str | None = None
 
 
 @dataclass
@@ -88,10 +90,12 @@ def run_demo(
     services: int | None = None,
     tour: bool = True,
     train: bool = True,
+    weekly: bool = True,
 ) -> DemoResult:
     """Generate the default synthetic organisation into the store under VSMML_HOME, train the
     change-risk model on its history (MLflow, champion only if better) unless `train` is False,
-    then take the tour (metrics, bottlenecks, SLO budgets, risky changes) unless `tour` is False."""
+    then take the tour (metrics, bottlenecks, SLO budgets, risky changes) unless `tour` is False
+    and write the weekly report under VSMML_HOME/reports unless `weekly` is False."""
     s = settings or get_settings()
     overrides: dict[str, int] = {"seed": s.seed if seed is None else seed}
     if days is not None:
@@ -117,6 +121,7 @@ def run_demo(
         else:
             skipped = "risk model not trained (--no-train)"
         taken = run_tour(store) if tour else None
+        report_path, report_skipped = _weekly_report(store, s) if weekly else (None, None)
     return DemoResult(
         store_path=s.store_path,
         report=report,
@@ -126,7 +131,22 @@ def run_demo(
         training=training,
         training_skipped=skipped,
         tour=taken,
+        report_path=report_path,
+        report_skipped=report_skipped,
     )
+
+
+def _weekly_report(store: Store, settings: Settings) -> tuple[Path | None, str | None]:
+    """The weekly report of the latest complete week, written to VSMML_HOME/reports."""
+    from vsmml.pipeline.report import ReportRequest, weekly_from_store
+
+    try:
+        done = weekly_from_store(
+            store, ReportRequest(out=settings.home / "reports"), settings=settings
+        )
+    except DataError as exc:
+        return None, f"weekly report not written: {exc}"
+    return done.html, None
 
 
 def train_demo_risk(settings: Settings, config: SynthConfig, store: Store) -> TrainingSummary:

@@ -18,6 +18,7 @@ from vsmml.features.change_features import change_features
 from vsmml.graph.constraint import constraints
 from vsmml.graph.flow import flow_data
 from vsmml.metrics.bands import dora_summary
+from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import load_risk_scorer
 from vsmml.pipeline.queries.observe import budgets_by_service
 from vsmml.store import Store
@@ -107,6 +108,11 @@ def slo_table(samples: pd.DataFrame, objective: float) -> pd.DataFrame:
     )
 
 
+def feature_columns(feats: pd.DataFrame, scorer: RiskScorer) -> dict[str, np.ndarray]:
+    """The scorer's input columns found in `feats` (a `change_features` frame), as floats."""
+    return {c: feats[c].to_numpy(dtype=float) for c in scorer.input_columns if c in feats}
+
+
 def risky_changes(
     changes: pd.DataFrame,
     events: pd.DataFrame,
@@ -123,7 +129,7 @@ def risky_changes(
     model = f"{location.name} v{location.version} ({location.source})"
     if recent.empty:
         return pd.DataFrame(columns=["change", "service", "risk", "top reason"]), model
-    columns = {c: recent[c].to_numpy(dtype=float) for c in scorer.input_columns if c in recent}
+    columns = feature_columns(recent, scorer)
     proba = scorer.predict_proba(scorer.matrix(columns))
     worst = np.argsort(-proba, kind="stable")[:top]
     # Explanations (TreeSHAP) cost far more than scores: explain only the changes shown.

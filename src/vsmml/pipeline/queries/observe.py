@@ -6,13 +6,13 @@ anomalies the store series is each service's error ratio per sample (1 - good / 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from vsmml.anomaly import DEFAULT_THRESHOLD, get_detector
+from vsmml.anomaly import DEFAULT_THRESHOLD, Detector, get_detector
 from vsmml.config import Settings
 from vsmml.errors import DataError
 from vsmml.pipeline.queries.reads import slo_samples
@@ -86,11 +86,19 @@ def anomalies(query: AnomalyQuery, settings: Settings | None = None) -> list[Ano
             )
             for name, g in samples.groupby("service", sort=True)
         }
+    return score_series(series, det, query.threshold, query.top)
+
+
+def score_series(
+    series: Mapping[str, pd.DataFrame], det: Detector, threshold: float, top: int
+) -> list[AnomalySeries]:
+    """Score each (timestamp, value) series causally with `det`; keep the `top` rows at or
+    above `threshold` (the weekly report scores its own hourly series through this too)."""
     out = []
     for name, frame in series.items():
         scored = frame.assign(score=det.score(frame).round(3))
-        above = scored[scored["score"] >= query.threshold]
-        hits = above.nlargest(query.top, "score").sort_values("timestamp")
+        above = scored[scored["score"] >= threshold]
+        hits = above.nlargest(top, "score").sort_values("timestamp")
         out.append(AnomalySeries(name, scored, len(above), hits))
     return out
 

@@ -1,0 +1,1 @@
+"""One module per report section: frames the pipeline gathered in, a `Section` out."""
