@@ -53,6 +53,16 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "quarantine.resolved_at, so records retried after a rule fix leave the open list",
         ("ALTER TABLE quarantine ADD COLUMN resolved_at TIMESTAMP",),
     ),
+    Migration(
+        5,
+        "tokens of the HTTP service: scopes and a SHA-256 of the secret, never the secret",
+        (
+            """CREATE TABLE tokens (
+                 token_id VARCHAR NOT NULL, name VARCHAR NOT NULL, scopes VARCHAR NOT NULL,
+                 secret_sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+                 expires_at TIMESTAMP, revoked_at TIMESTAMP, last_used_at TIMESTAMP)""",
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
