@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import pandas as pd
@@ -55,6 +56,9 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: ISO-8601 UTC times, null for NaN and NaT."""
     if frame.empty:
         return []
+    naive = [c for c in frame.columns if pd.api.types.is_datetime64_dtype(frame[c])]
+    if naive:  # the store keeps UTC without an offset: say so
+        frame = frame.assign(**{c: frame[c].dt.tz_localize("UTC") for c in naive})
     out: list[dict[str, Any]] = json.loads(
         frame.to_json(orient="records", date_format="iso", date_unit="s", double_precision=10)
     )
@@ -76,8 +80,8 @@ class MetricsFilter:
     by: str | None = None
     service: str | None = None
     team: str | None = None
-    since: pd.Timestamp | None = None
-    until: pd.Timestamp | None = None
+    since: datetime | None = None
+    until: datetime | None = None
     freq: str | None = "W"
     profile: str = "vsmml"
 
@@ -109,7 +113,7 @@ def metrics_view(service: Service, family: str, query: MetricsFilter) -> dict[st
         if not _has_events(service):
             return answer
         report = metrics_report(
-            MetricsQuery(by, query.freq, query.profile, query.since, query.until),
+            MetricsQuery(by, query.freq, query.profile, _utc(query.since), _utc(query.until)),
             service.settings,
         )
         tidy = report.tidy[report.tidy["metric"].str.startswith(prefixes)]
@@ -121,6 +125,13 @@ def metrics_view(service: Service, family: str, query: MetricsFilter) -> dict[st
         return answer
 
     return service.cached(key, compute)
+
+
+def _utc(when: datetime | None) -> pd.Timestamp | None:
+    if when is None:
+        return None
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _only(frame: pd.DataFrame, by: str | None, value: str | None) -> pd.DataFrame:

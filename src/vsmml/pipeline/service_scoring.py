@@ -28,7 +28,7 @@ from vsmml.pipeline.scoring import BadChangeError, ScoredChange, ScoreReport, sc
 from vsmml.pipeline.service_body import BatchTooLargeError, MalformedBodyError, parse_json
 from vsmml.pipeline.service_state import LoadedModel, Service
 
-__all__ = ["UnknownChangeError", "band", "score_json"]
+__all__ = ["UnknownChangeError", "band", "memoized", "score_json"]
 
 MEMO_SIZE: Final[int] = 4096
 BANDS: Final[tuple[str, ...]] = ("low", "medium", "high")
@@ -110,6 +110,15 @@ def _records(doc: Any) -> tuple[list[dict[str, Any]], bool]:
     if isinstance(doc, dict):
         return [doc], False
     raise MalformedBodyError("expected a change as a JSON object, or a list of them", "body")
+
+
+def memoized(
+    service: Service, body: bytes, *, threshold: float | None = None, top: int = 5
+) -> str | None:
+    """The remembered answer to this exact request for a described change, else None (cheap:
+    the route calls it before handing the work to a thread)."""
+    hit = _MEMO.get(f"{id(service.model)}|-1|{threshold}|{top}|{body!r}")
+    return None if hit is None else str(hit)
 
 
 def score_json(

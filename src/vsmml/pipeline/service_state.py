@@ -23,7 +23,7 @@ from vsmml.pipeline.service_store import CursorStore, serve, unserve
 from vsmml.pipeline.tokens import TokenBook
 from vsmml.store import Store
 
-__all__ = ["LoadedModel", "Service"]
+__all__ = ["LoadedModel", "Service", "preflight"]
 
 T = TypeVar("T")
 
@@ -144,3 +144,11 @@ class Service:
 def _load(settings: Settings) -> LoadedModel:
     scorer, location = load_risk_scorer(settings=settings)
     return LoadedModel(scorer, location, time.time())
+
+
+def preflight(settings: Settings | None = None) -> None:
+    """What `vsmml serve` checks before it starts: the store opens read-write (migrated) and a
+    risk model loads; raises the one-line error otherwise."""
+    s = settings or get_settings()
+    _load(s)
+    Store.from_settings(s).close()

@@ -108,9 +108,7 @@ def _stage_note(missing: list[str], no_stages: bool) -> str | None:
     return f"no times for {', '.join(missing)} (left out of the comparison). Needed: {needs}"
 
 
-def value_stream(
-    service: str | None = None, settings: Settings | None = None
-) -> dict[str, Any]:
+def value_stream(service: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """The value-stream graph of the stored flow as JSON-ready data (what `--export` writes)."""
     g = graph_for(delivery_flow(settings, service=service))
     g.graph["name"] = service or "organisation"

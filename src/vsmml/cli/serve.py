@@ -1,0 +1,55 @@
+"""`vsmml serve`: run the HTTP service (FastAPI on uvicorn, one worker) over the store.
+
+Thin: `vsmml.pipeline.service_state.preflight` opens the store and loads the model first, so a
+locked store or a missing model is one line and exit 2 instead of a server that dies starting;
+then uvicorn runs `vsmml.api.app:create_app`. One worker only: the server owns the DuckDB file,
+which allows a single writing process. SIGTERM (or Ctrl-C) stops accepting, lets the in-flight
+requests finish and closes the store.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import typer
+
+from vsmml.cli.app import app
+
+
+class LogLevel(enum.StrEnum):
+    """uvicorn's log levels."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (method, path, status; no headers).")
+    ] = True,
+    log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
+) -> None:
+    """Serve ingest, metrics, risk scores and recommendations over HTTP (bearer tokens)."""
+    from vsmml.pipeline.service_state import preflight
+
+    preflight()
+    import uvicorn
+
+    uvicorn.run(
+        "vsmml.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None,
+        access_log=access_log,
+        log_level=log_level.value,
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
