@@ -27,7 +27,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_healthy(url: str, timeout: float = 30.0, proc: subprocess.Popen[Any] | None = None) -> float:
+def wait_healthy(
+    url: str, timeout: float = 30.0, proc: subprocess.Popen[Any] | None = None
+) -> float:
     """Poll ``/healthz`` until it answers 200; returns the seconds it took."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -40,6 +42,16 @@ def wait_healthy(url: str, timeout: float = 30.0, proc: subprocess.Popen[Any] | 
             pass
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not become healthy in {timeout} s")
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    """Poll ``/readyz`` until the store is open and the model loaded."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if httpx.get(url + "/readyz", timeout=5.0).status_code == 200:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not become ready in {timeout} s")
 
 
 class ThreadServer:
@@ -57,6 +69,7 @@ class ThreadServer:
     def __enter__(self) -> ThreadServer:
         self.thread.start()
         wait_healthy(self.url)
+        wait_ready(self.url)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -158,8 +158,11 @@ def test_reads_refuse_bad_tokens(
 def test_a_wrong_secret_of_a_real_token_id_is_refused(api: Api) -> None:
     good = api.tokens["read"]
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
-    _error(api.call("GET", "/v1/models", role=None, headers={"Authorization": f"Bearer {forged}"}),
-           401, "unauthorized")  # fmt: skip
+    _error(
+        api.call("GET", "/v1/models", role=None, headers={"Authorization": f"Bearer {forged}"}),
+        401,
+        "unauthorized",
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,8 +185,17 @@ def test_each_route_needs_its_scope(api: Api, method: str, path: str, role: str)
 # -- limits and malformed bodies ---------------------------------------------------------------
 def test_oversize_bodies_are_refused_with_413(api: Api) -> None:
     big = b"[" + b" " * (5 * 2**20) + b"]"
-    err = _error(api.call("POST", "/v1/events", role="ingest", content=big,
-                          headers={"Content-Type": "application/json"}), 413, "body_too_large")  # fmt: skip
+    err = _error(
+        api.call(
+            "POST",
+            "/v1/events",
+            role="ingest",
+            content=big,
+            headers={"Content-Type": "application/json"},
+        ),
+        413,
+        "body_too_large",
+    )
     assert "VSMML_MAX_BODY_BYTES" in err["message"]
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
@@ -192,21 +204,34 @@ def test_oversize_bodies_are_refused_with_413(api: Api) -> None:
             yield b" " * 2**20
         yield b"]"
 
-    _error(api.call("POST", "/v1/events", role="ingest", content=chunks(),
-                    headers={"Content-Type": "application/json"}), 413, "body_too_large")  # fmt: skip
+    _error(
+        api.call(
+            "POST",
+            "/v1/events",
+            role="ingest",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+        ),
+        413,
+        "body_too_large",
+    )
 
 
 def test_too_many_events_in_one_batch_is_413(api: Api) -> None:
-    err = _error(api.call("POST", "/v1/events", role="ingest", json=[{}] * 10_001), 413,
-                 "batch_too_large")  # fmt: skip
+    err = _error(
+        api.call("POST", "/v1/events", role="ingest", json=[{}] * 10_001), 413, "batch_too_large"
+    )
     assert "10001" in err["message"] and err["field"] == "events"
 
 
 @pytest.mark.parametrize("path", ["/v1/events", "/v1/risk/score", "/v1/cdevents"])
 def test_deeply_nested_json_is_refused(api: Api, path: str) -> None:
     deep = b"[" * 5000 + b"]" * 5000
-    err = _error(api.call("POST", path, content=deep, headers={"Content-Type": "application/json"}),
-                 400, "body_too_deep")  # fmt: skip
+    err = _error(
+        api.call("POST", path, content=deep, headers={"Content-Type": "application/json"}),
+        400,
+        "body_too_deep",
+    )
     assert "5000 levels" in err["message"]
 
 
@@ -221,8 +246,13 @@ def test_malformed_json_is_400(api: Api, body: bytes) -> None:
 
 
 def test_wrong_content_type_is_415(api: Api) -> None:
-    r = api.call("POST", "/v1/events", role="ingest", content=b"kind=commit",
-                 headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    r = api.call(
+        "POST",
+        "/v1/events",
+        role="ingest",
+        content=b"kind=commit",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert _error(r, 415, "unsupported_media_type")["field"] == "content-type"
 
 
@@ -234,8 +264,12 @@ def test_unknown_route_and_method_keep_the_error_shape(api: Api) -> None:
 
 
 # -- ingest then read back ---------------------------------------------------------------------
-def test_ingest_accounts_for_every_record_and_is_idempotent(api: Api, ingested: dict[str, Any]) -> None:
-    assert ingested["accepted"] + ingested["duplicates"] + ingested["quarantined"] == ingested["sent"]
+def test_ingest_accounts_for_every_record_and_is_idempotent(
+    api: Api, ingested: dict[str, Any]
+) -> None:
+    assert (
+        ingested["accepted"] + ingested["duplicates"] + ingested["quarantined"] == ingested["sent"]
+    )
     assert ingested["accepted"] > 1000
     again = api.call("POST", "/v1/events", role="ingest", json=ingested["first_batch"]).json()
     assert again["accepted"] == 0 and again["duplicates"] + again["quarantined"] == 1000
@@ -282,7 +316,7 @@ def test_graph_bottlenecks_slo_anomalies(api: Api, ingested: dict[str, Any]) -> 
     assert b["constraints"] and all(0 <= c["wait_share"] <= 1 for c in b["constraints"])
     _error(api.call("GET", "/v1/bottlenecks?service=nope"), 422, "invalid_input")
     slo = api.call("GET", "/v1/slo?objective=0.99").json()
-    assert len(slo["services"]) == 1 and 0 <= slo["services"][0]["budget_remaining"] <= 1 or slo
+    assert (len(slo["services"]) == 1 and 0 <= slo["services"][0]["budget_remaining"] <= 1) or slo
     an = api.call("GET", "/v1/anomalies?top=3").json()
     assert an["series"] and len(an["series"][0]["hits"]) <= 3
 
@@ -360,7 +394,11 @@ def test_models_and_hot_reload_of_a_new_champion(api: Api) -> None:
         score = {"la": 400, "ld": 20, "nf": 6}
         old = api.call("POST", "/v1/risk/score", json=score).json()
         done = api.call("POST", "/v1/admin/models/reload", role="admin").json()
-        assert done["changed"] and done["after"] == {"name": "risk", "version": "7", "source": "home"}
+        assert done["changed"] and done["after"] == {
+            "name": "risk",
+            "version": "7",
+            "source": "home",
+        }
         now = api.call("POST", "/v1/risk/score", json=score).json()
         assert old["model"]["source"] == "default" and now["model"]["version"] == "7"
         assert now["threshold"] == 0.3 and now["probability"] == pytest.approx(old["probability"])
@@ -382,10 +420,17 @@ def _push() -> bytes:
         "repository": {"full_name": "acme/shop"},
         "pusher": {"name": "alice"},
         "commits": [
-            {"id": "a" * 40, "timestamp": "2026-01-05T10:00:00+01:00", "message": "Add x",
-             "author": {"username": "alice"}, "added": ["x.py"], "removed": [], "modified": []},
+            {
+                "id": "a" * 40,
+                "timestamp": "2026-01-05T10:00:00+01:00",
+                "message": "Add x",
+                "author": {"username": "alice"},
+                "added": ["x.py"],
+                "removed": [],
+                "modified": [],
+            },
         ],
-    }  # fmt: skip
+    }
     return json.dumps(doc).encode()
 
 
@@ -393,11 +438,13 @@ def test_github_webhook_signatures(api: Api) -> None:
     body = _push()
     hdr = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
     post = "/v1/webhooks/github"
-    ok = api.call("POST", post, role=None, content=body,
-                  headers={**hdr, "X-Hub-Signature-256": _gh(body)})  # fmt: skip
+    ok = api.call(
+        "POST", post, role=None, content=body, headers={**hdr, "X-Hub-Signature-256": _gh(body)}
+    )
     assert ok.status_code == 200 and ok.json()["accepted"] == 1, ok.text
-    replay = api.call("POST", post, role=None, content=body,
-                      headers={**hdr, "X-Hub-Signature-256": _gh(body)}).json()  # fmt: skip
+    replay = api.call(
+        "POST", post, role=None, content=body, headers={**hdr, "X-Hub-Signature-256": _gh(body)}
+    ).json()
     assert replay["accepted"] == 0 and replay["duplicates"] == 1
     for signature in (None, _gh(body, "other-secret"), "sha256=" + "0" * 64, "sha1=abc", ""):
         headers = dict(hdr)
@@ -408,67 +455,148 @@ def test_github_webhook_signatures(api: Api) -> None:
         assert SECRETS["github"] not in r.text and (not signature or signature not in r.text)
         assert "X-Hub-Signature-256" in err["message"]
     tampered = body.replace(b"alice", b"mallory")
-    _error(api.call("POST", post, role=None, content=tampered,
-                    headers={**hdr, "X-Hub-Signature-256": _gh(body)}), 401, "bad_signature")  # fmt: skip
+    _error(
+        api.call(
+            "POST",
+            post,
+            role=None,
+            content=tampered,
+            headers={**hdr, "X-Hub-Signature-256": _gh(body)},
+        ),
+        401,
+        "bad_signature",
+    )
 
 
 def test_gitlab_and_pagerduty_webhooks(api: Api) -> None:
-    mr = {"object_kind": "merge_request", "project": {"path_with_namespace": "acme/api"},
-          "object_attributes": {"iid": 7, "action": "open", "state": "opened",
-                                "created_at": "2026-01-05 10:00:00 UTC",
-                                "updated_at": "2026-01-05 10:00:00 UTC",
-                                "last_commit": {"id": "b" * 40}}}  # fmt: skip
+    mr = {
+        "object_kind": "merge_request",
+        "project": {"path_with_namespace": "acme/api"},
+        "object_attributes": {
+            "iid": 7,
+            "action": "open",
+            "state": "opened",
+            "created_at": "2026-01-05 10:00:00 UTC",
+            "updated_at": "2026-01-05 10:00:00 UTC",
+            "last_commit": {"id": "b" * 40},
+        },
+    }
     body = json.dumps(mr).encode()
     hdr = {"Content-Type": "application/json"}
-    ok = api.call("POST", "/v1/webhooks/gitlab", role=None, content=body,
-                  headers={**hdr, "X-Gitlab-Token": SECRETS["gitlab"]})  # fmt: skip
+    ok = api.call(
+        "POST",
+        "/v1/webhooks/gitlab",
+        role=None,
+        content=body,
+        headers={**hdr, "X-Gitlab-Token": SECRETS["gitlab"]},
+    )
     assert ok.status_code == 200, ok.text
     got = ok.json()
     assert got["accepted"] + got["quarantined"] + got["skipped"] >= 1
-    _error(api.call("POST", "/v1/webhooks/gitlab", role=None, content=body,
-                    headers={**hdr, "X-Gitlab-Token": "nope"}), 401, "bad_signature")  # fmt: skip
-    pd_body = json.dumps({"event": {"id": "E1", "event_type": "incident.triggered",
-                                    "occurred_at": "2026-01-05T11:00:00Z",
-                                    "data": {"id": "P1", "type": "incident",
-                                             "service": {"summary": "shop"}}}}).encode()  # fmt: skip
+    _error(
+        api.call(
+            "POST",
+            "/v1/webhooks/gitlab",
+            role=None,
+            content=body,
+            headers={**hdr, "X-Gitlab-Token": "nope"},
+        ),
+        401,
+        "bad_signature",
+    )
+    pd_body = json.dumps(
+        {
+            "event": {
+                "id": "E1",
+                "event_type": "incident.triggered",
+                "occurred_at": "2026-01-05T11:00:00Z",
+                "data": {"id": "P1", "type": "incident", "service": {"summary": "shop"}},
+            }
+        }
+    ).encode()
     sig = "v1=" + hmac.new(SECRETS["pagerduty"].encode(), pd_body, hashlib.sha256).hexdigest()
-    r = api.call("POST", "/v1/webhooks/pagerduty", role=None, content=pd_body,
-                 headers={**hdr, "X-PagerDuty-Signature": f"v1={'0' * 64},{sig}"})  # fmt: skip
+    r = api.call(
+        "POST",
+        "/v1/webhooks/pagerduty",
+        role=None,
+        content=pd_body,
+        headers={**hdr, "X-PagerDuty-Signature": f"v1={'0' * 64},{sig}"},
+    )
     assert r.status_code == 200, r.text
-    _error(api.call("POST", "/v1/webhooks/pagerduty", role=None, content=pd_body, headers=hdr),
-           401, "bad_signature")  # fmt: skip
+    _error(
+        api.call("POST", "/v1/webhooks/pagerduty", role=None, content=pd_body, headers=hdr),
+        401,
+        "bad_signature",
+    )
 
 
 def test_cdevents_binary_structured_and_batch(api: Api) -> None:
     event = {
-        "context": {"specversion": "0.4.1", "id": "cd-1", "source": "/ci", "timestamp":
-                    "2026-01-05T12:00:00Z", "type": "dev.cdevents.service.deployed.0.1.1"},
-        "subject": {"id": "shop", "source": "/ci", "content": {"environment": {"id": "prod"},
-                    "artifactId": "pkg:oci/shop@sha256:abc"}},
-    }  # fmt: skip
-    binary = api.call("POST", "/v1/cdevents", role="ingest", json=event,
-                      headers={"ce-type": event["context"]["type"], "ce-id": "cd-1",
-                               "ce-source": "/ci", "ce-specversion": "1.0"})  # fmt: skip
+        "context": {
+            "specversion": "0.4.1",
+            "id": "cd-1",
+            "source": "/ci",
+            "timestamp": "2026-01-05T12:00:00Z",
+            "type": "dev.cdevents.service.deployed.0.1.1",
+        },
+        "subject": {
+            "id": "shop",
+            "source": "/ci",
+            "content": {"environment": {"id": "prod"}, "artifactId": "pkg:oci/shop@sha256:abc"},
+        },
+    }
+    binary = api.call(
+        "POST",
+        "/v1/cdevents",
+        role="ingest",
+        json=event,
+        headers={
+            "ce-type": event["context"]["type"],
+            "ce-id": "cd-1",
+            "ce-source": "/ci",
+            "ce-specversion": "1.0",
+        },
+    )
     assert binary.status_code == 200 and binary.json()["accepted"] == 1, binary.text
-    envelope = {"specversion": "1.0", "id": "ce-2", "source": "/ci", "type":
-                "dev.cdevents.service.deployed.0.1.1", "data": {**event, "context":
-                {**event["context"], "id": "cd-2"}}}  # fmt: skip
-    structured = api.call("POST", "/v1/cdevents", role="ingest", content=json.dumps(envelope),
-                          headers={"Content-Type": "application/cloudevents+json"})  # fmt: skip
+    envelope = {
+        "specversion": "1.0",
+        "id": "ce-2",
+        "source": "/ci",
+        "type": "dev.cdevents.service.deployed.0.1.1",
+        "data": {**event, "context": {**event["context"], "id": "cd-2"}},
+    }
+    structured = api.call(
+        "POST",
+        "/v1/cdevents",
+        role="ingest",
+        content=json.dumps(envelope),
+        headers={"Content-Type": "application/cloudevents+json"},
+    )
     assert structured.json()["accepted"] == 1, structured.text
-    batch = api.call("POST", "/v1/cdevents", role="ingest", content=json.dumps([envelope, {}]),
-                     headers={"Content-Type": "application/cloudevents-batch+json"}).json()  # fmt: skip
+    batch = api.call(
+        "POST",
+        "/v1/cdevents",
+        role="ingest",
+        content=json.dumps([envelope, {}]),
+        headers={"Content-Type": "application/cloudevents-batch+json"},
+    ).json()
     assert batch["duplicates"] == 1 and batch["quarantined"] == 1, batch
 
 
 # -- tokens through the API, and Prometheus ----------------------------------------------------
 def test_admin_tokens_create_use_list_revoke(api: Api) -> None:
-    made = api.call("POST", "/v1/admin/tokens", role="admin",
-                    json={"scopes": "read", "name": "dash", "expires": "1d"})  # fmt: skip
+    made = api.call(
+        "POST",
+        "/v1/admin/tokens",
+        role="admin",
+        json={"scopes": "read", "name": "dash", "expires": "1d"},
+    )
     assert made.status_code == 200, made.text
     new = made.json()
     assert new["token"].startswith("vsmml_") and new["scopes"] == ["read"]
-    use = api.client.get(api.url + "/v1/models", headers={"Authorization": f"Bearer {new['token']}"})
+    use = api.client.get(
+        api.url + "/v1/models", headers={"Authorization": f"Bearer {new['token']}"}
+    )
     assert use.status_code == 200
     listed = api.call("GET", "/v1/admin/tokens", role="admin").json()["tokens"]
     dash = next(t for t in listed if t["name"] == "dash")
@@ -476,11 +604,16 @@ def test_admin_tokens_create_use_list_revoke(api: Api) -> None:
     assert all(new["token"] not in json.dumps(t) for t in listed)
     gone = api.call("DELETE", "/v1/admin/tokens/dash", role="admin").json()
     assert gone["state"] == "revoked"
-    again = api.client.get(api.url + "/v1/models", headers={"Authorization": f"Bearer {new['token']}"})
+    again = api.client.get(
+        api.url + "/v1/models", headers={"Authorization": f"Bearer {new['token']}"}
+    )
     assert again.status_code == 401
     _error(api.call("DELETE", "/v1/admin/tokens/nobody", role="admin"), 404, "unknown_token")
-    _error(api.call("POST", "/v1/admin/tokens", role="admin", json={"scopes": "root"}), 422,
-           "invalid_input")  # fmt: skip
+    _error(
+        api.call("POST", "/v1/admin/tokens", role="admin", json={"scopes": "root"}),
+        422,
+        "invalid_input",
+    )
 
 
 def test_prometheus_metrics(api: Api, ingested: dict[str, Any]) -> None:

@@ -1,8 +1,11 @@
 """The FastAPI application: `create_app(settings)` wires routes, errors, middleware, lifecycle.
 
-At start-up the app opens the store read-write (it owns it while it runs: DuckDB allows one
-writer) and loads the risk model; at shutdown, after uvicorn has let the in-flight requests
-finish, it writes the tokens' last uses and closes the store. `vsmml serve` runs it with uvicorn.
+At start-up the app begins opening the store read-write (it owns it while it runs: DuckDB allows
+one writer) and loading the risk model in a worker thread, so ``/healthz`` answers within a
+second or two while ``/readyz`` and the other routes say 503 until both are done. At shutdown,
+after uvicorn has let the in-flight requests finish, it writes the tokens' last uses and closes
+the store. `vsmml serve` runs `serve_app` with uvicorn: there, a store that cannot be opened
+stops the server, and the command fails with that one line.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -22,7 +27,7 @@ from vsmml.api.middleware import RequestMiddleware
 from vsmml.api.routes import admin, ingest, operate, predict, read
 from vsmml.api.telemetry import Telemetry
 from vsmml.config import Settings, get_settings
-from vsmml.pipeline.service_state import Service
+from vsmml.pipeline.service_state import Service, record_startup_failure
 
 log = logging.getLogger("vsmml.api")
 TOKEN_FLUSH_S: Final[float] = 30.0
@@ -38,31 +43,49 @@ async def _flush_tokens(service: Service) -> None:
             log.warning("could not record token uses: %s", type(exc).__name__)
 
 
-def create_app(settings: Settings | None = None, *, service: Service | None = None) -> FastAPI:
+async def _open(app: FastAPI, settings: Settings, telemetry: Telemetry, stop: bool) -> None:
+    """Open the service in a worker thread (``/healthz`` answers meanwhile), then keep
+    writing the tokens' last uses."""
+    try:
+        svc = await run_in_threadpool(Service.open, settings)
+    except Exception as exc:
+        app.state.failure = exc
+        log.error("error: %s", exc)
+        if stop:
+            record_startup_failure(exc)
+            os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's own handler: a graceful stop
+        return
+    app.state.service = svc
+    telemetry.attach(svc)
+    loc = svc.model.location
+    log.info("ready: model %s %s (%s)", loc.name, loc.version, loc.source)
+    await _flush_tokens(svc)
+
+
+def create_app(settings: Settings | None = None, *, stop_on_failure: bool = False) -> FastAPI:
     """The vsmml HTTP service over `settings` (default: ``VSMML_*`` variables).
 
-    A ready `service` may be handed in (the caller opened the store and keeps closing it to
-    the app's shutdown); otherwise the store is opened at start-up.
+    With `stop_on_failure`, a store or model that cannot be opened stops the process (what
+    `vsmml serve` wants); otherwise the app keeps answering 503 with the reason.
     """
     s = settings or get_settings()
     telemetry = Telemetry()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = service if service is not None else await run_in_threadpool(Service.open, s)
-        app.state.service = svc
-        telemetry.attach(svc)
-        flusher = asyncio.create_task(_flush_tokens(svc))
-        loc = svc.model.location
-        log.info(
-            "serving %s with model %s %s (%s)", s.store_path, loc.name, loc.version, loc.source
-        )
+        app.state.service = None
+        app.state.failure = None
+        opener = asyncio.create_task(_open(app, s, telemetry, stop_on_failure))
         try:
             yield
         finally:
-            flusher.cancel()
-            await run_in_threadpool(svc.close)
-            log.info("store closed")
+            opener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await opener
+            svc: Service | None = app.state.service
+            if svc is not None:
+                await run_in_threadpool(svc.close)
+                log.info("store closed")
 
     app = FastAPI(
         title="vsmml",
@@ -72,6 +95,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
     )
     app.state.settings = s
     app.state.telemetry = telemetry
+    app.state.service = None
+    app.state.failure = None
     errors.install(app)
     for module in (operate, ingest, read, predict, admin):
         app.include_router(module.router)
@@ -86,3 +111,8 @@ def create_app(settings: Settings | None = None, *, service: Service | None = No
         )
     app.add_middleware(RequestMiddleware, max_body_bytes=s.max_body_bytes, telemetry=telemetry)
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app `vsmml serve` runs: settings from ``VSMML_*``; stops if the store cannot open."""
+    return create_app(stop_on_failure=True)

@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from vsmml.pipeline.service_errors import ServiceStartingError
+from vsmml.pipeline.service_state import Service
 from vsmml.pipeline.tokens import TokenInfo
 
 bearer = HTTPBearer(
@@ -22,13 +24,23 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
+def running_service(request: Request) -> Service:
+    """The service the app serves; 503 while it is still opening (or could not open)."""
+    service: Service | None = request.app.state.service
+    if service is None:
+        failure: BaseException | None = request.app.state.failure
+        if failure is not None:
+            raise failure
+        raise ServiceStartingError("the server is starting: opening the store, loading the model")
+    return service
+
+
 def require(scope: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], TokenInfo]:
     """A dependency that lets a request in only with a valid token holding `scope`."""
 
     def check(request: Request, credentials: Credentials) -> TokenInfo:
         token = credentials.credentials if credentials is not None else None
-        info: TokenInfo = request.app.state.service.tokens.check(token, scope)
-        return info
+        return running_service(request).tokens.check(token, scope)
 
     check.__name__ = f"require_{scope}"
     return check

@@ -6,16 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vsmml.api.auth import require
+from vsmml.api.auth import require, running_service
 from vsmml.api.telemetry import Telemetry
 from vsmml.pipeline.service_state import Service
 from vsmml.pipeline.tokens import TokenInfo
-
-
-def get_service(request: Request) -> Service:
-    """The service the app serves (opened at start-up)."""
-    service: Service = request.app.state.service
-    return service
 
 
 def get_telemetry(request: Request) -> Telemetry:
@@ -29,7 +23,7 @@ def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", "-"))
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[Service, Depends(running_service)]
 TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
 RequestId = Annotated[str, Depends(request_id)]
 IngestScope = Annotated[TokenInfo, Depends(require("ingest"))]

@@ -16,21 +16,22 @@ from starlette.exceptions import HTTPException
 
 from vsmml.errors import ConfigError, DataError, SchemaError, StoreError, VsmmlError
 from vsmml.pipeline.models import ModelNotFoundError
-from vsmml.pipeline.service_body import (
+from vsmml.pipeline.service_errors import (
     BatchTooLargeError,
     BodyTooDeepError,
+    BodyTooLargeError,
+    InvalidTokenError,
     MalformedBodyError,
+    ScopeError,
+    ServiceStartingError,
+    SignatureError,
+    UnknownChangeError,
+    UnknownTokenError,
     UnsupportedMediaError,
+    WebhookNotConfiguredError,
 )
-from vsmml.pipeline.service_scoring import UnknownChangeError
-from vsmml.pipeline.service_webhooks import SignatureError, WebhookNotConfiguredError
-from vsmml.pipeline.tokens import InvalidTokenError, ScopeError, UnknownTokenError
 
 log = logging.getLogger("vsmml.api")
-
-
-class BodyTooLargeError(MalformedBodyError):
-    """The request body is larger than ``VSMML_MAX_BODY_BYTES`` (HTTP 413)."""
 
 
 ERRORS: Final[tuple[tuple[type[BaseException], int, str], ...]] = (
@@ -46,6 +47,7 @@ ERRORS: Final[tuple[tuple[type[BaseException], int, str], ...]] = (
     (UnknownChangeError, 404, "unknown_change"),
     (UnknownTokenError, 404, "unknown_token"),
     (ModelNotFoundError, 404, "model_not_found"),
+    (ServiceStartingError, 503, "starting"),
     (StoreError, 503, "store_unavailable"),
     (ConfigError, 422, "invalid_parameter"),
     (SchemaError, 422, "invalid_input"),

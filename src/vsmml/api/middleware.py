@@ -14,8 +14,9 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vsmml.api.errors import BodyTooLargeError, error_body
+from vsmml.api.errors import error_body
 from vsmml.api.telemetry import Telemetry
+from vsmml.pipeline.service_errors import BodyTooLargeError
 
 _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _HEADERS: Final = [

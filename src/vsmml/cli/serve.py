@@ -1,10 +1,10 @@
 """`vsmml serve`: run the HTTP service (FastAPI on uvicorn, one worker) over the store.
 
-Thin: `vsmml.pipeline.service_state.preflight` opens the store and loads the model first, so a
-locked store or a missing model is one line and exit 2 instead of a server that dies starting;
-then uvicorn runs `vsmml.api.app:create_app`. One worker only: the server owns the DuckDB file,
-which allows a single writing process. SIGTERM (or Ctrl-C) stops accepting, lets the in-flight
-requests finish and closes the store.
+Thin: uvicorn runs `vsmml.api.app:serve_app`, which answers ``/healthz`` at once and opens the
+store and loads the model in the background (``/readyz`` says when); a locked store or a
+missing model stops the server and the command fails with that one line (exit 2). One worker
+only: the server owns the DuckDB file, which allows a single writing process. SIGTERM (or
+Ctrl-C) stops accepting, lets the in-flight requests finish and closes the store.
 """
 
 from __future__ import annotations
@@ -37,13 +37,12 @@ def serve(
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
 ) -> None:
     """Serve ingest, metrics, risk scores and recommendations over HTTP (bearer tokens)."""
-    from vsmml.pipeline.service_state import preflight
-
-    preflight()
     import uvicorn
 
+    from vsmml.pipeline.service_state import startup_failure
+
     uvicorn.run(
-        "vsmml.api.app:create_app",
+        "vsmml.api.app:serve_app",
         factory=True,
         host=host,
         port=port,
@@ -53,3 +52,6 @@ def serve(
         timeout_graceful_shutdown=30,
         server_header=False,
     )
+    failure = startup_failure()
+    if failure is not None:
+        raise failure

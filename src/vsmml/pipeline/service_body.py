@@ -14,7 +14,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from vsmml.errors import SchemaError
+from vsmml.pipeline.service_errors import (
+    BatchTooLargeError,
+    BodyError,
+    BodyTooDeepError,
+    MalformedBodyError,
+    UnsupportedMediaError,
+)
 
 __all__ = [
     "BatchTooLargeError",
@@ -25,30 +31,6 @@ __all__ = [
     "json_depth",
     "parse_json",
 ]
-
-
-class BodyError(SchemaError):
-    """A request body the service cannot read; `field` names what is wrong (or None)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class MalformedBodyError(BodyError):
-    """Not UTF-8, not JSON, or not the shape the route reads (HTTP 400)."""
-
-
-class BodyTooDeepError(BodyError):
-    """JSON nested deeper than ``VSMML_MAX_REQUEST_DEPTH`` (HTTP 400)."""
-
-
-class BatchTooLargeError(BodyError):
-    """More records in one request than ``VSMML_MAX_BATCH_EVENTS`` (HTTP 413)."""
-
-
-class UnsupportedMediaError(BodyError):
-    """A content type the route does not read (HTTP 415)."""
 
 
 _STRINGS: Final = re.compile(rb'"[^"]*"')

@@ -20,22 +20,22 @@ import numpy as np
 import pandas as pd
 
 from vsmml.correlate import correlate
-from vsmml.errors import DataError
 from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.features.change_features import change_features
 from vsmml.pipeline.queries.reads import read_events
 from vsmml.pipeline.scoring import BadChangeError, ScoredChange, ScoreReport, score_records
-from vsmml.pipeline.service_body import BatchTooLargeError, MalformedBodyError, parse_json
+from vsmml.pipeline.service_body import parse_json
+from vsmml.pipeline.service_errors import (
+    BatchTooLargeError,
+    MalformedBodyError,
+    UnknownChangeError,
+)
 from vsmml.pipeline.service_state import LoadedModel, Service
 
 __all__ = ["UnknownChangeError", "band", "memoized", "score_json"]
 
 MEMO_SIZE: Final[int] = 4096
 BANDS: Final[tuple[str, ...]] = ("low", "medium", "high")
-
-
-class UnknownChangeError(DataError):
-    """``{"sha": ...}`` names no change the store knows (HTTP 404)."""
 
 
 def band(probability: float, threshold: float) -> str:

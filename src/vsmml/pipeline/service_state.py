@@ -14,16 +14,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vsmml.config import Settings, get_settings
+from vsmml.errors import StoreError
 from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import ModelLocation, load_risk_scorer
-from vsmml.pipeline.service_store import CursorStore, serve, unserve
 from vsmml.pipeline.tokens import TokenBook
-from vsmml.store import Store
 
-__all__ = ["LoadedModel", "Service", "preflight"]
+if TYPE_CHECKING:
+    from vsmml.store import Store
+
+__all__ = ["LoadedModel", "Service", "record_startup_failure", "startup_failure"]
 
 T = TypeVar("T")
 
@@ -59,6 +61,9 @@ class Service:
         Raises `StoreLockedError` when another process holds the store, `ModelNotFoundError`
         when no model can be found.
         """
+        from vsmml.pipeline.service_store import serve
+        from vsmml.store import Store
+
         s = settings or get_settings()
         model = _load(s)
         store = Store.from_settings(s)
@@ -72,6 +77,8 @@ class Service:
             if self._closed:
                 return
             self._closed = True
+            from vsmml.pipeline.service_store import unserve
+
             unserve(self.settings.store_path)
             try:
                 self.tokens.flush(self.store)
@@ -89,8 +96,6 @@ class Service:
         """The store, for one writer at a time; the generation moves on when the block ends."""
         with self._write_lock:
             if self._closed:
-                from vsmml.errors import StoreError
-
                 raise StoreError("the server is shutting down; the store is closed")
             try:
                 yield self.store
@@ -112,6 +117,8 @@ class Service:
     # -- reads ------------------------------------------------------------------------------
     def reader(self) -> Store:
         """A read-only `Store` on its own cursor (close it after use)."""
+        from vsmml.pipeline.service_store import CursorStore
+
         with self._cursor_lock:
             return CursorStore(self.store, self.store.connection.cursor())
 
@@ -146,9 +153,14 @@ def _load(settings: Settings) -> LoadedModel:
     return LoadedModel(scorer, location, time.time())
 
 
-def preflight(settings: Settings | None = None) -> None:
-    """What `vsmml serve` checks before it starts: the store opens read-write (migrated) and a
-    risk model loads; raises the one-line error otherwise."""
-    s = settings or get_settings()
-    _load(s)
-    Store.from_settings(s).close()
+_STARTUP_FAILURE: list[BaseException] = []
+
+
+def record_startup_failure(exc: BaseException) -> None:
+    """Remember why the server could not start (`vsmml serve` reports it and exits 2)."""
+    _STARTUP_FAILURE.append(exc)
+
+
+def startup_failure() -> BaseException | None:
+    """Why the server of this process could not start, if it could not."""
+    return _STARTUP_FAILURE[-1] if _STARTUP_FAILURE else None

@@ -15,17 +15,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from vsmml.config import Settings
-from vsmml.pipeline.tokens import InvalidTokenError, TokenError
+from vsmml.pipeline.service_errors import SignatureError, WebhookNotConfiguredError
 
 __all__ = ["WEBHOOKS", "SignatureError", "WebhookNotConfiguredError", "verify"]
-
-
-class SignatureError(InvalidTokenError):
-    """A webhook delivery without a valid signature (HTTP 401)."""
-
-
-class WebhookNotConfiguredError(TokenError):
-    """No secret is configured for this webhook, so no delivery can be trusted (HTTP 403)."""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,20 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from vsmml.store import Store
+    from vsmml.store.tokens import TokenRow
 
 from vsmml.config import Settings, get_settings
-from vsmml.errors import DataError, VsmmlError
-from vsmml.store import Store
-from vsmml.store.tokens import TokenRow, insert_token, set_last_used, set_revoked, token_rows
+from vsmml.errors import DataError
+from vsmml.pipeline.service_errors import (
+    InvalidTokenError,
+    ScopeError,
+    TokenError,
+    UnknownTokenError,
+)
 
 __all__ = [
     "SCOPES",
@@ -48,22 +56,6 @@ _ID: Final = re.compile(r"^[0-9a-f]{12}$")
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DURATION: Final = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$")
 _UNITS: Final = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-class TokenError(VsmmlError, PermissionError):
-    """A request's token does not let it in."""
-
-
-class InvalidTokenError(TokenError):
-    """No token, an unknown or malformed one, or one that is revoked or expired (HTTP 401)."""
-
-
-class ScopeError(TokenError):
-    """A valid token without the scope the route needs (HTTP 403)."""
-
-
-class UnknownTokenError(DataError):
-    """`token revoke` named no token (HTTP 404)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +113,19 @@ class TokenRequest:
     expires: str | None = None
 
 
+def _sql() -> Any:
+    """The token table's SQL (imported on use: it brings the store, and pandas, with it)."""
+    from vsmml.store import tokens
+
+    return tokens
+
+
+def _store(settings: Settings) -> Store:
+    from vsmml.store import Store
+
+    return Store.from_settings(settings)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -175,7 +180,7 @@ def create_token(store: Store, request: TokenRequest, *, now: datetime | None = 
     """Make a token with the request's scopes, name and lifetime; the secret is returned once."""
     scopes = parse_scopes(request.scopes)
     lifetime = parse_expiry(request.expires)
-    rows = token_rows(store.connection)
+    rows = _sql().token_rows(store.connection)
     taken = {r.token_id for r in rows}
     token_id = secrets.token_hex(6)
     while token_id in taken:  # pragma: no cover - 48 random bits
@@ -189,7 +194,7 @@ def create_token(store: Store, request: TokenRequest, *, now: datetime | None = 
         raise DataError(f"--name: a token named {name!r} exists; revoke it or pick another name")
     created = (now or _now()).replace(microsecond=0)
     secret = PREFIX + token_id + "_" + secrets.token_urlsafe(32)
-    row = TokenRow(
+    row = _sql().TokenRow(
         token_id,
         name,
         ",".join(scopes),
@@ -197,7 +202,7 @@ def create_token(store: Store, request: TokenRequest, *, now: datetime | None = 
         created,
         None if lifetime is None else created + lifetime,
     )
-    insert_token(store.connection, row)
+    _sql().insert_token(store.connection, row)
     return NewToken(_info(row), secret)
 
 
@@ -205,7 +210,7 @@ def list_tokens(store: Store) -> list[TokenInfo]:
     """Every token (revoked and expired ones too), oldest first; never a secret."""
     if not _has_table(store):
         return []
-    return [_info(r) for r in token_rows(store.connection)]
+    return [_info(r) for r in _sql().token_rows(store.connection)]
 
 
 def _find(rows: Sequence[TokenRow], ref: str) -> TokenRow:
@@ -223,9 +228,9 @@ def _find(rows: Sequence[TokenRow], ref: str) -> TokenRow:
 
 def revoke_token(store: Store, ref: str, *, now: datetime | None = None) -> TokenInfo:
     """Revoke the token with this id or name (revoking twice is harmless); returns it."""
-    row = _find(token_rows(store.connection) if _has_table(store) else [], ref)
-    set_revoked(store.connection, row.token_id, (now or _now()).replace(microsecond=0))
-    return _info(next(r for r in token_rows(store.connection) if r.token_id == row.token_id))
+    row = _find(_sql().token_rows(store.connection) if _has_table(store) else [], ref)
+    _sql().set_revoked(store.connection, row.token_id, (now or _now()).replace(microsecond=0))
+    return _info(next(r for r in _sql().token_rows(store.connection) if r.token_id == row.token_id))
 
 
 # -- the CLI's use cases: here (the store under VSMML_HOME) or through a server's API --------
@@ -241,7 +246,7 @@ def create(
             ",".join(parse_scopes(request.scopes)), request.name, request.expires
         )
         return {k: v for k, v in doc.items() if k != "token"}, str(doc["token"])
-    with Store.from_settings(s) as store:
+    with _store(s) as store:
         new = create_token(store, request)
     return new.info.to_dict(), new.token
 
@@ -257,7 +262,7 @@ def listing(
         return remote.connect(server, s).list_tokens()
     if not s.store_path.exists():
         return []
-    with Store.from_settings(s) as store:
+    with _store(s) as store:
         return [t.to_dict() for t in list_tokens(store)]
 
 
@@ -272,7 +277,7 @@ def revoke(
         return remote.connect(server, s).revoke_token(ref)
     if not s.store_path.exists():
         raise UnknownTokenError(f"no token with id or name {ref!r}: there is no store yet")
-    with Store.from_settings(s) as store:
+    with _store(s) as store:
         return revoke_token(store, ref).to_dict()
 
 
@@ -288,7 +293,7 @@ class TokenBook:
     @classmethod
     def load(cls, store: Store) -> TokenBook:
         """Every token of the store."""
-        return cls(token_rows(store.connection))
+        return cls(_sql().token_rows(store.connection))
 
     def check(self, token: str | None, scope: str, *, now: datetime | None = None) -> TokenInfo:
         """The token's info when it is valid and holds `scope`.
@@ -327,7 +332,7 @@ class TokenBook:
 
     def reload(self, store: Store) -> None:
         """Read the table again (after a change)."""
-        rows = {r.token_id: r for r in token_rows(store.connection)}
+        rows = {r.token_id: r for r in _sql().token_rows(store.connection)}
         with self._lock:
             self._rows = rows
 
@@ -349,7 +354,7 @@ class TokenBook:
         if not used:
             return 0
         try:
-            set_last_used(store.connection, used)
+            _sql().set_last_used(store.connection, used)
         except Exception:  # keep the uses for the next flush
             with self._lock:
                 self._used = used | self._used

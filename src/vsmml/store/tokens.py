@@ -12,9 +12,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-_COLUMNS = (
-    "token_id, name, scopes, secret_sha256, created_at, expires_at, revoked_at, last_used_at"
-)
+_COLUMNS = "token_id, name, scopes, secret_sha256, created_at, expires_at, revoked_at, last_used_at"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from starlette.concurrency import run_in_threadpool
 
 from vsmml.api.deps import AdminScope, ServiceDep
 from vsmml.api.schemas import TokenCreate, TokenCreated, TokenFields, TokenList, errors
-from vsmml.pipeline.service_admin import create_token, list_tokens, revoke_token
-from vsmml.pipeline.tokens import TokenRequest
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Ref = Annotated[str, Path(max_length=64, description="The token's id or name.")]
@@ -20,6 +18,9 @@ Ref = Annotated[str, Path(max_length=64, description="The token's id or name.")]
 @router.post("/tokens", response_model=TokenCreated, responses=errors(401, 403, 422))
 async def create(body: TokenCreate, _: AdminScope, service: ServiceDep) -> Any:
     """Create a token; the answer carries its secret, this once."""
+    from vsmml.pipeline.service_admin import create_token
+    from vsmml.pipeline.tokens import TokenRequest
+
     request = TokenRequest(body.scopes, body.name, body.expires)
     return await run_in_threadpool(create_token, service, request)
 
@@ -27,10 +28,14 @@ async def create(body: TokenCreate, _: AdminScope, service: ServiceDep) -> Any:
 @router.get("/tokens", response_model=TokenList, responses=errors(401, 403))
 def listing(_: AdminScope, service: ServiceDep) -> Any:
     """Every token: id, name, scopes, state and times; never a secret."""
+    from vsmml.pipeline.service_admin import list_tokens
+
     return {"tokens": list_tokens(service)}
 
 
 @router.delete("/tokens/{ref}", response_model=TokenFields, responses=errors(401, 403, 404))
 def revoke(ref: Ref, _: AdminScope, service: ServiceDep) -> Any:
     """Revoke a token: requests carrying it are refused (401) from now on."""
+    from vsmml.pipeline.service_admin import revoke_token
+
     return revoke_token(service, ref)

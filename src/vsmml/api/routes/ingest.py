@@ -16,8 +16,7 @@ from vsmml.api.schemas import (
     IngestAnswer,
     errors,
 )
-from vsmml.pipeline.service_body import UnsupportedMediaError
-from vsmml.pipeline.service_ingest import ingest_delivery, ingest_events
+from vsmml.pipeline.service_errors import UnsupportedMediaError
 from vsmml.pipeline.service_webhooks import verify
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
@@ -46,6 +45,8 @@ async def events(
     request: Request, _: IngestScope, service: ServiceDep, rid: RequestId, tm: TelemetryDep
 ) -> Response:
     """A batch of canonical events (a JSON array, or ``{"events": [...]}``)."""
+    from vsmml.pipeline.service_ingest import ingest_events
+
     _json_only(request)
     answer = await run_in_threadpool(ingest_events, service, await request.body(), rid)
     tm.count_ingest(answer.report)
@@ -60,6 +61,8 @@ async def cdevents(
     request: Request, _: IngestScope, service: ServiceDep, rid: RequestId, tm: TelemetryDep
 ) -> Response:
     """CDEvents as CloudEvents: binary (``ce-*`` headers), structured, or a batch."""
+    from vsmml.pipeline.service_ingest import ingest_delivery
+
     _json_only(request, _CDEVENTS_TYPES)
     body = await request.body()
     answer = await run_in_threadpool(
@@ -72,6 +75,8 @@ async def cdevents(
 async def _webhook(
     source: str, request: Request, service: ServiceDep, rid: str, tm: TelemetryDep
 ) -> Response:
+    from vsmml.pipeline.service_ingest import ingest_delivery
+
     body = await request.body()
     verify(source, request.headers, body, service.settings)
     _json_only(request)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from vsmml.api.deps import ReadScope, ServiceDep, TelemetryDep
+from vsmml.api.deps import ReadScope, TelemetryDep
 from vsmml.api.schemas import Health, Ready, errors
+from vsmml.pipeline.service_state import Service
 
 router = APIRouter(tags=["operate"])
 
@@ -19,10 +20,13 @@ async def healthz() -> Response:
 
 
 @router.get("/readyz", response_model=Ready, responses=errors(503))
-def readyz(service: ServiceDep) -> Response:
+async def readyz(request: Request) -> Response:
     """The store is open and a risk model is loaded (no token needed; 503 otherwise)."""
-    if service.closed:
-        return JSONResponse({"status": "stopping"}, status_code=503)
+    service: Service | None = request.app.state.service
+    if service is None or service.closed:
+        failure = request.app.state.failure
+        state = "stopping" if service is not None else "failed" if failure else "starting"
+        return JSONResponse({"status": state}, status_code=503)
     loc = service.model.location
     return JSONResponse(
         {

@@ -9,8 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 from vsmml.api.deps import AdminScope, ReadScope, ServiceDep, TelemetryDep
 from vsmml.api.schemas import SCORE_BODY, Listing, Reloaded, ScoreAnswer, errors
-from vsmml.pipeline.service_reads import models_view
-from vsmml.pipeline.service_scoring import memoized, score_json
 
 router = APIRouter(prefix="/v1", tags=["predict"])
 _JSON: Final = "application/json"
@@ -31,6 +29,8 @@ async def score(
 ) -> Response:
     """Failure probability, band, decision and reasons of a change (an object), of several (a
     list: a list of answers), or of a change the store knows (``{"sha": ..., "repo": ...}``)."""
+    from vsmml.pipeline.service_scoring import memoized, score_json
+
     body = await request.body()
     text = memoized(service, body, threshold=threshold, top=top)
     if text is None:
@@ -41,6 +41,8 @@ async def score(
 @router.get("/models", response_model=Listing, responses=errors(401, 403))
 def models(_: ReadScope, service: ServiceDep) -> Any:
     """The risk model in use (version, source, threshold, inputs) and the other models found."""
+    from vsmml.pipeline.service_reads import models_view
+
     return models_view(service)
 
 

@@ -7,21 +7,23 @@ until the next write, so they are cheap to poll.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Query
 
 from vsmml.api.deps import ReadScope, ServiceDep
 from vsmml.api.schemas import Listing, errors
-from vsmml.pipeline.service_reads import (
-    MetricsFilter,
-    anomaly_view,
-    bottleneck_view,
-    graph_view,
-    metrics_view,
-    quarantine_view,
-    slo_view,
-)
+
+if TYPE_CHECKING:
+    from vsmml.pipeline import service_reads
+
+
+def _reads() -> Any:
+    """`vsmml.pipeline.service_reads`, imported on first use (it brings pandas and the core)."""
+    import vsmml.pipeline.service_reads as module
+
+    return module
+
 
 router = APIRouter(prefix="/v1", tags=["read"])
 _ANSWERS: Final = {"response_model": Listing, "responses": errors(401, 403, 422, 503)}
@@ -38,8 +40,11 @@ Services = Annotated[list[str] | None, Query(alias="service", description="Repea
 def _filter(
     by: str | None, service: str | None, team: str | None, since: datetime | None,
     until: datetime | None, freq: str, profile: str,
-) -> MetricsFilter:  # fmt: skip
-    return MetricsFilter(by, service, team, since, until, None if freq == "all" else freq, profile)
+) -> service_reads.MetricsFilter:  # fmt: skip
+    filt: service_reads.MetricsFilter = _reads().MetricsFilter(
+        by, service, team, since, until, None if freq == "all" else freq, profile
+    )
+    return filt
 
 
 @router.get("/metrics/dora", **_ANSWERS)  # type: ignore[arg-type]
@@ -48,7 +53,7 @@ def dora(
     since: When = None, until: When = None, freq: Freq = "W", profile: Profile = "vsmml",
 ) -> Any:  # fmt: skip
     """The DORA keys per group and period, and the whole-range summary with 2021/2023 bands."""
-    return metrics_view(s, "dora", _filter(by, service, team, since, until, freq, profile))
+    return _reads().metrics_view(s, "dora", _filter(by, service, team, since, until, freq, profile))
 
 
 @router.get("/metrics/flow", **_ANSWERS)  # type: ignore[arg-type]
@@ -57,7 +62,7 @@ def flow(
     since: When = None, until: When = None, freq: Freq = "W", profile: Profile = "vsmml",
 ) -> Any:  # fmt: skip
     """Flow metrics (velocity, time, efficiency, load, distribution) per group and period."""
-    return metrics_view(s, "flow", _filter(by, service, team, since, until, freq, profile))
+    return _reads().metrics_view(s, "flow", _filter(by, service, team, since, until, freq, profile))
 
 
 @router.get("/metrics/stages", **_ANSWERS)  # type: ignore[arg-type]
@@ -66,13 +71,15 @@ def stages(
     since: When = None, until: When = None, freq: Freq = "W", profile: Profile = "vsmml",
 ) -> Any:  # fmt: skip
     """Wait, active and lead time of each delivery stage per group and period."""
-    return metrics_view(s, "stages", _filter(by, service, team, since, until, freq, profile))
+    return _reads().metrics_view(
+        s, "stages", _filter(by, service, team, since, until, freq, profile)
+    )
 
 
 @router.get("/graph", **_ANSWERS)  # type: ignore[arg-type]
 def graph(_: ReadScope, s: ServiceDep, service: Name = None) -> Any:
     """The value-stream graph: stages with their times, hand-offs between them."""
-    return graph_view(s, service)
+    return _reads().graph_view(s, service)
 
 
 @router.get("/bottlenecks", **_ANSWERS)  # type: ignore[arg-type]
@@ -81,7 +88,7 @@ def bottlenecks(
     by: Annotated[Literal["service", "week", "team", "org"], Query()] = "service",
 ) -> Any:  # fmt: skip
     """The constraint (highest share of waiting) per service, week, team or organisation."""
-    return bottleneck_view(s, service, by)
+    return _reads().bottleneck_view(s, service, by)
 
 
 @router.get("/slo", **_ANSWERS)  # type: ignore[arg-type]
@@ -91,7 +98,7 @@ def slo(
     window_days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> Any:  # fmt: skip
     """Error budget left, burn rates and page/ticket alerts per service."""
-    return slo_view(s, service, objective, window_days)
+    return _reads().slo_view(s, service, objective, window_days)
 
 
 @router.get("/anomalies", **_ANSWERS)  # type: ignore[arg-type]
@@ -102,7 +109,7 @@ def anomalies(
     top: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> Any:  # fmt: skip
     """Each service's SLI error ratio scored; its most anomalous rows."""
-    return anomaly_view(s, service, detector, threshold, top)
+    return _reads().anomaly_view(s, service, detector, threshold, top)
 
 
 @router.get("/quarantine", **_ANSWERS)  # type: ignore[arg-type]
@@ -114,4 +121,4 @@ def quarantine(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:  # fmt: skip
     """Quarantined records with where and why they were refused."""
-    return quarantine_view(s, source, include_resolved, limit, offset)
+    return _reads().quarantine_view(s, source, include_resolved, limit, offset)
