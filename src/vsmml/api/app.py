@@ -4,7 +4,7 @@ At start-up the app begins opening the store read-write (it owns it while it run
 one writer) and loading the risk model in a worker thread, so ``/healthz`` answers within a
 second or two while ``/readyz`` and the other routes say 503 until both are done. At shutdown,
 after uvicorn has let the in-flight requests finish, it writes the tokens' last uses and closes
-the store. `vsmml serve` runs `serve_app` with uvicorn: there, a store that cannot be opened
+the store. `vsmml serve` runs `create_app` with uvicorn: there, a store that cannot be opened
 stops the server, and the command fails with that one line.
 """
 
@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -43,7 +41,7 @@ async def _flush_tokens(service: Service) -> None:
             log.warning("could not record token uses: %s", type(exc).__name__)
 
 
-async def _open(app: FastAPI, settings: Settings, telemetry: Telemetry, stop: bool) -> None:
+async def _open(app: FastAPI, settings: Settings, telemetry: Telemetry) -> None:
     """Open the service in a worker thread (``/healthz`` answers meanwhile), then keep
     writing the tokens' last uses."""
     try:
@@ -51,9 +49,7 @@ async def _open(app: FastAPI, settings: Settings, telemetry: Telemetry, stop: bo
     except Exception as exc:
         app.state.failure = exc
         log.error("error: %s", exc)
-        if stop:
-            record_startup_failure(exc)
-            os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's own handler: a graceful stop
+        record_startup_failure(exc)  # `vsmml serve` stops and reports it
         return
     app.state.service = svc
     telemetry.attach(svc)
@@ -62,11 +58,11 @@ async def _open(app: FastAPI, settings: Settings, telemetry: Telemetry, stop: bo
     await _flush_tokens(svc)
 
 
-def create_app(settings: Settings | None = None, *, stop_on_failure: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """The vsmml HTTP service over `settings` (default: ``VSMML_*`` variables).
 
-    With `stop_on_failure`, a store or model that cannot be opened stops the process (what
-    `vsmml serve` wants); otherwise the app keeps answering 503 with the reason.
+    A store or model that cannot be opened leaves the app answering 503 with the reason (and
+    stops `vsmml serve`, which registered for it with `service_state.on_startup_failure`).
     """
     s = settings or get_settings()
     telemetry = Telemetry()
@@ -75,7 +71,7 @@ def create_app(settings: Settings | None = None, *, stop_on_failure: bool = Fals
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.service = None
         app.state.failure = None
-        opener = asyncio.create_task(_open(app, s, telemetry, stop_on_failure))
+        opener = asyncio.create_task(_open(app, s, telemetry))
         try:
             yield
         finally:
@@ -111,8 +107,3 @@ def create_app(settings: Settings | None = None, *, stop_on_failure: bool = Fals
         )
     app.add_middleware(RequestMiddleware, max_body_bytes=s.max_body_bytes, telemetry=telemetry)
     return app
-
-
-def serve_app() -> FastAPI:
-    """The app `vsmml serve` runs: settings from ``VSMML_*``; stops if the store cannot open."""
-    return create_app(stop_on_failure=True)

@@ -1,6 +1,6 @@
 """`vsmml serve`: run the HTTP service (FastAPI on uvicorn, one worker) over the store.
 
-Thin: uvicorn runs `vsmml.api.app:serve_app`, which answers ``/healthz`` at once and opens the
+Thin: uvicorn runs `vsmml.api.app:create_app`, which answers ``/healthz`` at once and opens the
 store and loads the model in the background (``/readyz`` says when); a locked store or a
 missing model stops the server and the command fails with that one line (exit 2). One worker
 only: the server owns the DuckDB file, which allows a single writing process. SIGTERM (or
@@ -37,21 +37,29 @@ def serve(
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
 ) -> None:
     """Serve ingest, metrics, risk scores and recommendations over HTTP (bearer tokens)."""
+    import copy
+
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
-    from vsmml.pipeline.service_state import startup_failure
+    from vsmml.pipeline.service_state import on_startup_failure, startup_failure
 
-    uvicorn.run(
-        "vsmml.api.app:serve_app",
+    logs = copy.deepcopy(LOGGING_CONFIG)
+    logs["loggers"]["vsmml"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config = uvicorn.Config(
+        "vsmml.api.app:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=None,
         access_log=access_log,
         log_level=log_level.value,
+        log_config=logs,
         timeout_graceful_shutdown=30,
         server_header=False,
     )
+    server = uvicorn.Server(config)
+    on_startup_failure(lambda: setattr(server, "should_exit", True))
+    server.run()
     failure = startup_failure()
     if failure is not None:
         raise failure

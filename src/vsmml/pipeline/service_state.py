@@ -25,7 +25,13 @@ from vsmml.pipeline.tokens import TokenBook
 if TYPE_CHECKING:
     from vsmml.store import Store
 
-__all__ = ["LoadedModel", "Service", "record_startup_failure", "startup_failure"]
+__all__ = [
+    "LoadedModel",
+    "Service",
+    "on_startup_failure",
+    "record_startup_failure",
+    "startup_failure",
+]
 
 T = TypeVar("T")
 
@@ -154,11 +160,19 @@ def _load(settings: Settings) -> LoadedModel:
 
 
 _STARTUP_FAILURE: list[BaseException] = []
+_STOP_HOOKS: list[Callable[[], None]] = []
+
+
+def on_startup_failure(stop: Callable[[], None]) -> None:
+    """Call `stop` when the server cannot start (`vsmml serve` stops uvicorn with it)."""
+    _STOP_HOOKS.append(stop)
 
 
 def record_startup_failure(exc: BaseException) -> None:
-    """Remember why the server could not start (`vsmml serve` reports it and exits 2)."""
+    """Remember why the server could not start and stop it, when someone asked to."""
     _STARTUP_FAILURE.append(exc)
+    for stop in _STOP_HOOKS:
+        stop()
 
 
 def startup_failure() -> BaseException | None:
