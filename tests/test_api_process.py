@@ -62,9 +62,7 @@ def _stored_ids(home: Path) -> set[str]:
         return set(store.read_events()["event_id"].astype(str))
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[ProcessServer, dict[str, str]]]:
-    home = tmp_path / "home"
+def _start(home: Path) -> Iterator[tuple[ProcessServer, dict[str, str]]]:
     tokens = _tokens(home)
     srv = ProcessServer(home, {"VSMML_GITHUB_WEBHOOK_SECRET": GH_SECRET}).start()
     wait_ready(srv.url)
@@ -72,6 +70,41 @@ def server(tmp_path: Path) -> Iterator[tuple[ProcessServer, dict[str, str]]]:
         yield srv, tokens
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[ProcessServer, dict[str, str]]]:
+    """A server of its own (the test stops or kills it)."""
+    yield from _start(tmp_path / "home")
+
+
+@pytest.fixture(scope="module")
+def shared(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ProcessServer, dict[str, str]]]:
+    """One server for the tests that leave it running."""
+    yield from _start(tmp_path_factory.mktemp("shared") / "home")
+
+
+def _cli(env: dict[str, str], *args: str) -> Any:
+    """`vsmml ARGS` in this process (the real Typer app) with `env` as its environment."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from vsmml.cli import app
+    from vsmml.config import get_settings
+
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        get_settings.cache_clear()
+        return CliRunner().invoke(app, list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
 
 
 def _post(url: str, token: str, events: list[dict[str, Any]]) -> httpx.Response:
@@ -144,55 +177,37 @@ def test_kill_9_during_ingest_loses_no_answered_batch(
 
 
 def test_cli_writes_go_through_the_server_and_the_log_keeps_no_secret(
-    server: tuple[ProcessServer, dict[str, str]],
+    shared: tuple[ProcessServer, dict[str, str]],
 ) -> None:
-    srv, tokens = server
+    srv, tokens = shared
     env = {**srv.env, "VSMML_TOKEN": tokens["admin"]}
-    run = [vsmml_bin(), "token"]
-    held = subprocess.run(
-        [*run, "create", "--scopes", "read"], env=env, capture_output=True, text=True
-    )
-    assert held.returncode == 2 and "--server" in held.stderr and "Traceback" not in held.stderr
+    held = _cli(env, "token", "create", "--scopes", "read")
+    assert held.exit_code == 2 and "--server" in held.stderr and "Traceback" not in held.stderr
     assert held.stderr.count("\n") == 1
-    made = subprocess.run(
-        [*run, "create", "--scopes", "read", "--name", "dash", "--server", srv.url],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert made.returncode == 0, made.stderr
+    made = _cli(env, "token", "create", "--scopes", "read", "--name", "dash", "--server", srv.url)
+    assert made.exit_code == 0, made.stderr
     secret = made.stdout.strip().splitlines()[-1].split()[-1]
-    assert (
-        httpx.get(srv.url + "/v1/models", headers={"Authorization": f"Bearer {secret}"}).status_code
-        == 200
-    )
-    listed = subprocess.run(
-        [*run, "list", "--server", srv.url], env=env, capture_output=True, text=True
-    )
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(srv.url + "/v1/models", headers=auth).status_code == 200
+    listed = _cli(env, "token", "list", "--server", srv.url)
     assert "dash" in listed.stdout and secret not in listed.stdout
-    gone = subprocess.run(
-        [*run, "revoke", "dash", "--server", srv.url], env=env, capture_output=True, text=True
-    )
-    assert gone.returncode == 0 and "revoked" in gone.stdout
-    assert (
-        httpx.get(srv.url + "/v1/models", headers={"Authorization": f"Bearer {secret}"}).status_code
-        == 401
-    )
+    gone = _cli(env, "token", "revoke", "dash", "--server", srv.url)
+    assert gone.exit_code == 0 and "revoked" in gone.stdout
+    assert httpx.get(srv.url + "/v1/models", headers=auth).status_code == 401
+    refused = _cli({**env, "VSMML_TOKEN": tokens["ingest"]}, "token", "list", "--server", srv.url)
+    assert refused.exit_code == 2 and "403" in refused.stderr and "admin" in refused.stderr
     # webhook traffic with good and bad signatures, and refused tokens, all end up in the log
     body = json.dumps({"zen": "hi", "hook_id": 1}).encode()
     good = "sha256=" + hmac.new(GH_SECRET.encode(), body, hashlib.sha256).hexdigest()
     for sig in (good, "sha256=" + "f" * 64):
+        headers = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": sig}
         httpx.post(
             srv.url + "/v1/webhooks/github",
             content=body,
-            headers={
-                "X-GitHub-Event": "ping",
-                "X-Hub-Signature-256": sig,
-                "Content-Type": "application/json",
-            },
+            headers={**headers, "Content-Type": "application/json"},
         )
     httpx.get(srv.url + "/v1/models", headers={"Authorization": f"Bearer {tokens['ingest']}x"})
-    srv.stop()
+    time.sleep(0.2)  # let the access log reach the file
     log = srv.output()
     assert "POST /v1/webhooks/github" in log  # the access log is on
     for secret_text in (*tokens.values(), secret, GH_SECRET, good, good[7:], "f" * 64):
@@ -200,9 +215,9 @@ def test_cli_writes_go_through_the_server_and_the_log_keeps_no_secret(
 
 
 def test_a_second_server_on_a_held_store_fails_with_one_line(
-    server: tuple[ProcessServer, dict[str, str]],
+    shared: tuple[ProcessServer, dict[str, str]],
 ) -> None:
-    srv, _ = server
+    srv, _ = shared
     second = ProcessServer(srv.home)
     proc = subprocess.run(
         [vsmml_bin(), "serve", "--port", str(second.port)],
