@@ -3,8 +3,8 @@
 Every operation gets generated requests (valid and invalid parameters, bodies and headers),
 sent over HTTP to a real uvicorn with a token holding every scope; no answer may be a 5xx, each
 status must be one the document lists, and answers must fit their documented shape. The example
-count is bounded here (``VSMML_FUZZ_EXAMPLES``, default 12); `bench/bench_api.py --fuzz` runs a
-longer pass.
+count is bounded here (``VSMML_FUZZ_EXAMPLES``, default 12, without the coverage phase);
+`bench/bench_api.py` runs a longer pass with it (``VSMML_FUZZ_COVERAGE=1``).
 """
 
 from __future__ import annotations
@@ -29,13 +29,19 @@ from api_server import ThreadServer
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("VSMML_FUZZ_EXAMPLES", "12"))
+COVERAGE = os.environ.get("VSMML_FUZZ_COVERAGE") == "1"
+"""Schemathesis's coverage phase (every boundary case the document defines, unbounded by the
+example count): off in `make test`, on in the benchmark's long run."""
 
 
 def _schema() -> Any:
     from vsmml.api.app import create_app
     from vsmml.config import Settings
 
-    return schemathesis.openapi.from_dict(create_app(Settings(home=Path("unused"))).openapi())
+    phases = {"coverage": {"enabled": COVERAGE}, "stateful": {"enabled": False}}
+    config = schemathesis.Config.from_dict({"phases": phases})
+    document = create_app(Settings(home=Path("unused"))).openapi()
+    return schemathesis.openapi.from_dict(document, config=config)
 
 
 schema = _schema()

@@ -41,11 +41,19 @@ async def _flush_tokens(service: Service) -> None:
             log.warning("could not record token uses: %s", type(exc).__name__)
 
 
+def _preload() -> None:
+    """Import what the routes import on first use, so the first requests do not pay for it."""
+    import vsmml.pipeline.service_ingest
+    import vsmml.pipeline.service_reads
+    import vsmml.pipeline.service_scoring  # noqa: F401
+
+
 async def _open(app: FastAPI, settings: Settings, telemetry: Telemetry) -> None:
     """Open the service in a worker thread (``/healthz`` answers meanwhile), then keep
     writing the tokens' last uses."""
     try:
         svc = await run_in_threadpool(Service.open, settings)
+        await run_in_threadpool(_preload)
     except Exception as exc:
         app.state.failure = exc
         log.error("error: %s", exc)
