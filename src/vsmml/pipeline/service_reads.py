@@ -177,9 +177,16 @@ def slo_view(
 
 
 def anomaly_view(
-    service: Service, names: Sequence[str] | None, detector: str, threshold: float, top: int
+    service: Service,
+    names: Sequence[str] | None,
+    detector: str,
+    threshold: float | None,
+    top: int,
 ) -> dict[str, Any]:
-    """Each service's SLI error-ratio series scored; the top anomalous rows of each."""
+    """Each service's SLI error-ratio series scored; the top anomalous rows of each (at the
+    detector's alert threshold unless one is given)."""
+    if threshold is None:
+        threshold = AnomalyQuery().threshold
     query = AnomalyQuery(None, list(names) if names else None, detector, threshold, top)
 
     def compute() -> dict[str, Any]:

@@ -339,7 +339,7 @@ class TokenBook:
     def infos(self) -> list[TokenInfo]:
         """Every token, with the last uses not yet written."""
         out = []
-        for row in sorted(self._rows.values(), key=lambda r: (r.created_at, r.token_id)):
+        for row in list(self._rows.values()):  # the table's order: oldest first
             info = _info(row)
             used = self._used.get(row.token_id)
             if used is not None and (info.last_used_at is None or used > info.last_used_at):

@@ -57,7 +57,7 @@ def insert_token(con: duckdb.DuckDBPyConnection, row: TokenRow) -> None:
 
 def token_rows(con: duckdb.DuckDBPyConnection) -> list[TokenRow]:
     """Every token row, oldest first."""
-    rows = con.execute(f"SELECT {_COLUMNS} FROM tokens ORDER BY created_at, token_id").fetchall()
+    rows = con.execute(f"SELECT {_COLUMNS} FROM tokens ORDER BY created_at, rowid").fetchall()
     return [
         TokenRow(
             str(r[0]),

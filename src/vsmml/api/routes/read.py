@@ -105,7 +105,9 @@ def slo(
 def anomalies(
     _: ReadScope, s: ServiceDep, service: Services = None,
     detector: Annotated[str, Query(max_length=40)] = "default",
-    threshold: Annotated[float, Query(ge=0, le=1)] = 0.43,
+    threshold: Annotated[
+        float | None, Query(ge=0, le=1, description="Default: the detector's alert threshold.")
+    ] = None,
     top: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> Any:  # fmt: skip
     """Each service's SLI error ratio scored; its most anomalous rows."""
