@@ -624,3 +624,64 @@ def test_prometheus_metrics(api: Api, ingested: dict[str, Any]) -> None:
     assert 'vsmml_model_info{name="risk"' in text
     assert 'vsmml_store_rows{table="events"}' in text and "vsmml_store_bytes" in text
     assert "process_resident_memory_bytes" in text
+
+
+# -- the CLI's writes through the server (--server) -------------------------------------------
+def test_ingest_replay_and_retry_through_the_server(api: Api, tmp_path: Path) -> None:
+    from conftest import FIXTURES
+    from vsmml.config import Settings
+    from vsmml.pipeline.service_client import ingest_through, replay_through, retry_through
+
+    s = Settings(home=tmp_path / "client-home", token=api.tokens["all"])
+    gh = ingest_through(api.url, "github", [FIXTURES / "github"], settings=s)
+    assert gh.files > 0 and gh.counts["payloads"] > 0 and gh.counts["accepted"] > 0
+    again = ingest_through(api.url, "github", [FIXTURES / "github"], settings=s)
+    assert again.counts["accepted"] == 0 and again.counts["duplicates"] >= gh.counts["accepted"]
+    bad = tmp_path / "events.jsonl"
+    bad.write_text(
+        '{"event_id": "t-1", "kind": "commit", "ts": "2026-01-02 03:04:05", "sha": "t1"}\n'
+        "{broken\n"
+        '{"event_id": "t-2", "kind": "commit", "ts": "2026-01-02T03:04:05Z", "sha": "t2"}\n',
+        encoding="utf-8",
+    )
+    jl = ingest_through(api.url, "jsonl", [bad, tmp_path / "nothing-*.jsonl"], settings=s)
+    assert (jl.counts["accepted"], jl.counts["quarantined"]) == (1, 2), jl
+    assert jl.missing == [str(tmp_path / "nothing-*.jsonl")] and "file(s)" in jl.summary()
+    q = api.call("GET", "/v1/quarantine?source=file&limit=1000").json()["records"]
+    assert any(rec["location"].startswith(f"{bad.name}:") for rec in q), q
+    lake = ingest_through(api.url, "devlake", [FIXTURES / "devlake_tables"], settings=s)
+    assert lake.counts["accepted"] + lake.counts["duplicates"] > 0
+    replayed = replay_through(api.url, source="jsonl", settings=s)
+    assert replayed["payloads"].get("jsonl", 0) >= 3 and replayed["accepted"] == 0
+    retried = retry_through(api.url, source="file", settings=s)
+    assert retried["summary"].startswith("payloads re-converted") and retried["resolved"] == 0
+    _error(api.call("POST", "/v1/admin/replay", role="ingest", json={}), 403, "forbidden")
+    _error(
+        api.call("POST", "/v1/ingest/git", role="ingest", json={"units": []}), 400, "malformed_body"
+    )
+    _error(
+        api.call("POST", "/v1/ingest/nope", role="ingest", json={"units": []}),
+        422,
+        "invalid_parameter",
+    )
+
+
+def test_cors_is_off_by_default_and_webhooks_need_a_secret(api: Api, tmp_path: Path) -> None:
+    from vsmml.api.app import create_app
+    from vsmml.config import Settings
+
+    pre = {"Origin": "https://dash.example", "Access-Control-Request-Method": "GET"}
+    off = api.call("OPTIONS", "/v1/models", role=None, headers=pre)
+    assert "access-control-allow-origin" not in off.headers
+    s = Settings(home=tmp_path / "home", cors_origins=("https://dash.example",))
+    with ThreadServer(create_app(s)) as other, httpx.Client() as c:
+        on = c.options(other.url + "/v1/models", headers=pre)
+        assert on.headers["access-control-allow-origin"] == "https://dash.example"
+        body = _push()
+        r = c.post(
+            other.url + "/v1/webhooks/github",
+            content=body,
+            headers={"X-Hub-Signature-256": _gh(body), "Content-Type": "application/json"},
+        )
+        err = _error(r, 403, "webhook_not_configured")
+        assert "VSMML_GITHUB_WEBHOOK_SECRET" in err["message"]

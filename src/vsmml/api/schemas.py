@@ -66,6 +66,36 @@ CDEVENTS_BODY: Final[dict[str, Any]] = {
         )
     },
 }
+UNITS_BODY: Final[dict[str, Any]] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "units": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "location": {"type": "string"},
+                                "payload": {"type": "string"},
+                            },
+                            "required": ["location", "payload"],
+                        },
+                    },
+                    "rules": {"type": ["object", "null"]},
+                    "rejects": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["units"],
+            }
+        }
+    },
+}
+RULES_BODY: Final[dict[str, Any]] = {
+    "required": False,
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
 _NUMBER: Final = {"type": ["number", "boolean", "null"], "minimum": 0}
 CHANGE_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
@@ -189,6 +219,29 @@ class TokenCreate(BaseModel):
     scopes: str | list[str] = Field(examples=["ingest,read"])
     name: str | None = Field(default=None, max_length=64)
     expires: str | None = Field(default=None, max_length=16, examples=["90d"])
+
+
+class ReplayRequest(BaseModel):
+    """What to replay or retry: one source (or all), per-source rule sections, quarantine ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(default=None, max_length=40)
+    rules: dict[str, dict[str, Any]] | None = None
+    ids: list[int] | None = Field(default=None, max_length=100_000)
+
+
+class ReplayAnswer(BaseModel):
+    """Payloads re-converted per source, events accepted/duplicate, new rejects, resolved."""
+
+    payloads: dict[str, int]
+    accepted: int
+    duplicates: int
+    quarantined: int
+    resolved: int
+    skipped: list[str]
+    messages: list[str]
+    summary: str
 
 
 class Health(BaseModel):

@@ -1,13 +1,21 @@
-"""The admin routes' use cases: the served store's tokens, changed through the server's writer."""
+"""The admin routes' use cases on the served store, through the server's one writer: tokens,
+replay of raw payloads and retry of quarantined records (what `--server` sends)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vsmml.pipeline.service_state import Service
 from vsmml.pipeline.tokens import TokenRequest
 
-__all__ = ["create_token", "list_tokens", "revoke_token"]
+__all__ = [
+    "create_token",
+    "list_tokens",
+    "replay_payloads",
+    "retry_quarantined",
+    "revoke_token",
+]
 
 
 def create_token(service: Service, request: TokenRequest) -> dict[str, Any]:
@@ -26,3 +34,39 @@ def revoke_token(service: Service, ref: str) -> dict[str, Any]:
     """Revoke a token by id or name; refused from the next request on."""
     with service.writing() as store:
         return service.tokens.revoke(store, ref).to_dict()
+
+
+def _replay_dict(report: Any) -> dict[str, Any]:
+    return {
+        "payloads": dict(report.payloads),
+        "accepted": report.accepted,
+        "duplicates": report.duplicates,
+        "quarantined": report.quarantined,
+        "resolved": report.resolved,
+        "skipped": list(report.skipped),
+        "messages": list(report.messages[:20]),
+        "summary": report.summary(),
+    }
+
+
+def replay_payloads(
+    service: Service, source: str | None, rules: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`vsmml replay` on the served store: re-convert kept raw payloads with today's rules."""
+    from vsmml.pipeline.ingest.replay import replay
+
+    with service.writing() as store:
+        return _replay_dict(replay(store, source=source, rules=rules))
+
+
+def retry_quarantined(
+    service: Service,
+    ids: Sequence[int] | None,
+    source: str | None,
+    rules: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """`vsmml quarantine retry` on the served store: convert refused records again."""
+    from vsmml.pipeline.ingest.replay import retry_quarantine
+
+    with service.writing() as store:
+        return _replay_dict(retry_quarantine(store, ids=ids or None, source=source, rules=rules))

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from vsmml.events.catalog import Catalog
+from vsmml.events.connectors.base import Reject
 from vsmml.pipeline.ingest import IngestReport, ingest_units, load_catalog
 from vsmml.pipeline.service_body import BatchTooLargeError, MalformedBodyError, parse_json
 from vsmml.pipeline.service_state import Service
 
-__all__ = ["IngestAnswer", "ingest_delivery", "ingest_events"]
+__all__ = ["IngestAnswer", "ingest_delivery", "ingest_events", "ingest_payloads"]
 
 _SHOWN_MESSAGES: Final = 20
 WEBHOOK_HEADERS: Final[dict[str, tuple[str, ...]]] = {
@@ -100,6 +101,62 @@ def ingest_delivery(
         low = {k.lower(): v for k, v in headers.items()}
         text = _dumps({"headers": {k: low[k] for k in keep if k in low}, "body": text})
     return IngestAnswer(request_id, _ingest(service, source, [(f"http {request_id}", text)]))
+
+
+def ingest_payloads(service: Service, source: str, body: bytes, request_id: str) -> IngestAnswer:
+    """``POST /v1/ingest/{source}``: raw payloads a client read from its files (what
+    `vsmml ingest SOURCE PATH --server URL` sends): ``{"units": [{"location", "payload"}],
+    "rules": {...}}``, kept and converted here exactly as a local ingest would."""
+    from vsmml.pipeline.ingest.registry import get_source
+
+    spec = get_source(source)
+    if not spec.keeps_payloads:
+        raise MalformedBodyError(
+            f"source {source!r} reads whole folders; convert locally and post events to /v1/events",
+            "source",
+        )
+    doc = parse_json(body, max_depth=service.settings.max_request_depth)
+    units = doc.get("units") if isinstance(doc, dict) else None
+    rules = doc.get("rules") if isinstance(doc, dict) else None
+    if not isinstance(units, list) or not isinstance(rules, dict | None):
+        raise MalformedBodyError('expected {"units": [{"location", "payload"}], "rules"}', "units")
+    _check_size(len(units), service.settings.max_batch_events)
+    located: list[tuple[str, str] | Reject] = _rejects(doc.get("rejects"), source)
+    for i, unit in enumerate(units):
+        if not (
+            isinstance(unit, dict)
+            and isinstance(unit.get("location"), str)
+            and isinstance(unit.get("payload"), str)
+        ):
+            raise MalformedBodyError(f"units[{i}]: needs text 'location' and 'payload'", "units")
+        located.append((unit["location"], unit["payload"]))
+    catalog = _catalog(service)
+    with service.writing() as store:
+        report = ingest_units(
+            store, spec, located, rules or {}, batch_size=len(located) + 1, catalog=catalog
+        )
+    return IngestAnswer(request_id, report)
+
+
+_REJECT_FIELDS: Final = ("location", "field", "reason", "record")
+
+
+def _rejects(items: Any, source: str) -> list[tuple[str, str] | Reject]:
+    """Records the client's reader refused (too large, unreadable): quarantined here too."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise MalformedBodyError("'rejects' must be a list", "rejects")
+    out: list[tuple[str, str] | Reject] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in _REJECT_FIELDS
+        ):
+            raise MalformedBodyError(f"rejects[{i}]: needs text {list(_REJECT_FIELDS)}", "rejects")
+        out.append(
+            Reject(source=str(item.get("source") or source), **{k: item[k] for k in _REJECT_FIELDS})
+        )
+    return out
 
 
 def _check_size(n: int, limit: int) -> None:

@@ -1,5 +1,5 @@
-"""Admin (scope ``admin``): the service's tokens, so `vsmml token ... --server URL` works while
-the server owns the store."""
+"""Admin (scope ``admin``): tokens, replay and quarantine retry on the served store, so the
+CLI's writes (`--server URL`) work while the server owns the store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from vsmml.api.deps import AdminScope, ServiceDep
-from vsmml.api.schemas import TokenCreate, TokenCreated, TokenFields, TokenList, errors
+from vsmml.api.schemas import (
+    ReplayAnswer,
+    ReplayRequest,
+    TokenCreate,
+    TokenCreated,
+    TokenFields,
+    TokenList,
+    errors,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Ref = Annotated[str, Path(max_length=64, description="The token's id or name.")]
@@ -39,3 +47,19 @@ def revoke(ref: Ref, _: AdminScope, service: ServiceDep) -> Any:
     from vsmml.pipeline.service_admin import revoke_token
 
     return revoke_token(service, ref)
+
+
+@router.post("/replay", response_model=ReplayAnswer, responses=errors(401, 403, 422, 503))
+async def replay(body: ReplayRequest, _: AdminScope, service: ServiceDep) -> Any:
+    """Re-convert the kept raw payloads with today's converters and rules (`vsmml replay`)."""
+    from vsmml.pipeline.service_admin import replay_payloads
+
+    return await run_in_threadpool(replay_payloads, service, body.source, body.rules)
+
+
+@router.post("/quarantine/retry", response_model=ReplayAnswer, responses=errors(401, 403, 422, 503))
+async def retry(body: ReplayRequest, _: AdminScope, service: ServiceDep) -> Any:
+    """Convert quarantined records again; resolve the ones that land (`quarantine retry`)."""
+    from vsmml.pipeline.service_admin import retry_quarantined
+
+    return await run_in_threadpool(retry_quarantined, service, body.ids, body.source, body.rules)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,6 +13,7 @@ from vsmml.api.schemas import (
     CDEVENTS_BODY,
     EVENTS_BODY,
     JSON_OBJECT_BODY,
+    UNITS_BODY,
     IngestAnswer,
     errors,
 )
@@ -38,9 +39,11 @@ def _json_only(request: Request, allowed: tuple[str, ...] = ("application/json",
 
 
 @router.post(
-    "/events", response_model=IngestAnswer, responses=_ANSWERS,
+    "/events",
+    response_model=IngestAnswer,
+    responses=_ANSWERS,
     openapi_extra={"requestBody": EVENTS_BODY},
-)  # fmt: skip
+)
 async def events(
     request: Request, _: IngestScope, service: ServiceDep, rid: RequestId, tm: TelemetryDep
 ) -> Response:
@@ -54,9 +57,11 @@ async def events(
 
 
 @router.post(
-    "/cdevents", response_model=IngestAnswer, responses=_ANSWERS,
+    "/cdevents",
+    response_model=IngestAnswer,
+    responses=_ANSWERS,
     openapi_extra={"requestBody": CDEVENTS_BODY},
-)  # fmt: skip
+)
 async def cdevents(
     request: Request, _: IngestScope, service: ServiceDep, rid: RequestId, tm: TelemetryDep
 ) -> Response:
@@ -68,6 +73,29 @@ async def cdevents(
     answer = await run_in_threadpool(
         ingest_delivery, service, "cdevents", dict(request.headers), body, rid
     )
+    tm.count_ingest(answer.report)
+    return JSONResponse(answer.to_dict())
+
+
+@router.post(
+    "/ingest/{source}",
+    response_model=IngestAnswer,
+    responses={**_ANSWERS, **errors(404)},
+    openapi_extra={"requestBody": UNITS_BODY},
+)
+async def payloads(
+    source: Annotated[str, Path(max_length=40, description="cdevents, github, jsonl ...")],
+    request: Request,
+    _: IngestScope,
+    service: ServiceDep,
+    rid: RequestId,
+    tm: TelemetryDep,
+) -> Response:
+    """Raw payloads read from a client's files (`vsmml ingest SOURCE PATH --server URL`)."""
+    from vsmml.pipeline.service_ingest import ingest_payloads
+
+    _json_only(request)
+    answer = await run_in_threadpool(ingest_payloads, service, source, await request.body(), rid)
     tm.count_ingest(answer.report)
     return JSONResponse(answer.to_dict())
 
