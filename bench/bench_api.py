@@ -277,8 +277,11 @@ def fuzz(long: bool) -> str:
         capture_output=True,
         text=True,
     )
-    tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-200:]
-    return f"{tail} ({time.monotonic() - t:.0f} s; exit {proc.returncode})"
+    lines = proc.stdout.strip().splitlines()
+    tail = lines[-1] if lines else proc.stderr[-200:]
+    failed = [ln.split(" - ")[0] for ln in lines if ln.startswith("FAILED")]
+    named = f"; failed: {', '.join(failed)}" if failed else ""
+    return f"{tail} ({time.monotonic() - t:.0f} s; exit {proc.returncode}){named}"
 
 
 def main() -> None:

@@ -181,7 +181,6 @@ class ScoreAnswer(BaseModel):
     threshold: float
     raw_score: float
     reasons: list[Reason]
-    recommendations: list[dict[str, Any]]
     model: ModelRef
     ignored_fields: list[str]
 

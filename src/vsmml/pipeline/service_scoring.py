@@ -92,7 +92,6 @@ def _answer(change: ScoredChange, report: ScoreReport, model: LoadedModel) -> di
             }
             for r in change.reasons
         ],
-        "recommendations": [],
         "model": {"name": loc.name, "version": loc.version, "source": loc.source},
         "ignored_fields": report.ignored_fields,
     }
