@@ -532,11 +532,11 @@ def test_gitlab_and_pagerduty_webhooks(api: Api) -> None:
 def test_cdevents_binary_structured_and_batch(api: Api) -> None:
     event = {
         "context": {
-            "specversion": "0.4.1",
+            "specversion": "0.5.1",
             "id": "cd-1",
             "source": "/ci",
             "timestamp": "2026-01-05T12:00:00Z",
-            "type": "dev.cdevents.service.deployed.0.1.1",
+            "type": "dev.cdevents.service.deployed.0.3.0",
         },
         "subject": {
             "id": "shop",
@@ -561,7 +561,7 @@ def test_cdevents_binary_structured_and_batch(api: Api) -> None:
         "specversion": "1.0",
         "id": "ce-2",
         "source": "/ci",
-        "type": "dev.cdevents.service.deployed.0.1.1",
+        "type": "dev.cdevents.service.deployed.0.3.0",
         "data": {**event, "context": {**event["context"], "id": "cd-2"}},
     }
     structured = api.call(

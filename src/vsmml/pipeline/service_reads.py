@@ -18,7 +18,7 @@ import pandas as pd
 
 from vsmml.errors import DataError
 from vsmml.pipeline.models import locate
-from vsmml.pipeline.queries.flow import BottleneckQuery, bottlenecks, value_stream
+from vsmml.pipeline.queries.flow import BottleneckQuery, bottleneck_report, value_stream
 from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
 from vsmml.pipeline.queries.observe import AnomalyQuery, SloQuery, anomalies, slo_status
 from vsmml.pipeline.service_state import Service
@@ -148,16 +148,16 @@ def graph_view(service: Service, name: str | None = None) -> dict[str, Any]:
 
 
 def bottleneck_view(service: Service, name: str | None = None, by: str = "service") -> Any:
-    """The constraint (highest wait share) per service, week, team or the organisation."""
+    """The constraint (highest wait share) per service, week, team or the organisation, and a
+    note naming the events that would time the stages it lacks."""
     if not _has_events(service):
-        return {"by": by, "constraints": []}
-    return service.cached(
-        f"bottlenecks:{name}:{by}",
-        lambda: {
-            "by": by,
-            "constraints": records(bottlenecks(BottleneckQuery(name, by), service.settings)),
-        },
-    )
+        return {"by": by, "constraints": [], "note": "no events in the store"}
+
+    def compute() -> dict[str, Any]:
+        report = bottleneck_report(BottleneckQuery(name, by), service.settings)
+        return {"by": by, "constraints": records(report.found), "note": report.note}
+
+    return service.cached(f"bottlenecks:{name}:{by}", compute)
 
 
 def slo_view(
