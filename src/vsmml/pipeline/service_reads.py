@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -96,35 +96,39 @@ class MetricsFilter:
 
 
 def metrics_view(service: Service, family: str, query: MetricsFilter) -> dict[str, Any]:
-    """A family of metrics (``dora``, ``flow``, ``stages``) as tidy rows, filtered."""
-    prefixes = FAMILIES[family]
+    """A family of metrics (``dora``, ``flow``, ``stages``) as tidy rows, filtered.
+
+    The three families of one window share one computation (a dashboard asks for all three).
+    """
     by = query.grouping()
-    key = f"metrics:{family}:{json.dumps(asdict(query), default=str)}"
+    return service.cached(
+        f"metrics:{family}:{query!r}", lambda: _metrics(service, family, by, query)
+    )
 
-    def compute() -> dict[str, Any]:
-        answer: dict[str, Any] = {
-            "profile": query.profile,
-            "by": by or "all",
-            "freq": query.freq or "all",
-            "metrics": [],
-        }
-        if family == "dora":
-            answer["summary"] = []
-        if not _has_events(service):
-            return answer
-        report = metrics_report(
-            MetricsQuery(by, query.freq, query.profile, _utc(query.since), _utc(query.until)),
-            service.settings,
-        )
-        tidy = report.tidy[report.tidy["metric"].str.startswith(prefixes)]
-        tidy = _only(tidy, by, query.service or query.team)
-        answer["profile"] = report.profile
-        answer["metrics"] = records(tidy)
-        if family == "dora":
-            answer["summary"] = records(_only(report.dora, by, query.service or query.team))
+
+def _metrics(service: Service, family: str, by: str | None, query: MetricsFilter) -> dict[str, Any]:
+    prefixes = FAMILIES[family]
+    answer: dict[str, Any] = {
+        "profile": query.profile,
+        "by": by or "all",
+        "freq": query.freq or "all",
+        "metrics": [],
+    }
+    if family == "dora":
+        answer["summary"] = []
+    if not _has_events(service):
         return answer
-
-    return service.cached(key, compute)
+    window = (by, query.freq, query.profile, _utc(query.since), _utc(query.until))
+    report = service.cached(
+        f"metrics-report:{window}", lambda: metrics_report(MetricsQuery(*window), service.settings)
+    )
+    value = query.service or query.team
+    tidy = report.tidy[report.tidy["metric"].str.startswith(prefixes)]
+    answer["profile"] = report.profile
+    answer["metrics"] = records(_only(tidy, by, value))
+    if family == "dora":
+        answer["summary"] = records(_only(report.dora, by, value))
+    return answer
 
 
 def _utc(when: datetime | None) -> pd.Timestamp | None:
