@@ -664,8 +664,20 @@ def test_ingest_replay_and_retry_through_the_server(api: Api, tmp_path: Path) ->
     assert lake.counts["accepted"] + lake.counts["duplicates"] > 0
     replayed = replay_through(api.url, source="jsonl", settings=s)
     assert replayed["payloads"].get("jsonl", 0) >= 3 and replayed["accepted"] == 0
-    retried = retry_through(api.url, source="file", settings=s)
-    assert retried["summary"].startswith("payloads re-converted") and retried["resolved"] == 0
+    import vsmml.pipeline.service_admin as admin
+
+    whole = retry_through(api.url, source="file", settings=s)
+    assert whole["summary"].startswith("payloads re-converted") and whole["resolved"] == 0
+    chunk, admin.RETRY_CHUNK = admin.RETRY_CHUNK, 1  # the server runs in this process: page by 1
+    try:
+        first = api.call(
+            "POST", "/v1/admin/quarantine/retry", role="admin", json={"source": "file"}
+        )
+        assert first.json()["next_after"] is not None
+        paged = retry_through(api.url, source="file", settings=s)
+    finally:
+        admin.RETRY_CHUNK = chunk
+    assert paged["next_after"] is None and paged["summary"] == whole["summary"]
     _error(api.call("POST", "/v1/admin/replay", role="ingest", json={}), 403, "forbidden")
     _error(
         api.call("POST", "/v1/ingest/git", role="ingest", json={"units": []}), 400, "malformed_body"

@@ -50,7 +50,7 @@ def test_scopes_and_lifetimes_are_checked() -> None:
     assert parse_expiry("12h") == timedelta(hours=12)
     assert parse_expiry("2w") == timedelta(weeks=2)
     assert parse_expiry(None) is None and parse_expiry("never") is None
-    for bad in ("0d", "3x", "-1d", "1.5d", "d"):
+    for bad in ("0d", "3x", "-1d", "1.5d", "d", "999999w", "3661d"):
         with pytest.raises(DataError, match="--expires"):
             parse_expiry(bad)
 

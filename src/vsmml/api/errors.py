@@ -55,7 +55,12 @@ ERRORS: Final[tuple[tuple[type[BaseException], int, str], ...]] = (
     (VsmmlError, 400, "bad_request"),
 )
 """Error type → (HTTP status, code); the first type the error is an instance of wins."""
-_HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+_HTTP_CODES: Final = {
+    400: "malformed_body",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -228,6 +228,7 @@ class ReplayRequest(BaseModel):
     source: str | None = Field(default=None, max_length=40)
     rules: dict[str, dict[str, Any]] | None = None
     ids: list[int] | None = Field(default=None, max_length=100_000)
+    after: int = Field(default=0, ge=0, description="Retry only ids above this (paging).")
 
 
 class ReplayAnswer(BaseModel):
@@ -241,6 +242,7 @@ class ReplayAnswer(BaseModel):
     skipped: list[str]
     messages: list[str]
     summary: str
+    next_after: int | None = Field(description="Retry again with after=this; None: done.")
 
 
 class Health(BaseModel):

@@ -46,6 +46,7 @@ def _replay_dict(report: Any) -> dict[str, Any]:
         "skipped": list(report.skipped),
         "messages": list(report.messages[:20]),
         "summary": report.summary(),
+        "next_after": None,
     }
 
 
@@ -59,14 +60,31 @@ def replay_payloads(
         return _replay_dict(replay(store, source=source, rules=rules))
 
 
+RETRY_CHUNK = 500
+"""Quarantined records retried per request; the answer's ``next_after`` continues."""
+
+
 def retry_quarantined(
     service: Service,
     ids: Sequence[int] | None,
     source: str | None,
     rules: Mapping[str, Any] | None,
+    after: int = 0,
 ) -> dict[str, Any]:
-    """`vsmml quarantine retry` on the served store: convert refused records again."""
+    """`vsmml quarantine retry` on the served store: convert refused records again, the open
+    ones with an id above `after`, `RETRY_CHUNK` at a time (``next_after`` says where to go on,
+    None when done), so no request holds the store for long."""
     from vsmml.pipeline.ingest.replay import retry_quarantine
 
+    wanted = set(ids) if ids else None
     with service.writing() as store:
-        return _replay_dict(retry_quarantine(store, ids=ids or None, source=source, rules=rules))
+        open_q = store.read_quarantine(source=source)
+        todo = sorted(
+            int(i)
+            for i in open_q["quarantine_id"]
+            if int(i) > after and (wanted is None or int(i) in wanted)
+        )
+        chunk = todo[:RETRY_CHUNK]
+        answer = _replay_dict(retry_quarantine(store, ids=chunk, source=source, rules=rules))
+    answer["next_after"] = chunk[-1] if len(todo) > len(chunk) else None
+    return answer

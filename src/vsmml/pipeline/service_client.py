@@ -155,8 +155,33 @@ def retry_through(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """`vsmml quarantine retry --server URL`: the server converts refused records again."""
-    body = {"ids": list(ids) if ids else None, "source": source, "rules": rules}
-    doc: dict[str, Any] = connect(url, settings).call(
-        "POST", "/v1/admin/quarantine/retry", body=body
+    server = connect(url, settings)
+    total: dict[str, Any] = {}
+    after: int | None = 0
+    while after is not None:
+        body = {"ids": list(ids) if ids else None, "source": source, "rules": rules, "after": after}
+        doc: dict[str, Any] = server.call("POST", "/v1/admin/quarantine/retry", body=body)
+        total = _merged(total, doc)
+        after = doc.get("next_after")
+    return total
+
+
+def _merged(total: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """Two pages of a retry as one answer."""
+    if not total:
+        return dict(doc)
+    out = dict(total)
+    for k in ("accepted", "duplicates", "quarantined", "resolved"):
+        out[k] = total[k] + doc[k]
+    out["payloads"] = {
+        s: total["payloads"].get(s, 0) + doc["payloads"].get(s, 0)
+        for s in {*total["payloads"], *doc["payloads"]}
+    }
+    out["messages"] = (total["messages"] + doc["messages"])[:50]
+    out["next_after"] = doc.get("next_after")
+    read = ", ".join(f"{s} {n}" for s, n in sorted(out["payloads"].items())) or "none"
+    out["summary"] = (
+        f"payloads re-converted: {read}; accepted {out['accepted']}, duplicates "
+        f"{out['duplicates']}, newly quarantined {out['quarantined']}, resolved {out['resolved']}"
     )
-    return doc
+    return out

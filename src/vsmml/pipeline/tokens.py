@@ -56,6 +56,8 @@ _ID: Final = re.compile(r"^[0-9a-f]{12}$")
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DURATION: Final = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$")
 _UNITS: Final = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_LIFETIME: Final = timedelta(days=3660)
+"""The longest lifetime a token may be given (about ten years)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,10 @@ def parse_expiry(text: str | None) -> timedelta | None:
     m = _DURATION.match(text.lower())
     if m is None or int(m.group(1)) == 0:
         raise DataError(f"--expires: expected a lifetime such as 90d, 12h, 30m or 2w, got {text!r}")
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    lifetime = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    if lifetime > MAX_LIFETIME:
+        raise DataError(f"--expires: at most {MAX_LIFETIME.days} days, got {text!r}")
+    return lifetime
 
 
 def _info(row: TokenRow) -> TokenInfo:

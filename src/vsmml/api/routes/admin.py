@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Ref = Annotated[str, Path(max_length=64, description="The token's id or name.")]
 
 
-@router.post("/tokens", response_model=TokenCreated, responses=errors(401, 403, 422))
+@router.post("/tokens", response_model=TokenCreated, responses=errors(400, 401, 403, 422))
 async def create(body: TokenCreate, _: AdminScope, service: ServiceDep) -> Any:
     """Create a token; the answer carries its secret, this once."""
     from vsmml.pipeline.service_admin import create_token
@@ -49,7 +49,7 @@ def revoke(ref: Ref, _: AdminScope, service: ServiceDep) -> Any:
     return revoke_token(service, ref)
 
 
-@router.post("/replay", response_model=ReplayAnswer, responses=errors(401, 403, 422, 503))
+@router.post("/replay", response_model=ReplayAnswer, responses=errors(400, 401, 403, 422, 503))
 async def replay(body: ReplayRequest, _: AdminScope, service: ServiceDep) -> Any:
     """Re-convert the kept raw payloads with today's converters and rules (`vsmml replay`)."""
     from vsmml.pipeline.service_admin import replay_payloads
@@ -57,9 +57,13 @@ async def replay(body: ReplayRequest, _: AdminScope, service: ServiceDep) -> Any
     return await run_in_threadpool(replay_payloads, service, body.source, body.rules)
 
 
-@router.post("/quarantine/retry", response_model=ReplayAnswer, responses=errors(401, 403, 422, 503))
+@router.post(
+    "/quarantine/retry", response_model=ReplayAnswer, responses=errors(400, 401, 403, 422, 503)
+)
 async def retry(body: ReplayRequest, _: AdminScope, service: ServiceDep) -> Any:
-    """Convert quarantined records again; resolve the ones that land (`quarantine retry`)."""
+    """Convert quarantined records again, 500 at a time; resolve the ones that land."""
     from vsmml.pipeline.service_admin import retry_quarantined
 
-    return await run_in_threadpool(retry_quarantined, service, body.ids, body.source, body.rules)
+    return await run_in_threadpool(
+        retry_quarantined, service, body.ids, body.source, body.rules, body.after
+    )
