@@ -295,6 +295,7 @@ def test_bad_records_are_quarantined_and_their_neighbours_land(api: Api) -> None
     reasons = " ".join(rec["reason"] for rec in q["records"])
     assert "deploy.completed" in reasons
     assert all(rec["received_at"].endswith("Z") for rec in q["records"])
+    assert all(len(rec["record"]) <= min(rec["record_chars"], 4096) for rec in q["records"])
     assert any(r["request_id"] in rec["location"] for rec in q["records"])
 
 

@@ -240,7 +240,7 @@ CASES: tuple[Case, ...] = (
         "http://127.0.0.1:9",
         store="fresh",
     ),
-    _c("serve_help", "serve", "--help", store="fresh"),
+    _c("serve_bad_port", "serve", "--port", "0", store="fresh"),
     _c("git_metrics", "git-metrics", "{git}", "--szz", "--out", "{tmp}/jit.csv", store="fresh"),
     _c("ingest_git", "ingest", "git", "{git}", store="fresh"),
     _c(

@@ -50,6 +50,8 @@ FAMILIES: Final[dict[str, tuple[str, ...]]] = {
 }
 """Metric-name prefixes of each family served under ``/v1/metrics/<family>``."""
 MODEL_NAMES: Final[tuple[str, ...]] = ("risk", "burn", "bottleneck")
+RECORD_SHOWN: Final[int] = 4096
+"""Characters of each quarantined record a listing shows (``record_chars`` gives the size)."""
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -215,7 +217,10 @@ def quarantine_view(
     def compute() -> dict[str, Any]:
         with open_for_reading(service.settings) as store:
             q = store.read_quarantine(source=source, include_resolved=include_resolved)
-        page = q.iloc[offset : offset + limit]
+        page = q.iloc[offset : offset + limit].copy()
+        text = page["record"].fillna("").astype(str)
+        page["record_chars"] = text.str.len()
+        page["record"] = text.str.slice(0, RECORD_SHOWN)  # a record may be megabytes
         return {"total": len(q), "offset": offset, "records": records(page)}
 
     return service.cached(f"quarantine:{source}:{include_resolved}:{limit}:{offset}", compute)
