@@ -288,6 +288,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, no long fuzz")
     parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk run")
+    parser.add_argument("--no-fuzz", action="store_true", help="skip the long schemathesis run")
     args = parser.parse_args()
     wrk_s = args.seconds or (5 if args.quick else 20)
     ingest_s = 15.0 if args.quick else 60.0
@@ -359,7 +360,7 @@ def main() -> None:
             f"reads during the ingest, {name}: {n} requests, worst {worst:.0f} ms, p99 {p99:.0f} ms"
         )
     print(f"start-up: /healthz after {healthy:.2f} s, /readyz after {ready:.2f} s")
-    if not args.quick:
+    if not args.quick and not args.no_fuzz:
         print(f"schemathesis, coverage phase + 50 examples per operation: {fuzz(True)}")
     shutil.rmtree(home.parent, ignore_errors=True)
 
