@@ -303,6 +303,27 @@ CASES: tuple[Case, ...] = (
         store="fresh",
     ),
     _c("score_repo_bad_sha", "score", "--repo", "{git}", "--sha", "0123456", store="fresh"),
+    # the HTTP service's tokens (ids and secrets masked) and the server's options
+    _c("token_list_empty", "token", "list", store="fresh"),
+    _c(
+        "token_create_revoke",
+        "token",
+        "revoke",
+        "ci",
+        store="fresh",
+        before=(("token", "create", "--scopes", "read,ingest", "--name", "ci"),),
+    ),
+    _c("token_bad_scope", "token", "create", "--scopes", "root", store="fresh"),
+    _c("token_revoke_unknown", "token", "revoke", "nobody", store="fresh"),
+    _c(
+        "token_server_without_token",
+        "token",
+        "list",
+        "--server",
+        "http://127.0.0.1:9",
+        store="fresh",
+    ),
+    _c("serve_bad_port", "serve", "--port", "0", store="fresh"),
     _c("git_metrics", "git-metrics", "{git}", "--szz", "--out", "{tmp}/jit.csv", store="fresh"),
     _c("ingest_git", "ingest", "git", "{git}", store="fresh"),
     _c(
@@ -321,6 +342,8 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b\d+(?:\.\d+)? ?s\b(?=[ ,;)]|$)", re.M), "<t> s"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "<run-id>"),
     (re.compile(r'("seconds": )[0-9.e-]+'), r"\1<t>"),
+    (re.compile(r"\bvsmml_[0-9a-f]{12}_[A-Za-z0-9_-]+"), "<token>"),
+    (re.compile(r"\btoken [0-9a-f]{12}\b"), "token <token-id>"),
     (re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d+"), "<now>"),
     # ingest latency is received_at (wall clock) minus ts: it grows while the golden files rest
     (re.compile(r'("metric":"ingest_latency[a-z0-9_]*","value":)[-+.e0-9]+'), r"\1<latency>"),

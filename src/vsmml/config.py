@@ -64,6 +64,18 @@ def _optional_int_at_least(low: int) -> Callable[[str], int | None]:
     return lambda text: parse(text) if text.strip() else None
 
 
+def _optional_secret(text: str) -> str | None:
+    return text if text.strip() else None
+
+
+def _origins(text: str) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in text.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"origins must be http(s)://host[:port] or *, got {origin!r}")
+    return origins
+
+
 def _memory(text: str) -> str:
     value = text.strip().upper().replace(" ", "")
     number = value.rstrip("KMGTIB")
@@ -128,6 +140,44 @@ class Settings:
     default_models: Path | None = field(
         default=None,
         metadata=_meta(_optional_path, "Folder of default models (default: the shipped ones)."),
+    )
+
+    # -- the HTTP service (`vsmml serve`); secrets are kept out of repr() and logs ------------
+    max_body_bytes: int = field(
+        default=5 * 2**20,
+        metadata=_meta(_int_at_least(1024), "Largest HTTP request body the service reads (413)."),
+    )
+    max_batch_events: int = field(
+        default=10_000,
+        metadata=_meta(_int_at_least(1), "Most events (or changes) one HTTP request may carry."),
+    )
+    max_request_depth: int = field(
+        default=64,
+        metadata=_meta(_int_at_least(2), "Deepest JSON nesting of an HTTP request body (400)."),
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_meta(_origins, "Comma-separated origins allowed by CORS (empty: CORS off)."),
+    )
+    github_webhook_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_meta(_optional_secret, "Secret of the GitHub webhook (X-Hub-Signature-256)."),
+    )
+    gitlab_webhook_token: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_meta(_optional_secret, "Secret token of the GitLab webhook (X-Gitlab-Token)."),
+    )
+    pagerduty_webhook_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_meta(_optional_secret, "Signing secret of the PagerDuty v3 webhook."),
+    )
+    token: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_meta(_optional_secret, "Bearer token the CLI sends with --server URL."),
     )
 
     @classmethod

@@ -30,6 +30,7 @@ __all__ = [
     "ScoreRequest",
     "ScoredChange",
     "score_changes",
+    "score_records",
 ]
 
 EXIT_PASS: Final[int] = 0
@@ -165,7 +166,7 @@ def _read_change(change: str | None, read_stdin: Callable[[], str]) -> list[dict
 
 
 def _columns(
-    records: list[dict[str, Any]], inputs: list[str]
+    records: list[Mapping[str, Any]], inputs: list[str]
 ) -> tuple[dict[str, list[float]], list[str]]:
     """Model input columns from the records, and the record keys the model does not use."""
     known = set(inputs)
@@ -197,8 +198,29 @@ def score_changes(
     records = _read_change(request.change, read_stdin or _no_stdin)
     overrides = {k: v for k, v in request.values.items() if v is not None}
     overrides |= _pairs(request.pairs, set(scorer.input_columns))
-    cols, ignored = _columns([r | overrides for r in records], scorer.input_columns)
-    return _decide(scorer, location, cols, ignored, request)
+    return score_records(
+        [r | overrides for r in records],
+        scorer,
+        location,
+        threshold=request.threshold,
+        top=request.top,
+    )
+
+
+def score_records(
+    records: Sequence[Mapping[str, Any]],
+    scorer: RiskScorer,
+    location: ModelLocation,
+    *,
+    threshold: float | None = None,
+    top: int = 5,
+) -> ScoreReport:
+    """Check and score change records (parsed JSON objects) with a loaded scorer: what
+    `score_changes` does after reading its inputs, and what the HTTP service calls."""
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise BadChangeError(f"threshold must be within [0, 1], got {threshold}")
+    cols, ignored = _columns(list(records), scorer.input_columns)
+    return _decide(scorer, location, cols, ignored, ScoreRequest(threshold=threshold, top=top))
 
 
 def _decide(

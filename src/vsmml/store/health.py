@@ -87,7 +87,8 @@ def translate(exc: BaseException, path: Path, doing: str) -> StoreError:
         who = lock_holder(str(exc)) or "another process"
         return StoreLockedError(
             f"store {path} is in use by {who}: DuckDB lets one process write a file and no other"
-            " open it meanwhile; wait for it to finish (or stop it) and run the command again"
+            " open it meanwhile; wait for it to finish (or stop it) and run the command again,"
+            " or send writes through a running `vsmml serve` (--server URL)"
         )
     if is_corruption(exc):
         return corrupt(path, first.removeprefix("IO Error: ").removeprefix("Error: "))

@@ -69,6 +69,16 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                  (SELECT min(quarantine_id) FROM quarantine GROUP BY record_key)""",
         ),
     ),
+    Migration(
+        4,
+        "tokens of the HTTP service: scopes and a SHA-256 of the secret, never the secret",
+        (
+            """CREATE TABLE tokens (
+                 token_id VARCHAR NOT NULL, name VARCHAR NOT NULL, scopes VARCHAR NOT NULL,
+                 secret_sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+                 expires_at TIMESTAMP, revoked_at TIMESTAMP, last_used_at TIMESTAMP)""",
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 COLUMNS: Final[dict[str, set[str]]] = {

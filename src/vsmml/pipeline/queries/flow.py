@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
@@ -30,6 +30,7 @@ __all__ = [
     "WhatIfResult",
     "bottleneck_report",
     "bottlenecks",
+    "value_stream",
     "whatif",
 ]
 
@@ -105,6 +106,13 @@ def _stage_note(missing: list[str], no_stages: bool) -> str | None:
             f"runs or staging deployments, so no bottleneck can be seen. Needed: {needs}"
         )
     return f"no times for {', '.join(missing)} (left out of the comparison). Needed: {needs}"
+
+
+def value_stream(service: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """The value-stream graph of the stored flow as JSON-ready data (what `--export` writes)."""
+    g = graph_for(delivery_flow(settings, service=service))
+    g.graph["name"] = service or "organisation"
+    return to_json(g)
 
 
 def _save_graph(flow: FlowData, name: str, export: Path | None, figure: Path | None) -> None:

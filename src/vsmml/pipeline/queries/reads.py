@@ -11,7 +11,7 @@ from vsmml.correlate import correlate
 from vsmml.errors import DataError
 from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.graph.flow import FlowData, flow_data
-from vsmml.store import Store
+from vsmml.pipeline.service_store import open_for_reading
 
 
 def read_events(
@@ -21,8 +21,8 @@ def read_events(
     services: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Events from the store under VSMML_HOME, opened read-only; an empty store is an error."""
-    with Store.from_settings(settings, read_only=True) as store:
+    """Events from the store under VSMML_HOME, opened for reading; an empty store is an error."""
+    with open_for_reading(settings) as store:
         events = store.read_events(kinds=kinds, services=services, columns=columns)
     if events.empty:
         raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
@@ -45,5 +45,5 @@ def slo_samples(
     settings: Settings | None = None, *, services: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Stored `slo.sample` events as (timestamp, service, good, total)."""
-    with Store.from_settings(settings, read_only=True) as store:
+    with open_for_reading(settings) as store:
         return store.read_slo_samples(services=services)

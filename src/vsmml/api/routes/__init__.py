@@ -1,0 +1,1 @@
+"""Route modules, one per area: operate, ingest, read, predict, admin (and later ui)."""
