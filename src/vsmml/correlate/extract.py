@@ -191,3 +191,17 @@ def delivery_view(events: pd.DataFrame) -> pd.DataFrame:
                 continue
         out[col] = arr if everything else arr[keep]
     return pd.DataFrame(out, copy=False)
+
+
+def group_sum(frame: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """Column sums per group that depend only on each group's own rows, in their order.
+
+    pandas sums a float column with ``np.add.reduceat`` when the group ids happen to be sorted
+    and with compensated (Kahan) summation otherwise; the two can differ in the last bit, so the
+    same group's sum would change with the other rows sharing the frame (a metric computed per
+    partition would not equal it computed over the whole store). Sorting stably by the keys
+    first makes every call take one path over the same row order. Keys may be missing (kept).
+    """
+    ordered = frame.sort_values(list(by), kind="stable")
+    out: pd.DataFrame = ordered.groupby(list(by), sort=True, dropna=False)[list(columns)].sum()
+    return out
