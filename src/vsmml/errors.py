@@ -33,3 +33,11 @@ class NotFittedError(VsmmlError, ValueError):
 
 class DataError(VsmmlError, ValueError):
     """A frame handed to the core lacks a column or holds values it cannot use."""
+
+
+class LakeError(VsmmlError, RuntimeError):
+    """The Parquet event lake is missing, damaged, of another format, or being written."""
+
+
+class ClusterError(VsmmlError, RuntimeError):
+    """The Dask scheduler cannot be reached, or a task on the cluster failed."""
