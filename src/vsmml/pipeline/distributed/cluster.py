@@ -70,7 +70,10 @@ class DaskExecutor:
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """Submit every item (largest first, as given) and gather the results in order."""
-        futures = self.client.map(fn, list(items), pure=False)
+        return self.gather(self.client.map(fn, list(items), pure=False))
+
+    def gather(self, futures: Any) -> list[Any]:
+        """The results of `futures`; a task's vsmml error as itself, anything else one line."""
         try:
             return list(self.client.gather(futures))
         except VsmmlError:

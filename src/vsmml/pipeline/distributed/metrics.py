@@ -28,6 +28,7 @@ import pandas as pd
 from vsmml.config import Settings, get_settings
 from vsmml.correlate import correlate, link_coverage
 from vsmml.metrics.bands import band, dora_summary
+from vsmml.metrics.display import dora_summary_table, latest_period_table
 from vsmml.metrics.frames import finish, group_columns
 from vsmml.metrics.profiles import get_profile
 from vsmml.metrics.table import all_metrics
@@ -183,8 +184,14 @@ def merge_metrics(parts: Sequence[PartitionMetrics], query: MetricsQuery) -> Met
     cols = group_columns(query.by)
     tidy = finish(pd.concat([p.tidy for p in parts], ignore_index=True), cols)
     tidy = window(regrid(tidy, query.freq, cols), query.since, query.until)
+    summary = _dora(parts, cols)
     return MetricsReport(
-        profile=prof.name, tidy=tidy, dora=_dora(parts, cols), coverage=_coverage(parts)
+        profile=prof.name,
+        tidy=tidy,
+        dora=summary,
+        coverage=_coverage(parts),
+        dora_table=dora_summary_table(summary, wide=query.wide),
+        latest=latest_period_table(tidy, wide=query.wide),
     )
 
 
