@@ -11,6 +11,7 @@ spans several machines.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -98,12 +99,13 @@ def dask_executor(
     """A client of the scheduler at `scheduler`, else of a LocalCluster started (and stopped)
     here with `workers` (default `default_workers`) single-threaded worker processes."""
     try:
-        from distributed import Client, LocalCluster
+        dist: Any = importlib.import_module("distributed")  # untyped: keep it Any
     except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
         raise ClusterError("--engine dask needs dask[distributed]: run `make install`") from exc
+    make_client, make_cluster = dist.Client, dist.LocalCluster
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = make_client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"--scheduler: cannot reach {scheduler!r} ({exc})") from exc
         try:
@@ -112,14 +114,14 @@ def dask_executor(
             client.close()
         return
     n = workers or default_workers(settings)
-    cluster = LocalCluster(
+    cluster = make_cluster(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
         silence_logs=logging.ERROR,
     )
-    client = Client(cluster)
+    client = make_client(cluster)
     try:
         yield DaskExecutor(client, "LocalCluster")
     finally:
