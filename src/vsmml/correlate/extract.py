@@ -93,8 +93,10 @@ def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     """`table[key]` for every key (missing → null), keeping the table's dtype (tz included).
 
     Unlike `Series.map`, works when `table` is empty or holds tz-aware timestamps. `table` must
-    have a unique index.
+    have a unique index. A null key finds nothing, even when `table` has a null key too.
     """
+    if table.index.hasnans:
+        table = table.loc[table.index.notna()]
     values = table.reindex(pd.Index(keys.to_numpy()))
     return pd.Series(values.array, index=keys.index, name=table.name)
 

@@ -19,7 +19,7 @@ import pandas as pd
 from vsmml.config import Settings
 from vsmml.correlate import correlate
 from vsmml.errors import DataError
-from vsmml.events.schema import DELIVERY_KINDS, STR_DTYPE
+from vsmml.events.schema import DELIVERY_KINDS, STR_DTYPE, TS_DTYPE
 from vsmml.features.change_features import change_features
 from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import ModelLocation, load_risk_scorer
@@ -90,8 +90,10 @@ def scored_changes(
         {
             "change_id": feats["change_id"].astype(STR_DTYPE).to_numpy(),
             "service": feats["service"].astype(STR_DTYPE).to_numpy(),
-            "merged_at": feats["merged_at"].to_numpy(),
-            "production_deploy_started_at": feats["production_deploy_started_at"].to_numpy(),
+            "merged_at": feats["merged_at"].astype(TS_DTYPE).array,
+            "production_deploy_started_at": feats["production_deploy_started_at"]
+            .astype(TS_DTYPE)
+            .array,
             "failed": feats["failed"].astype("boolean").to_numpy(),
             "risk": risk,
             "raw": raw,
@@ -106,7 +108,8 @@ def scored_changes(
 def finish_scores(parts: list[pd.DataFrame], scorer: RiskScorer, top: int) -> RiskReport:
     """One frame from per-partition scores (ordered by merge time, then change id), and the
     `top` riskiest explained by their largest contribution."""
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    kept = [p for p in parts if len(p)]
+    frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
     if frame.empty:
         raise DataError("risk: no changes to score (none merged in the window?)")
     frame = frame.sort_values(["merged_at", "change_id"], kind="stable").reset_index(drop=True)

@@ -11,7 +11,8 @@ are completed when the partitions are merged:
   ``flow_velocity``: 0 in quiet periods; ``flow_load``: the running work in progress, which
   stays at its last value) span the first to the last period of that metric over every group;
 - the DORA summary's ``days`` (first to last change or deployment day of the organisation),
-  hence ``deployments_per_day`` and its bands;
+  hence ``deployments_per_day``, and whether any failure could be seen at all: the bands are
+  set again under the combined `SummaryContext` (`vsmml.metrics.bands.with_bands`);
 - link coverage per source and kind is a sum of counts over the partitions.
 """
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from vsmml.config import Settings, get_settings
 from vsmml.correlate import correlate, link_coverage
-from vsmml.metrics.bands import band, dora_summary
+from vsmml.metrics.bands import SummaryContext, dora_summary, with_bands
 from vsmml.metrics.display import dora_summary_table, latest_period_table
 from vsmml.metrics.frames import finish, group_columns
 from vsmml.metrics.profiles import get_profile
@@ -70,14 +71,13 @@ class MetricsTask:
 
 @dataclass(frozen=True)
 class PartitionMetrics:
-    """A partition's tidy metrics, DORA summary and link coverage, the time span the summary's
-    ``days`` needs, and what it cost (seconds per step, the worker's peak memory)."""
+    """A partition's tidy metrics, DORA summary and link coverage, the organisation-level
+    context of its summary, and what it cost (seconds per step, the worker's peak memory)."""
 
     tidy: pd.DataFrame
     dora: pd.DataFrame
     coverage: pd.DataFrame
-    first: pd.Timestamp | None
-    last: pd.Timestamp | None
+    context: SummaryContext
     events: int
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss: int = 0
@@ -92,18 +92,15 @@ def partition_metrics(task: MetricsTask) -> PartitionMetrics:
     corr = correlate(events, incident_linking=prof.incident_linking, window_hours=prof.window_hours)
     t2 = time.perf_counter()
     tidy = all_metrics(events, task.by, task.freq, prof, corr=corr)
-    dora = dora_summary(corr, task.by, prof)
+    context = SummaryContext.of(corr)
+    dora = dora_summary(corr, task.by, prof, context)
     coverage = link_coverage(events, corr)
     t3 = time.perf_counter()
-    times = pd.concat(
-        [corr.changes["first_commit_at"], corr.deployments["finished_at"]], ignore_index=True
-    ).dropna()
     return PartitionMetrics(
         tidy=tidy,
         dora=dora,
         coverage=coverage,
-        first=None if times.empty else times.min(),
-        last=None if times.empty else times.max(),
+        context=context,
         events=len(events),
         seconds={"read": t1 - t0, "correlate": t2 - t1, "metrics": t3 - t2},
         peak_rss=peak_rss(),
@@ -140,24 +137,13 @@ def regrid(tidy: pd.DataFrame, freq: str | None, cols: Sequence[str]) -> pd.Data
 
 
 def _dora(parts: Sequence[PartitionMetrics], cols: list[str]) -> pd.DataFrame:
-    """Concatenate the partitions' DORA summaries and apply the organisation's day span."""
+    """The partitions' DORA summaries, banded under the whole organisation's context."""
     frames = [p.dora for p in parts if len(p.dora)]
     if not frames:
         return parts[0].dora
-    out = pd.concat(frames, ignore_index=True)
-    firsts = [p.first for p in parts if p.first is not None]
-    lasts = [p.last for p in parts if p.last is not None]
-    days = (
-        float((max(lasts).floor("D") - min(firsts).floor("D")).days + 1) if firsts else float("nan")
+    out = with_bands(
+        pd.concat(frames, ignore_index=True), SummaryContext.combine([p.context for p in parts])
     )
-    out["days"] = days
-    out["deployments_per_day"] = out["deployments"] / days
-    for column in out.columns:
-        if column.startswith("band_deployments_per_day_"):
-            year = int(column.rsplit("_", 1)[1])
-            out[column] = [
-                band("deployments_per_day", float(v), year) for v in out["deployments_per_day"]
-            ]
     if cols:
         out = out.sort_values(cols, kind="stable")
     return out.reset_index(drop=True)

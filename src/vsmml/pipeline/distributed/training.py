@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ def _dask_trees(client: Any, matrices: list[Any], names: list[str]) -> Any:
     import dask.dataframe as dd
     from lightgbm.dask import DaskLGBMClassifier
 
-    logging.getLogger("lightgbm.dask").setLevel(logging.WARNING)
+    _quiet_lightgbm()
     client.run(_quiet_lightgbm)
 
     meta = pd.DataFrame(
@@ -236,16 +237,19 @@ def _dask_trees(client: Any, matrices: list[Any], names: list[str]) -> Any:
 
     def train(params: dict[str, Any], rounds: int) -> Any:
         kwargs = {k: v for k, v in params.items() if k not in ("objective", "num_threads")}
-        fitted = DaskLGBMClassifier(
-            client=client, objective=params["objective"], n_estimators=rounds, **kwargs
-        ).fit(x, y)
+        with warnings.catch_warnings():  # "n_jobs will be ignored": the workers set threads
+            warnings.simplefilter("ignore", UserWarning)
+            fitted = DaskLGBMClassifier(
+                client=client, objective=params["objective"], n_estimators=rounds, **kwargs
+            ).fit(x, y)
         return fitted.to_local().booster_
 
     return train
 
 
 def _quiet_lightgbm() -> None:
-    """On a worker: LightGBM's own messages (network set-up) go to logging, info dropped."""
+    """LightGBM's Python-side messages go to logging with info dropped (here and, through
+    `client.run`, on each worker; the C++ network set-up still prints a few lines)."""
     import lightgbm as lgb
 
     logger = logging.getLogger("vsmml.lightgbm")
