@@ -105,6 +105,7 @@ def test_dask_csv_is_the_local_csv_and_errors_stay_one_line(
 
     monkeypatch.setenv("VSMML_HOME", str(org.settings.home))
     monkeypatch.setenv("VSMML_DASK_PARTITION_EVENTS", "1000")
+    monkeypatch.setattr("vsmml.pipeline.distributed.cluster.CONNECT_TIMEOUT", "1s")
     get_settings.cache_clear()
     try:
         runner = CliRunner()
@@ -149,3 +150,11 @@ def test_the_dask_trained_risk_model_is_as_good_as_the_local_one(org: Org, sched
     assert auc["dask"] > done.table.set_index("model").loc["lr_jit", "auc"] + 0.02
     assert done.result.version == 2 and np.isfinite(auc["dask"])
     assert Path(done.result.export_dir).is_dir()
+
+
+def test_train_refuses_what_the_dask_engine_cannot_do_in_one_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = runner.invoke(app, ["train", "risk", "--engine", "dask", "--data", str(tmp_path)])
+    assert data.exit_code == 2 and "--data files train locally" in data.stderr
+    lone = runner.invoke(app, ["train", "risk", "--scheduler", "tcp://127.0.0.1:9"])
+    assert lone.exit_code == 2 and "only with --engine dask" in lone.stderr

@@ -16,11 +16,14 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from vsmml.config import Settings
 from vsmml.errors import ClusterError, VsmmlError
+
+CONNECT_TIMEOUT = "10s"
+"""How long `--scheduler` is tried before the command gives up."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,6 +66,7 @@ class DaskExecutor:
 
     client: Any
     label: str
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def workers(self) -> int:
@@ -105,7 +109,7 @@ def dask_executor(
     make_client, make_cluster = dist.Client, dist.LocalCluster
     if scheduler:
         try:
-            client = make_client(scheduler, timeout="10s")
+            client = make_client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"--scheduler: cannot reach {scheduler!r} ({exc})") from exc
         try:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vsmml.config import Settings
@@ -35,6 +35,8 @@ class EngineRun:
     events: int
     largest_share: float
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each phase: lake refresh, cluster start, plan, work (tasks + merge)."""
 
     def describe(self) -> str:
         """One line for standard error (standard output stays data only)."""
@@ -64,8 +66,11 @@ def lake_job(
     settings: Settings, scheduler: str | None, *, by: str | None
 ) -> Iterator[tuple[DaskExecutor, Plan, Manifest, ExportReport]]:
     """Refresh the lake, start (or reach) the cluster, plan the partitions for grouping `by`."""
+    t0 = time.perf_counter()
     report, manifest = fresh_lake(settings)
+    t1 = time.perf_counter()
     with dask_executor(settings, scheduler) as executor:
+        t2 = time.perf_counter()
         plan = plan_partitions(
             manifest,
             by=by,
@@ -73,6 +78,7 @@ def lake_job(
             workers=executor.workers,
             memory_limit=settings.duckdb_memory_limit,
         )
+        executor.phases.update(lake=t1 - t0, cluster=t2 - t1, plan=time.perf_counter() - t2)
         yield executor, plan, manifest, report
 
 
@@ -80,6 +86,8 @@ def run_record(
     executor: DaskExecutor, plan: Plan, report: ExportReport, started: float
 ) -> EngineRun:
     """The `EngineRun` of a finished job."""
+    total = time.perf_counter() - started
+    phases = {**executor.phases, "work": total - sum(executor.phases.values())}
     return EngineRun(
         where=executor.describe(),
         lake=report,
@@ -87,12 +95,23 @@ def run_record(
         components=plan.components,
         events=plan.rows,
         largest_share=plan.largest_share,
-        seconds=time.perf_counter() - started,
+        seconds=total,
+        phases=phases,
     )
 
 
 def peak_rss() -> int:
-    """Peak resident memory of this process so far, in bytes (a worker's, when run there)."""
+    """Peak resident memory of this process so far, in bytes (a worker's, when run there).
+
+    Linux's ``VmHWM`` starts afresh with each program, where ``ru_maxrss`` keeps the high-water
+    mark of the parent a process was forked from.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 

@@ -98,9 +98,9 @@ def _copy(con: Any, root: Path, where: str, batch: int) -> list[Path]:
     """Write the store rows matching `where` into the lake, one file per partition."""
     target = root / EVENTS_DIR
     target.mkdir(parents=True, exist_ok=True)
-    select = (
-        f"SELECT {_COLUMNS}, {_MONTH} AS month FROM events e WHERE {where} ORDER BY ts, event_id"
-    )
+    # no ORDER BY: a global sort of every column spills at scale, and readers order rows by
+    # (ts, event_id) themselves
+    select = f"SELECT {_COLUMNS}, {_MONTH} AS month FROM events e WHERE {where}"
     rows = con.execute(
         f"""COPY ({select}) TO {_quote(target)} (FORMAT parquet, COMPRESSION zstd,
             PARTITION_BY (service, month), WRITE_PARTITION_COLUMNS true, APPEND,
