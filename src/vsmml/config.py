@@ -141,6 +141,26 @@ class Settings:
         default=None,
         metadata=_meta(_optional_path, "Folder of default models (default: the shipped ones)."),
     )
+    # -- scale-out (#17): the Parquet event lake and the Dask engine ------------------------
+    lake: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "Parquet event lake (default: $VSMML_HOME/lake)."),
+    )
+    dask_workers: int | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_int_at_least(1),
+            "Workers of the LocalCluster `--engine dask` starts (empty: one per core).",
+        ),
+    )
+    dask_partition_events: int = field(
+        default=2_000_000,
+        metadata=_meta(
+            _int_at_least(1_000),
+            "Most events one Dask partition holds, when the "
+            "links between services allow (a linked group is never split).",
+        ),
+    )
 
     # -- the HTTP service (`vsmml serve`); secrets are kept out of repr() and logs ------------
     max_body_bytes: int = field(
@@ -213,6 +233,11 @@ class Settings:
     def mlflow_uri(self) -> str:
         """MLflow tracking and registry backend: a sqlite file under the home folder."""
         return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def lake_path(self) -> Path:
+        """The Parquet event lake `vsmml lake export` writes and `--engine dask` reads."""
+        return self.lake if self.lake is not None else self.home / "lake"
 
     @property
     def models_dir(self) -> Path:

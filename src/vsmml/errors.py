@@ -41,3 +41,11 @@ class StoreCorruptError(StoreError):
 
 class StoreLocationError(StoreError):
     """The store's folder cannot hold it: `VSMML_HOME` is not a directory, or cannot be written."""
+
+
+class LakeError(VsmmlError, RuntimeError):
+    """The Parquet event lake is missing, damaged, of another format, or being written."""
+
+
+class ClusterError(VsmmlError, RuntimeError):
+    """The Dask scheduler cannot be reached, or a task on the cluster failed."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vsmml.cli.app import app
+from vsmml.cli.engine import ENGINE_HELP, SCHEDULER_HELP, Engine, check_engine, say_run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,10 +77,13 @@ def metrics(
     wide: Annotated[
         bool, typer.Option("--wide", help="Every column of the DORA table (2021 bands too).")
     ] = False,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
     """Compute the baseline metrics from the events in the store."""
     from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
 
+    check_engine(engine, scheduler)
     query = MetricsQuery(
         by=None if by is By.all else by.value,
         freq=None if freq is Freq.all else freq.value,
@@ -88,7 +92,14 @@ def metrics(
         until=_utc(until, "--until"),
         wide=wide,
     )
-    report = metrics_report(query)
+    if engine is Engine.dask:
+        from vsmml.pipeline.distributed.metrics import metrics_report_dask
+
+        done = metrics_report_dask(query, scheduler=scheduler)
+        report = done.report
+        say_run(done.run.describe())
+    else:
+        report = metrics_report(query)
     tidy = report.tidy
     if fmt is not Format.table:
         sys.stdout.write(render(tidy, fmt))

@@ -13,6 +13,7 @@ from typing import Annotated, Final
 import typer
 
 from vsmml.cli.app import app
+from vsmml.cli.engine import SCHEDULER_HELP, Engine
 
 EXIT_UNAVAILABLE: Final[int] = 2
 _SHOWN: Final[dict[str, list[str]]] = {
@@ -48,12 +49,20 @@ def train(
             "its events, the features `vsmml demo`'s tour scores with).",
         ),
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local, or dask: risk trains on the store's changes (as --store) with "
+            "features per lake partition and LightGBM's Dask training."
+        ),
+    ] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
     """Train a model, evaluate it on the later 20 % by time, log it to MLflow, register it,
     and make it champion only if it beats the current champion there."""
     from vsmml.pipeline.training.jobs import TrainRequest, train_models
 
-    request = TrainRequest(model, data, fmt, store, seed, days)
+    request = TrainRequest(model, data, fmt, store, seed, days, engine.value, scheduler)
     failed = False
     for outcome in train_models(request, announce=typer.echo):
         name = outcome.name

@@ -15,6 +15,7 @@ import pandas as pd
 from vsmml.correlate.extract import (
     attr_number,
     attr_text,
+    group_sum,
     lookup,
     member,
     of_kind,
@@ -170,7 +171,7 @@ def _pipeline_by_sha(events: pd.DataFrame) -> pd.DataFrame:
                 "build_active_s": attr_number(stages, "duration_s").fillna(0.0).to_numpy(),
             }
         )
-        sums = times.groupby("sha", sort=False).sum()
+        sums = group_sum(times, ["sha"], ["build_wait_s", "build_active_s"])
         out = out.join(sums, how="left")
     else:
         out["build_wait_s"] = np.nan

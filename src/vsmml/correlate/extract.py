@@ -93,8 +93,10 @@ def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     """`table[key]` for every key (missing → null), keeping the table's dtype (tz included).
 
     Unlike `Series.map`, works when `table` is empty or holds tz-aware timestamps. `table` must
-    have a unique index.
+    have a unique index. A null key finds nothing, even when `table` has a null key too.
     """
+    if table.index.hasnans:
+        table = table.loc[table.index.notna()]
     values = table.reindex(pd.Index(keys.to_numpy()))
     return pd.Series(values.array, index=keys.index, name=table.name)
 
@@ -191,3 +193,17 @@ def delivery_view(events: pd.DataFrame) -> pd.DataFrame:
                 continue
         out[col] = arr if everything else arr[keep]
     return pd.DataFrame(out, copy=False)
+
+
+def group_sum(frame: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """Column sums per group that depend only on each group's own rows, in their order.
+
+    pandas sums a float column with ``np.add.reduceat`` when the group ids happen to be sorted
+    and with compensated (Kahan) summation otherwise; the two can differ in the last bit, so the
+    same group's sum would change with the other rows sharing the frame (a metric computed per
+    partition would not equal it computed over the whole store). Sorting stably by the keys
+    first makes every call take one path over the same row order. Keys may be missing (kept).
+    """
+    ordered = frame.sort_values(list(by), kind="stable")
+    out: pd.DataFrame = ordered.groupby(list(by), sort=True, dropna=False)[list(columns)].sum()
+    return out

@@ -205,9 +205,11 @@ def link_incidents(
         how = np.where(near.notna().to_numpy(), "latest_prod_deploy", "")
         conf = np.where(near.notna(), 1.0, 0.0)
     elif method == "root_cause_sha":
-        shipped = changes.loc[changes["production_deploy_id"].notna()]
+        # a missing sha is no root cause: it must not match another missing sha
+        shipped = changes.loc[changes["production_deploy_id"].notna() & changes["sha"].notna()]
         by_sha = shipped.drop_duplicates("sha").set_index("sha")["production_deploy_id"]
-        heads = prod.drop_duplicates("sha").set_index("sha")["deploy_id"]
+        known = prod.loc[prod["sha"].notna()]
+        heads = known.drop_duplicates("sha").set_index("sha")["deploy_id"]
         sha = incidents["sha"].astype(STR_DTYPE)
         dep = sha.map(by_sha).fillna(sha.map(heads)).astype(STR_DTYPE).reset_index(drop=True)
         how = np.where(dep.notna().to_numpy(), "root_cause_sha", "")

@@ -22,6 +22,8 @@ nothing). Three deployments a day apart are not an "elite" team.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
@@ -68,8 +70,54 @@ def band(metric: str, value: float, year: int = 2023) -> str | None:
     return "low"
 
 
+@dataclass(frozen=True)
+class SummaryContext:
+    """What a DORA summary needs of the whole organisation rather than of one group: the first
+    and last change or deployment time (the ``days`` span, hence deployments per day) and
+    whether anything could show a failed change at all (an incident, a rollback, a revert).
+
+    Computed from a correlation (`of`), or combined from the parts of one split into partitions
+    (`combine`), so a summary built part by part bands exactly as one built at once.
+    """
+
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    failure_signals: bool
+
+    @property
+    def span_days(self) -> float:
+        """Days from the first to the last event day, both included (NaN without events)."""
+        if self.first is None or self.last is None:
+            return float("nan")
+        return float((self.last.floor("D") - self.first.floor("D")).days + 1)
+
+    @classmethod
+    def of(cls, corr: Correlation) -> SummaryContext:
+        """The context of one correlation."""
+        times = pd.concat(
+            [corr.changes["first_commit_at"], corr.deployments["finished_at"]], ignore_index=True
+        ).dropna()
+        first = None if times.empty else pd.Timestamp(times.min())
+        last = None if times.empty else pd.Timestamp(times.max())
+        return cls(first, last, _failure_signals(corr))
+
+    @classmethod
+    def combine(cls, parts: Sequence[SummaryContext]) -> SummaryContext:
+        """The context of the union of disjoint parts."""
+        firsts = [p.first for p in parts if p.first is not None]
+        lasts = [p.last for p in parts if p.last is not None]
+        return cls(
+            min(firsts) if firsts else None,
+            max(lasts) if lasts else None,
+            any(p.failure_signals for p in parts),
+        )
+
+
 def dora_summary(
-    corr: Correlation, by: By = "service", profile: str | Profile | None = None
+    corr: Correlation,
+    by: By = "service",
+    profile: str | Profile | None = None,
+    context: SummaryContext | None = None,
 ) -> pd.DataFrame:
     """One row per group over the whole range: the DORA keys and their 2021 and 2023 bands.
 
@@ -77,7 +125,7 @@ def dora_summary(
     correlation), deployments_per_day, lead_time_median_h, change_failure_rate,
     time_to_restore_median_h, recovery_time_median_h, rework_rate, incidents_resolved,
     band_<metric>_<year> (a band, `INSUFFICIENT` below the minimums in the module docstring, or
-    None when the metric has no value).
+    None when the metric has no value). `context` defaults to the correlation's own.
     """
     prof = get_profile(profile)
     cols = group_columns(by)
@@ -86,11 +134,10 @@ def dora_summary(
         wide = tidy.set_index([*cols, "metric"])["value"].unstack("metric")
     else:
         wide = tidy.set_index("metric")["value"].to_frame().T
-    span_days = _span_days(corr)
     out = pd.DataFrame(index=wide.index)
     out["deployments"] = wide.get("deployments", pd.Series(0.0, index=wide.index)).fillna(0.0)
-    out["days"] = span_days
-    out["deployments_per_day"] = out["deployments"] / span_days
+    out["days"] = float("nan")
+    out["deployments_per_day"] = float("nan")
     rename = {
         "lead_time_median": "lead_time_median_h",
         "change_failure_rate": "change_failure_rate",
@@ -106,9 +153,20 @@ def dora_summary(
         out["incidents_resolved"] = counts.reindex(out.index).fillna(0).astype("int64")
     else:
         out["incidents_resolved"] = int(counts.sum()) if len(counts) else 0
+    out = out.reset_index() if cols else out.reset_index(drop=True)
+    return with_bands(out, context or SummaryContext.of(corr))
+
+
+def with_bands(summary: pd.DataFrame, context: SummaryContext) -> pd.DataFrame:
+    """`summary` with ``days``, ``deployments_per_day`` and every band column (re)computed
+    under the organisation's `context` (the rest of each row is its group's own)."""
+    out = summary.copy()
+    span_days = context.span_days
+    out["days"] = span_days
+    out["deployments_per_day"] = out["deployments"] / span_days
     enough = out["deployments"].to_numpy() >= MIN_DEPLOYMENTS
     incidents = out["incidents_resolved"].to_numpy() >= MIN_INCIDENTS
-    signals = _failure_signals(corr)
+    signals = context.failure_signals
     for year, rules in _RULES.items():
         for metric in rules:
             ok = incidents if metric == "time_to_restore_median_h" else enough
@@ -118,7 +176,6 @@ def dora_summary(
                 _banded(metric, float(v), year, bool(k))
                 for v, k in zip(out[metric], ok, strict=True)
             ]
-    out = out.reset_index() if cols else out.reset_index(drop=True)
     return out
 
 
@@ -132,13 +189,3 @@ def _failure_signals(corr: Correlation) -> bool:
     deployment, or a revert."""
     deps = corr.deployments
     return bool(len(corr.incidents) or deps["is_rollback"].any() or len(corr.reverts))
-
-
-def _span_days(corr: Correlation) -> float:
-    times = pd.concat(
-        [corr.changes["first_commit_at"], corr.deployments["finished_at"]], ignore_index=True
-    ).dropna()
-    if times.empty:
-        return float("nan")
-    span = (times.max().floor("D") - times.min().floor("D")).days + 1
-    return float(span)

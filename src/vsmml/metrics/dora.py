@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.extract import lookup, member
+from vsmml.correlate.extract import group_sum, lookup, member
 from vsmml.correlate.links import scope_of
 from vsmml.correlate.records import Correlation
 from vsmml.metrics.frames import (
@@ -235,7 +235,7 @@ def change_failure_rate(
         return _at_least_one_deployment(num, den, cols)
     else:
         weight = _failure_weight(corr, deps, prof)
-        num = keys.assign(w=weight.to_numpy()).groupby(idx, sort=True, dropna=False)["w"].sum()
+        num = group_sum(keys.assign(w=weight.to_numpy()), idx, ["w"])["w"]
     if den.empty:
         return combine([], cols)
     return ratio_metric(num.reindex(den.index), den, "change_failure_rate", cols)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vsmml.correlate.extract import attr_text, of_kind
+from vsmml.correlate.extract import attr_text, group_sum, of_kind
 from vsmml.correlate.records import Correlation
 from vsmml.events.schema import STR_DTYPE, TS_DTYPE
 from vsmml.metrics.frames import (
@@ -176,5 +176,7 @@ def flow_efficiency(
         return combine([], cols)
     idx = [*cols, "period"]
     act = np.minimum(active.loc[ok].to_numpy(), total.loc[ok].to_numpy())
-    g = keys.assign(a=act, t=total.loc[ok].to_numpy()).groupby(idx, dropna=False)
-    return ratio_metric(g["a"].sum(), g["t"].sum(), "flow_efficiency", cols, n=g.size())
+    data = keys.assign(a=act, t=total.loc[ok].to_numpy())
+    sums = group_sum(data, idx, ["a", "t"])
+    n = data.groupby(idx, dropna=False).size()
+    return ratio_metric(sums["a"], sums["t"], "flow_efficiency", cols, n=n)

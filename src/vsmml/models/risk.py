@@ -14,6 +14,8 @@ linear terms) that sum exactly to the raw score."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 import numpy as np
@@ -52,6 +54,22 @@ def _auc(y: FloatArray, s: FloatArray) -> float:
         return float("nan")
     r = pd.Series(s).rank().to_numpy()
     return float((r[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+TreeTrainer = Callable[[dict[str, Any], int], Any]
+"""Trains one final LightGBM booster: (LightGBM parameters, rounds) -> booster."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A training frame as `fit` uses it: columns, feature names, time-ordered matrix, labels
+    and days since the first row."""
+
+    columns: list[str]
+    names: list[str]
+    m: FloatArray
+    y: FloatArray
+    days: FloatArray
 
 
 class _Linear:
@@ -271,10 +289,8 @@ class ChangeRiskModel(BoosterPersistence):
         }
         return choice, sizes, best[2], y[va]
 
-    def fit(self, X: pd.DataFrame, y: Any) -> ChangeRiskModel:
-        """Tune on the latest slice of the training period, calibrate there, refit on all rows."""
-        import lightgbm as lgb
-
+    def _prepare(self, X: pd.DataFrame, y: Any) -> _Prepared:
+        """Check the inputs and build the time-ordered feature matrix."""
         columns = input_columns(X)
         make_calibrator(self.calibration)  # refuse an unknown kind before the expensive part
         if TIME_COLUMN not in X.columns:
@@ -285,34 +301,80 @@ class ChangeRiskModel(BoosterPersistence):
         order = time_order(X[TIME_COLUMN])
         names = feature_names(columns, self.copy_history)
         m = build_matrix(column_arrays(X.iloc[order], columns), names)
-        ys = yy[order]
         stamps = X[TIME_COLUMN].iloc[order]
         days = (stamps - stamps.min()).dt.total_seconds().to_numpy(np.float64) / 86400.0
-        choice, sizes, raw_val, y_val = self._tune(m, ys, days)
+        return _Prepared(columns, names, m, yy[order], days)
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ChangeRiskModel:
+        """Tune on the latest slice of the training period, calibrate there, refit on all rows."""
+        import lightgbm as lgb
+
+        prep = self._prepare(X, y)
+        weight = self._weights(prep.days)
+
+        def on_all_rows(params: dict[str, Any], rounds: int) -> Any:
+            # one Dataset per size: its binning depends on min_data_in_leaf
+            return lgb.train(params, lgb.Dataset(prep.m, prep.y, weight=weight), rounds)
+
+        ts = X[TIME_COLUMN]
+        period = (str(ts.min()), str(ts.max()))
+        base_rate = float(np.mean(prep.y)) if len(prep.y) else float("nan")
+        return self._fit_prepared(prep, on_all_rows, prep.m, prep.y, period, base_rate)
+
+    def fit_trees_elsewhere(
+        self,
+        recent: pd.DataFrame,
+        y_recent: Any,
+        train_trees: TreeTrainer,
+        *,
+        training_period: tuple[str, str],
+        base_rate: float,
+    ) -> ChangeRiskModel:
+        """Fit with the final trees trained by `train_trees` over every training row (e.g.
+        LightGBM's Dask training on a cluster), the rest on `recent`.
+
+        `recent` is the latest training rows (at most `max_tune_rows`, the slice `fit` tunes
+        on anyway): tree sizes and rounds are chosen and probabilities calibrated there exactly
+        as `fit` does, and the log-linear part is fitted there too (`fit` fits it on all rows).
+        `train_trees(params, rounds)` returns a LightGBM booster trained with those LightGBM
+        parameters; its rows are ordered and weighted by the caller, so recency weights and
+        ``copies_30d`` (which look across rows) are refused here.
+        """
+        if self.half_life_days is not None or self.copy_history:
+            raise DataError(
+                "half_life_days and copy_history look across all training rows: "
+                "not available when the trees train elsewhere"
+            )
+        prep = self._prepare(recent, y_recent)
+        return self._fit_prepared(prep, train_trees, prep.m, prep.y, training_period, base_rate)
+
+    def _fit_prepared(
+        self,
+        prep: _Prepared,
+        train_trees: TreeTrainer,
+        linear_m: FloatArray,
+        linear_y: FloatArray,
+        training_period: tuple[str, str],
+        base_rate: float,
+    ) -> ChangeRiskModel:
+        choice, sizes, raw_val, y_val = self._tune(prep.m, prep.y, prep.days)
         calibrator = make_calibrator(self.calibration).fit(raw_val, y_val)
-        weight = self._weights(days)
         self.booster_ = average_boosters(
-            [  # one Dataset per size: its binning depends on min_data_in_leaf
-                lgb.train(
-                    self._lgb_params(size),
-                    lgb.Dataset(m, ys, weight=weight),
-                    int(size["n_estimators"]),
-                )
-                for size in sizes
-            ]
+            [train_trees(self._lgb_params(size), int(size["n_estimators"])) for size in sizes]
         )
-        self.linear_ = _Linear().fit(m, ys, self.random_state, self._weights(days))
+        self.linear_ = _Linear().fit(
+            linear_m, linear_y, self.random_state, self._weights(prep.days)
+        )
         self._scoring: RiskScoring | None = None
         self.blend_weight_ = float(choice["blend_weight"])
         self.calibrator_: Calibrator = calibrator
         self.best_params_ = choice
-        self.input_columns_ = columns
-        self.feature_names_ = names
-        self.n_features_in_ = len(columns)
+        self.input_columns_ = prep.columns
+        self.feature_names_ = prep.names
+        self.n_features_in_ = len(prep.columns)
         self.classes_ = np.array([0, 1])
-        ts = X[TIME_COLUMN]
-        self.training_period_ = (str(ts.min()), str(ts.max()))
-        self.base_rate_ = float(yy.mean())
+        self.training_period_ = training_period
+        self.base_rate_ = base_rate
         return self
 
     # ---------------------------------------------------------------- scoring

@@ -34,6 +34,10 @@ class TrainRequest:
     store: bool = False
     seed: int | None = None
     days: int | None = None
+    engine: str = "local"
+    """``local``, or ``dask``: risk trains on the store's changes through the lake on a Dask
+    cluster (`vsmml.pipeline.distributed.training`); burn and bottleneck train here anyway."""
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,15 @@ def check_request(request: TrainRequest) -> list[str]:
         )
     if request.data is not None and request.store:
         raise ConfigError("train: give --data or --store, not both")
+    if request.engine not in ("local", "dask"):
+        raise ConfigError(f"train: engine must be local or dask, got {request.engine!r}")
+    if request.engine == "dask" and request.data is not None:
+        raise ConfigError(
+            "train: --engine dask trains risk on the store's changes (through the lake); "
+            "--data files train locally"
+        )
+    if request.scheduler is not None and request.engine != "dask":
+        raise ConfigError("--scheduler: only with --engine dask")
     return list(MODELS) if request.model == "all" else [request.model]
 
 
@@ -87,6 +100,14 @@ def _risk(request: TrainRequest, settings: Settings, say: Announce) -> TrainOutc
         train_risk,
     )
 
+    if request.engine == "dask":
+        from vsmml.pipeline.distributed.training import train_risk_dask
+
+        say("risk: training on the store's changes on Dask (features per lake partition)")
+        done = train_risk_dask(settings, scheduler=request.scheduler)
+        say(f"risk: trained on {done.source}")
+        say(done.run.describe())
+        return TrainOutcome("risk", done.result, done.table)
     if request.store:
         events = read_events(settings, kinds=DELIVERY_KINDS)
         frame = risk_data_events(events, f"the store {settings.store_path}")
@@ -101,6 +122,8 @@ def _risk(request: TrainRequest, settings: Settings, say: Announce) -> TrainOutc
 
 
 def _burn(request: TrainRequest, settings: Settings, say: Announce) -> TrainOutcome:
+    if request.engine == "dask":
+        say("burn: trains in this process (the Dask engine covers the risk model)")
     from vsmml.pipeline.training.burn import burn_data_synthetic, train_burn
 
     overrides = {} if request.days is None else {"days": request.days}
@@ -114,6 +137,8 @@ def _burn(request: TrainRequest, settings: Settings, say: Announce) -> TrainOutc
 
 
 def _bottleneck(request: TrainRequest, settings: Settings, say: Announce) -> TrainOutcome:
+    if request.engine == "dask":
+        say("bottleneck: trains in this process (the Dask engine covers the risk model)")
     from vsmml.pipeline.training.bottleneck import bottleneck_data_synthetic, train_bottleneck
 
     overrides = {} if request.days is None else {"days": request.days}

@@ -110,9 +110,8 @@ def train_risk(
     """
     from vsmml.models.base import time_ordered_split
     from vsmml.models.baselines import lapredict, lr_jit
-    from vsmml.models.evaluation import auc, within_project
+    from vsmml.models.evaluation import within_project
     from vsmml.models.risk import ChangeRiskModel
-    from vsmml.models.risk_scoring import RiskScorer
 
     frame = data.frame
     factory = model_factory or ChangeRiskModel
@@ -135,14 +134,58 @@ def train_risk(
     )
     tr_idx, te_idx = time_ordered_split(frame["committed_at"], TRAIN_FRACTION)
     train, test = frame.iloc[tr_idx], frame.iloc[te_idx]
+    result = register_risk(
+        fitted.model,
+        table,
+        test,
+        data_source=data.source,
+        features=data.features,
+        digest=data_hash(frame),
+        train=TrainSide(_period(train["committed_at"]), len(train), float(train["bug"].mean())),
+        settings=settings,
+        threshold=threshold,
+        extra_metadata=extra_metadata,
+    )
+    return result, table
+
+
+@dataclass(frozen=True)
+class TrainSide:
+    """What model metadata records of the training rows: their time span, count, failure rate."""
+
+    period: list[str]
+    rows: int
+    failure_rate: float
+
+
+def register_risk(
+    model: Any,
+    table: pd.DataFrame,
+    test: pd.DataFrame,
+    *,
+    data_source: str,
+    features: tuple[str, ...],
+    digest: str,
+    train: TrainSide,
+    settings: Settings | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    extra_metadata: dict[str, Any] | None = None,
+) -> TrackResult:
+    """Log, register and maybe promote a fitted risk model with its evaluation table; the
+    champion is compared on the same held-out `test` rows (features and ``bug``).
+
+    Shared by `train_risk` and the Dask training job (which fits the trees on a cluster).
+    """
+    from vsmml.models.evaluation import auc
+    from vsmml.models.risk_scoring import RiskScorer
+
     rows = {str(r["model"]): r for r in table.to_dict(orient="records")}
     keys = ("auc", "pr_auc", "brier", "f1", "recall@20%", "popt", "ece")
     metrics = {k: float(rows["vsmml-risk"][k]) for k in keys}
     for name in ("lr_jit", "lapredict"):
         metrics[f"{name}_auc"] = float(rows[name]["auc"])
-    model = fitted.model
     y_test = test["bug"].to_numpy(np.float64)
-    test_columns = {c: test[c].to_numpy(np.float64) for c in data.features}
+    test_columns = {c: test[c].to_numpy(np.float64) for c in features}
 
     def champion_auc(folder: Path) -> float:
         scorer = RiskScorer.from_dir(folder)
@@ -150,15 +193,15 @@ def train_risk(
 
     metadata = {
         "model": "vsmml.models.risk.ChangeRiskModel",
-        "data_source": data.source,
-        "data_hash": data_hash(frame),
-        "features": list(data.features),
-        "feature_names": list(getattr(model, "feature_names_", data.features)),
-        "training_period": _period(train["committed_at"]),
+        "data_source": data_source,
+        "data_hash": digest,
+        "features": list(features),
+        "feature_names": list(getattr(model, "feature_names_", features)),
+        "training_period": train.period,
         "test_period": _period(test["committed_at"]),
-        "n_train": len(train),
+        "n_train": train.rows,
         "n_test": len(test),
-        "failure_rate_train": float(train["bug"].mean()),
+        "failure_rate_train": train.failure_rate,
         "failure_rate_test": float(test["bug"].mean()),
         "threshold": threshold,
         "git_commit": git_commit(),
@@ -174,5 +217,4 @@ def train_risk(
         tables={"evaluation": table},
         metadata=metadata,
     )
-    result = track(trained, settings=settings or get_settings(), champion_scorer=champion_auc)
-    return result, table
+    return track(trained, settings=settings or get_settings(), champion_scorer=champion_auc)
