@@ -69,6 +69,16 @@ def holder_pid(message: str) -> int | None:
     return int(found["pid"]) if found else None
 
 
+def is_server(pid: int) -> bool:
+    """True when process `pid` is a running `vsmml serve` (its command line says so)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    words = [Path(a.decode(errors="replace")).name for a in argv if a]
+    return "serve" in words and any(w == "vsmml" or w.startswith("vsmml") for w in words)
+
+
 def is_lock_error(exc: BaseException) -> bool:
     """True for DuckDB's "could not set lock" error (another process has the file)."""
     return "could not set lock" in str(exc).lower() or "conflicting lock" in str(exc).lower()
@@ -85,10 +95,15 @@ def translate(exc: BaseException, path: Path, doing: str) -> StoreError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if is_lock_error(exc):
         who = lock_holder(str(exc)) or "another process"
+        pid = holder_pid(str(exc))
+        advice = (
+            "it is `vsmml serve`: send writes through it with --server URL (and VSMML_TOKEN)"
+            if pid is not None and is_server(pid)
+            else "wait for it to finish (or stop it) and run the command again"
+        )
         return StoreLockedError(
             f"store {path} is in use by {who}: DuckDB lets one process write a file and no other"
-            " open it meanwhile; wait for it to finish (or stop it) and run the command again,"
-            " or send writes through a running `vsmml serve` (--server URL)"
+            f" open it meanwhile; {advice}"
         )
     if is_corruption(exc):
         return corrupt(path, first.removeprefix("IO Error: ").removeprefix("Error: "))
