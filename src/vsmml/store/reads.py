@@ -8,10 +8,14 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow.compute as pc
 
 from vsmml.errors import StoreError
 from vsmml.events.schema import EVENT_COLUMNS, STR_DTYPE
 from vsmml.store.sql import from_arrow, scalar, utc
+
+_ORDER = [("ts", "ascending"), ("event_id", "ascending")]
+"""The store's read order: by time, ties broken by the idempotency key (bytewise, as DuckDB)."""
 
 
 class StoreReads:
@@ -31,12 +35,16 @@ class StoreReads:
         services: Sequence[str] | None = None,
         sources: Sequence[str] | None = None,
         columns: Sequence[str] | None = None,
+        ordered: bool = True,
     ) -> pd.DataFrame:
         """Events in canonical dtypes, ordered by (ts, event_id), filtered on the way out.
 
         `since` is inclusive, `until` exclusive; both are UTC instants (offsets accepted).
         `columns` reads only those canonical columns (a lean read: memory grows with what a
-        use case needs, not with every stored text).
+        use case needs, not with every stored text); ``ordered=False`` skips the sort for
+        reads that aggregate. The rows are sorted in Arrow by index rather than by DuckDB's
+        ``ORDER BY``, which materialises every column once more (about 1.6x the result's size
+        at 5 M events).
         """
         chosen = list(EVENT_COLUMNS) if columns is None else list(columns)
         unknown = sorted(set(chosen) - set(EVENT_COLUMNS))
@@ -53,12 +61,20 @@ class StoreReads:
             if values is not None:
                 where.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
                 params.append(list(values))  # type: ignore[arg-type]
-        sql = f"SELECT {', '.join(chosen)} FROM events"
+        keys = [k for k in ("ts", "event_id") if k not in chosen] if ordered else []
+        sql = f"SELECT {', '.join([*chosen, *keys])} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY ts, event_id"
         with self._guard("reading events"):
             table = self._con.sql(sql, params=params).to_arrow_table()
+        if ordered and table.num_rows > 1:
+            order = pc.sort_indices(
+                table, sort_keys=[("ts", "ascending"), ("event_id", "ascending")]
+            )
+            table = table.take(order)
+            del order
+        if keys:
+            table = table.drop_columns(keys)
         return from_arrow(table)
 
     def read_slo_samples(

@@ -17,6 +17,7 @@ from vsmml.correlate import correlate, link_coverage
 from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.metrics.bands import dora_summary
 from vsmml.metrics.display import BAND_LEGEND, dora_summary_table, latest_period_table
+from vsmml.metrics.frames import group_columns
 from vsmml.metrics.profiles import get_profile
 from vsmml.metrics.table import all_metrics
 from vsmml.pipeline.queries.reads import read_events
@@ -62,19 +63,23 @@ def window(
     return frame.loc[keep.to_numpy()].reset_index(drop=True)
 
 
-LATENCY_COLUMNS: Final[tuple[str, ...]] = ("ts", "received_at", "service", "team", "repo")
-"""What ingest latency needs of every stored event (SLI samples are most of a store's rows)."""
+LATENCY_COLUMNS: Final[tuple[str, ...]] = ("ts", "received_at")
+"""What ingest latency needs of every stored event (SLI samples are most of a store's rows),
+besides the query's group columns."""
 
 
 def metrics_report(query: MetricsQuery, settings: Settings | None = None) -> MetricsReport:
     """Correlate the stored delivery events and compute every metric of the query's profile.
 
     Two reads keep memory to what the metrics use: every delivery event in full, and for ingest
-    latency only `LATENCY_COLUMNS` of every event (SLI samples included).
+    latency only `LATENCY_COLUMNS` and the group columns of every event (SLI samples included),
+    unsorted.
     """
     prof = get_profile(query.profile)
     events = read_events(settings, kinds=DELIVERY_KINDS)
-    latency = read_events(settings, columns=LATENCY_COLUMNS)
+    latency = read_events(
+        settings, columns=(*LATENCY_COLUMNS, *group_columns(query.by)), ordered=False
+    )
     corr = correlate(events, incident_linking=prof.incident_linking, window_hours=prof.window_hours)
     table = all_metrics(events, query.by, query.freq, prof, corr=corr, latency_events=latency)
     del latency

@@ -20,10 +20,11 @@ def read_events(
     kinds: Sequence[str] | None = None,
     services: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
+    ordered: bool = True,
 ) -> pd.DataFrame:
     """Events from the store under VSMML_HOME, opened for reading; an empty store is an error."""
     with open_for_reading(settings) as store:
-        events = store.read_events(kinds=kinds, services=services, columns=columns)
+        events = store.read_events(kinds=kinds, services=services, columns=columns, ordered=ordered)
     if events.empty:
         raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")
     return events
