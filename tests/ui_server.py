@@ -55,7 +55,8 @@ def same_page(served: str, expected: str) -> bool:
 def ui_server(home: Path) -> Iterator[UiServer]:
     """Build the store under `home`, make tokens, render the pages, then serve it."""
     settings = build_store(home)
-    scorer, _ = load_risk_scorer(settings=settings)
+    scorer, location = load_risk_scorer(settings=settings)
+    model = dashboards.model_label(location)
     with Store.from_settings(settings) as store:
         tokens = {
             "read": create_token(store, TokenRequest("read", "dash")).token,
@@ -65,10 +66,14 @@ def ui_server(home: Path) -> Iterator[UiServer]:
         events = store.read_events(kinds=DELIVERY_KINDS)
         expected = {
             "executive": dashboards.render_page(
-                dashboards.executive(store, settings=settings, scorer=scorer), nonce=NONCE
+                dashboards.executive(store, settings=settings, scorer=scorer, model=model),
+                nonce=NONCE,
+                signed_in=True,
             ),
             "debug": dashboards.render_page(
-                dashboards.debug(store, settings=settings, scorer=scorer), nonce=NONCE
+                dashboards.debug(store, settings=settings, scorer=scorer),
+                nonce=NONCE,
+                signed_in=True,
             ),
         }
     deps = correlate(events).deployments

@@ -71,6 +71,7 @@ def _build(service: Service, request: PageRequest) -> Page:
                 weeks=request.weeks,
                 settings=service.settings,
                 scorer=scorer,
+                model=dashboards.model_label(service.model.location),
             )
             extra = {"weeks": str(request.weeks)} if request.weeks != DEFAULT_WEEKS else {}
         elif request.key == "oncall":
@@ -107,7 +108,7 @@ def page_view(service: Service, request: PageRequest) -> Rendered:
     """The page as HTML with a fresh nonce; 404 with the reason when it cannot be shown."""
     page, status = service.cached(request.cache_key(), lambda: _outcome(service, request))
     nonce = _nonce()
-    html = render_page(page, nonce=nonce)
+    html = render_page(page, nonce=nonce, signed_in=True)
     return Rendered(html, content_security_policy(nonce), status)
 
 

@@ -52,7 +52,7 @@ router = APIRouter(
     prefix="/ui", tags=["ui"], include_in_schema=False, dependencies=[Depends(take_token)]
 )
 HOME: Final = "/ui/executive"
-HEADERS: Final = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+HEADERS: Final = {"X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 ENDED: Final = "Your session has ended (signed out, expired, or its token was revoked)."
 
 Name = Annotated[str | None, Query(max_length=200, description="Only this service.")]
@@ -205,10 +205,10 @@ def _safe_next(next_url: str | None) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    """A form post from this site (browsers send ``Origin``; a missing one is not a browser's
-    cross-site post, which SameSite=Strict and the POST-only form cover)."""
+    """A form post from this site: its ``Origin``, else (none, or ``null``) the browser's
+    ``Sec-Fetch-Site``; a client sending neither is no browser posting across sites."""
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
     host = request.headers.get("host", "")
     return origin in (f"http://{host}", f"https://{host}")
