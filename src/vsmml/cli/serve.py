@@ -4,7 +4,8 @@ Thin: uvicorn runs `vsmml.api.app:create_app`, which answers ``/healthz`` at onc
 store and loads the model in the background (``/readyz`` says when); a locked store or a
 missing model stops the server and the command fails with that one line (exit 2). One worker
 only: the server owns the DuckDB file, which allows a single writing process. SIGTERM (or
-Ctrl-C) stops accepting, lets the in-flight requests finish and closes the store.
+Ctrl-C) stops accepting, lets the in-flight requests finish and closes the store. It prints
+the dashboards' sign-in link (``/ui/executive?token=...``) when given a ``read`` token.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def serve(
         str | None,
         typer.Option(
             help="A token with the read scope for the dashboards' sign-in link "
-            "(default: VSMML_TOKEN).",
+            "(default: VSMML_TOKEN, which keeps it out of the process list).",
             show_default=False,
         ),
     ] = None,
