@@ -23,6 +23,7 @@ from vsmml import __version__
 from vsmml.api import errors
 from vsmml.api.middleware import RequestMiddleware
 from vsmml.api.routes import admin, ingest, operate, predict, read
+from vsmml.api.routes import ui as ui_routes
 from vsmml.api.telemetry import Telemetry
 from vsmml.config import Settings, get_settings
 from vsmml.pipeline.service_state import Service, record_startup_failure
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (operate, ingest, read, predict, admin):
         app.include_router(module.router)
+    app.include_router(ui_routes.router)  # the dashboards under /ui/
     if s.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -21,7 +21,7 @@ from vsmml.features.change_features import change_features
 from vsmml.metrics.dora import dora
 from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.dashboard_debug import debug
-from vsmml.pipeline.models import load_risk_scorer
+from vsmml.pipeline.models import ModelLocation, load_risk_scorer
 from vsmml.pipeline.queries.metrics import window
 from vsmml.pipeline.queries.observe import budgets_by_service
 from vsmml.pipeline.report import choose_week
@@ -32,7 +32,7 @@ from vsmml.report.pages.oncall import OncallData, oncall_page
 from vsmml.report.slo_week import alert_episodes, week_burn
 from vsmml.store import Store
 
-__all__ = ["Links", "Page", "debug", "executive", "oncall", "render_page"]
+__all__ = ["Links", "Page", "debug", "executive", "model_label", "oncall", "render_page"]
 
 RECENT: Final = pd.Timedelta(days=14)
 """The on-call page correlates the last two weeks (incidents and deploys of now)."""
@@ -57,11 +57,16 @@ def _only(events: pd.DataFrame, service: str | None, known: Sequence[str]) -> pd
     return events.loc[(events["service"].astype(STR_DTYPE) == service).to_numpy(bool)]
 
 
+def model_label(location: ModelLocation) -> str:
+    """How the pages name the risk model that scored them."""
+    return f"{location.name} v{location.version} ({location.source})"
+
+
 def _scorer(scorer: RiskScorer | None, settings: Settings | None) -> tuple[RiskScorer, str]:
     if scorer is not None:
         return scorer, "the server's risk model"
     loaded, loc = load_risk_scorer(settings=settings)
-    return loaded, f"{loc.name} v{loc.version} ({loc.source})"
+    return loaded, model_label(loc)
 
 
 def _risk(corr: Correlation, events: pd.DataFrame, scorer: RiskScorer) -> pd.DataFrame:
@@ -91,8 +96,10 @@ def executive(
     weeks: int = 8,
     settings: Settings | None = None,
     scorer: RiskScorer | None = None,
+    model: str | None = None,
 ) -> Page:
-    """The executive page over the `weeks` complete weeks up to the latest one."""
+    """The executive page over the `weeks` complete weeks up to the latest one (risk scored
+    by `scorer`, named `model`; default: the champion or default model under `settings`)."""
     every = _delivery(store)
     known = _services(every)
     events = _only(every, service, known)
@@ -113,7 +120,7 @@ def executive(
     inside = prod.loc[
         ((prod["finished_at"] >= since) & (prod["finished_at"] < until)).to_numpy(bool)
     ]
-    model_scorer, model = _scorer(scorer, settings)
+    model_scorer, label = _scorer(scorer, settings)
     scored = _risk(corr, events, model_scorer)
     scored = scored.loc[
         ((scored["deployed_at"] >= since) & (scored["deployed_at"] < until)).to_numpy(bool)
@@ -143,7 +150,7 @@ def executive(
         services=known,
         service=service,
         as_of=until,
-        model=model,
+        model=model or label,
     )
     return executive_page(data, Links())
 

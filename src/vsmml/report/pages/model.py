@@ -85,9 +85,12 @@ class Page:
         }
 
 
-def render_page(page: Page, *, links: Links | None = None, nonce: str | None = None) -> str:
+def render_page(
+    page: Page, *, links: Links | None = None, nonce: str | None = None, signed_in: bool = False
+) -> str:
     """The page as one HTML document; the inline script runs only with `nonce` (a fresh one
-    per response when not given), as the Content-Security-Policy says."""
+    per response when not given), as the Content-Security-Policy says. `signed_in` (a page
+    the server answers to a session) adds the sign-out button."""
     from vsmml.report.render import render
 
     return render(
@@ -95,6 +98,7 @@ def render_page(page: Page, *, links: Links | None = None, nonce: str | None = N
         page=page,
         tabs=[(k, label, (links or Links()).page(k)) for k, label in PAGES],
         nonce=nonce or secrets.token_urlsafe(16),
+        signout=f"{(links or Links()).base}/logout" if signed_in else None,
     )
 
 
