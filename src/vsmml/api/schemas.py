@@ -172,8 +172,20 @@ class ModelRef(BaseModel):
     source: str
 
 
+class Lowering(BaseModel):
+    """What would lower a change's risk: the change to the change, re-scored by the model."""
+
+    action: str = Field(description="split_change, wait_for_flaky_fix, ship_alone ...")
+    description: str
+    probability: float = Field(ge=0, le=1, description="The change's probability as it is.")
+    new_probability: float = Field(ge=0, le=1, description="After it (per piece for a split).")
+    any_piece: float | None = Field(description="Split: that at least one piece fails.")
+    changed: dict[str, list[float]] = Field(description="Input: [value now, value after].")
+
+
 class ScoreAnswer(BaseModel):
-    """A change's calibrated failure probability, band, decision and reasons."""
+    """A change's calibrated failure probability, band, decision, reasons, and what would
+    lower it (largest drop first; empty when nothing the developer controls would)."""
 
     probability: float = Field(ge=0, le=1)
     band: str = Field(description="low, medium or high (at or above the threshold)")
@@ -181,8 +193,73 @@ class ScoreAnswer(BaseModel):
     threshold: float
     raw_score: float
     reasons: list[Reason]
+    recommendations: list[Lowering]
     model: ModelRef
     ignored_fields: list[str]
+
+
+class Target(BaseModel):
+    """What a recommendation is about (the fields that do not apply are null)."""
+
+    service: str | None
+    team: str | None
+    stage: str | None
+    change: str | None
+    source: str | None
+
+
+class Evidence(BaseModel):
+    """One fact behind a finding: a sentence, its numbers, its time range and event ids."""
+
+    summary: str
+    numbers: dict[str, float | int | None]
+    since: str | None
+    until: str | None
+    event_ids: list[str] = Field(description="At most 20; n_events says how many in all.")
+    n_events: int
+
+
+class Effect(BaseModel):
+    """What the action is expected to change, with an interval computed from the data."""
+
+    metric: str
+    value: float | None
+    low: float | None
+    high: float | None
+    unit: str
+    horizon: str
+    baseline: float | None
+    method: str
+    better: str = Field(description="lower or higher: which direction is an improvement.")
+
+
+class Recommendation(BaseModel):
+    """One ranked recommendation (`vsmml recommend --format json`'s record)."""
+
+    rank: int
+    category: str = Field(description="flow, quality, reliability, risk or data.")
+    target: Target
+    finding: str
+    evidence: list[Evidence]
+    action: str
+    action_text: str
+    expected_effect: Effect
+    other_effects: list[Effect]
+    confidence: float
+    priority: float
+    why: str
+    rule: str
+
+
+class Recommendations(BaseModel):
+    """The analysis window [since, until), the ranked records, and the rules that could not
+    run with why (``skipped``); ``unnamed`` records were dropped for naming no event."""
+
+    since: str | None
+    until: str | None
+    recommendations: list[Recommendation]
+    skipped: dict[str, str]
+    unnamed: int
 
 
 class TokenFields(BaseModel):
@@ -277,6 +354,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing, invalid, revoked or expired token (or bad signature).",
         403: "Valid token without the scope (or webhook not configured).",
         404: "Not found.",
+        409: "A training already runs on this server.",
         413: "Body or batch too large.",
         415: "Unsupported content type.",
         422: "Invalid parameter or input.",

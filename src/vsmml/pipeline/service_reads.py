@@ -21,6 +21,8 @@ from vsmml.pipeline.models import locate
 from vsmml.pipeline.queries.flow import BottleneckQuery, bottleneck_report, value_stream
 from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
 from vsmml.pipeline.queries.observe import AnomalyQuery, SloQuery, anomalies, slo_status
+from vsmml.pipeline.recommend import RecommendRequest, recommendations
+from vsmml.pipeline.service_errors import QueryError
 from vsmml.pipeline.service_state import Service
 from vsmml.pipeline.service_store import open_for_reading
 
@@ -33,6 +35,7 @@ __all__ = [
     "metrics_view",
     "models_view",
     "quarantine_view",
+    "recommendations_view",
     "slo_view",
 ]
 
@@ -224,6 +227,44 @@ def quarantine_view(
         return {"total": len(q), "offset": offset, "records": records(page)}
 
     return service.cached(f"quarantine:{source}:{include_resolved}:{limit}:{offset}", compute)
+
+
+def recommendations_view(
+    service: Service,
+    name: str | None = None,
+    team: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    weeks: int = 4,
+    top: int | None = None,
+    category: str | None = None,
+) -> dict[str, Any]:
+    """`vsmml recommend` as JSON: the window, the ranked records (finding, evidence, action,
+    expected effect) and the rules that could not run; an empty store has none."""
+    start, end = _utc(since), _utc(until)
+    request = RecommendRequest(
+        name, team, None if start is None else start.isoformat(),
+        None if end is None else end.isoformat(), weeks, top, category,
+    )  # fmt: skip
+    if not _has_events(service):
+        return {"since": None, "until": None, "recommendations": [], "skipped": {}, "unnamed": 0}
+
+    def compute() -> dict[str, Any]:
+        try:
+            found = recommendations(request, service.settings)
+        except DataError as exc:  # the pipeline words it for the CLI's --service, --team ...
+            text = str(exc)
+            field = next((f for f in ("service", "team", "since", "until") if f in text), None)
+            raise QueryError(text.replace("--", ""), field) from exc
+        return {
+            "since": found.since.isoformat(),
+            "until": found.until.isoformat(),
+            "recommendations": found.to_list(),
+            "skipped": dict(found.skipped),
+            "unnamed": found.unnamed,
+        }
+
+    return service.cached(f"recommendations:{request!r}", compute)
 
 
 def models_view(service: Service) -> dict[str, Any]:
