@@ -16,10 +16,10 @@ from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
 from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.pipeline.models import ModelNotFoundError, load_risk_scorer
+from vsmml.pipeline.service_store import open_for_reading
 from vsmml.recommend.engine import RecommendationSet, recommend
 from vsmml.recommend.format import describe_effect, describe_target, to_markdown, to_table
 from vsmml.recommend.gather import gather, latest_work
-from vsmml.pipeline.service_store import open_for_reading
 from vsmml.recommend.inputs import window_of
 
 __all__ = [
