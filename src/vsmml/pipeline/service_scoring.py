@@ -177,9 +177,7 @@ def score_json(
         for i, (r, n) in enumerate(zip(records, named, strict=True))
     ]
     report = score_records(records, model.scorer, model.location, threshold=threshold, top=top)
-    answers = [
-        _answer(c, r, report, model) for c, r in zip(report.changes, records, strict=True)
-    ]
+    answers = [_answer(c, r, report, model) for c, r in zip(report.changes, records, strict=True)]
     text = json.dumps(answers if many else answers[0], allow_nan=False)
     _MEMO.put(key, text)
     return text
