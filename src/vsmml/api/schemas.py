@@ -7,7 +7,7 @@ are given here as JSON Schema; the answers are pydantic models used for the docu
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -198,70 +198,6 @@ class ScoreAnswer(BaseModel):
     ignored_fields: list[str]
 
 
-class Target(BaseModel):
-    """What a recommendation is about (the fields that do not apply are null)."""
-
-    service: str | None
-    team: str | None
-    stage: str | None
-    change: str | None
-    source: str | None
-
-
-class Evidence(BaseModel):
-    """One fact behind a finding: a sentence, its numbers, its time range and event ids."""
-
-    summary: str
-    numbers: dict[str, float | int | None]
-    since: str | None
-    until: str | None
-    event_ids: list[str] = Field(description="At most 20; n_events says how many in all.")
-    n_events: int
-
-
-class Effect(BaseModel):
-    """What the action is expected to change, with an interval computed from the data."""
-
-    metric: str
-    value: float | None
-    low: float | None
-    high: float | None
-    unit: str
-    horizon: str
-    baseline: float | None
-    method: str
-    better: str = Field(description="lower or higher: which direction is an improvement.")
-
-
-class Recommendation(BaseModel):
-    """One ranked recommendation (`vsmml recommend --format json`'s record)."""
-
-    rank: int
-    category: str = Field(description="flow, quality, reliability, risk or data.")
-    target: Target
-    finding: str
-    evidence: list[Evidence]
-    action: str
-    action_text: str
-    expected_effect: Effect
-    other_effects: list[Effect]
-    confidence: float
-    priority: float
-    why: str
-    rule: str
-
-
-class Recommendations(BaseModel):
-    """The analysis window [since, until), the ranked records, and the rules that could not
-    run with why (``skipped``); ``unnamed`` records were dropped for naming no event."""
-
-    since: str | None
-    until: str | None
-    recommendations: list[Recommendation]
-    skipped: dict[str, str]
-    unnamed: int
-
-
 class TokenFields(BaseModel):
     """A token as shown: never its secret."""
 
@@ -321,6 +257,62 @@ class ReplayAnswer(BaseModel):
     messages: list[str]
     summary: str
     next_after: int | None = Field(description="Retry again with after=this; None: done.")
+
+
+class TrainBody(BaseModel):
+    """What `vsmml train` trains on the server: a model (or ``all``), on the served store's
+    changes (``store``, risk only) or the synthetic organisation (``seed``, ``days``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["risk", "burn", "bottleneck", "all"]
+    store: bool = False
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    days: int | None = Field(default=None, ge=7, le=3650)
+
+
+class TrainResult(BaseModel):
+    """The registry's answer: the new version, whether it became champion and why."""
+
+    version: int
+    run_id: str
+    metric: float | None
+    promoted: bool
+    previous_version: int | None
+    previous_metric: float | None
+    export_dir: str
+    reason: str
+
+
+class TrainTable(BaseModel):
+    """The evaluation table on the later 20 % by time (the model against its baselines)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class TrainOutcome(BaseModel):
+    """One model's training: its result and table, or why it could not train."""
+
+    name: str
+    error: str | None
+    result: TrainResult | None
+    table: TrainTable | None
+
+
+class ModelSwap(BaseModel):
+    """The risk model before and after a promotion (loaded at once)."""
+
+    before: ModelRef
+    after: ModelRef
+
+
+class TrainAnswer(BaseModel):
+    """What the training announced, each model's outcome, and the reload it caused (if any)."""
+
+    log: list[str]
+    outcomes: list[TrainOutcome]
+    reloaded: ModelSwap | None
 
 
 class Health(BaseModel):

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 from fastapi import APIRouter, Query
 
 from vsmml.api.deps import ReadScope, ServiceDep
-from vsmml.api.schemas import Listing, Recommendations, errors
+from vsmml.api.schemas import Listing, errors
+from vsmml.api.schemas_recommend import Recommendations
 
 if TYPE_CHECKING:
     from vsmml.pipeline import service_reads
