@@ -439,6 +439,10 @@ def test_recommendations_are_vsmml_recommend(api: Api, ingested: dict[str, Any])
     late = "/v1/recommendations?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z"
     assert "must be before" in _error(api.call("GET", late), 422, "invalid_parameter")["message"]
     _error(api.call("GET", "/v1/recommendations?category=vibes"), 422, "invalid_parameter")
+    for path in ("/v1/recommendations?until=9999-12-31T23:00:00-05:00", "/v1/metrics/flow?until="
+                 "9999-12-31T23:00:00-05:00", "/v1/metrics/dora?since=0001-01-01"):  # fmt: skip
+        far = _error(api.call("GET", path), 422, "invalid_parameter")
+        assert far["field"] in ("since", "until") and "outside 1677-09-22" in far["message"]
     _error(api.call("GET", "/v1/recommendations", role="ingest"), 403, "forbidden")
     spec = api.call("GET", "/openapi.json", role=None).json()
     assert "Recommendation" in spec["components"]["schemas"]

@@ -53,6 +53,9 @@ FAMILIES: Final[dict[str, tuple[str, ...]]] = {
 }
 """Metric-name prefixes of each family served under ``/v1/metrics/<family>``."""
 MODEL_NAMES: Final[tuple[str, ...]] = ("risk", "burn", "bottleneck")
+_EARLIEST: Final = pd.Timestamp("1677-09-22", tz="UTC")
+_LATEST: Final = pd.Timestamp("2262-04-11", tz="UTC")
+"""The times a query may name (what a nanosecond timestamp holds)."""
 RECORD_SHOWN: Final[int] = 4096
 """Characters of each quarantined record a listing shows (``record_chars`` gives the size)."""
 
@@ -123,7 +126,8 @@ def _metrics(service: Service, family: str, by: str | None, query: MetricsFilter
         answer["summary"] = []
     if not _has_events(service):
         return answer
-    window = (by, query.freq, query.profile, _utc(query.since), _utc(query.until))
+    since, until = _utc(query.since, "since"), _utc(query.until, "until")
+    window = (by, query.freq, query.profile, since, until)
     report = service.cached(
         f"metrics-report:{window}", lambda: metrics_report(MetricsQuery(*window), service.settings)
     )
@@ -136,11 +140,18 @@ def _metrics(service: Service, family: str, by: str | None, query: MetricsFilter
     return answer
 
 
-def _utc(when: datetime | None) -> pd.Timestamp | None:
+def _utc(when: datetime | None, name: str) -> pd.Timestamp | None:
+    """`when` in UTC (no offset: UTC); a time outside pandas' range is refused naming it."""
     if when is None:
         return None
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    try:
+        ts = pd.Timestamp(when)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        ts = None
+    if ts is None or not _EARLIEST <= ts <= _LATEST:
+        raise QueryError(f"{name}: {when.isoformat()} is outside 1677-09-22..2262-04-11", name)
+    return ts
 
 
 def _only(frame: pd.DataFrame, by: str | None, value: str | None) -> pd.DataFrame:
@@ -241,7 +252,7 @@ def recommendations_view(
 ) -> dict[str, Any]:
     """`vsmml recommend` as JSON: the window, the ranked records (finding, evidence, action,
     expected effect) and the rules that could not run; an empty store has none."""
-    start, end = _utc(since), _utc(until)
+    start, end = _utc(since, "since"), _utc(until, "until")
     request = RecommendRequest(
         name, team, None if start is None else start.isoformat(),
         None if end is None else end.isoformat(), weeks, top, category,
