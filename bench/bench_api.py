@@ -334,9 +334,11 @@ def main() -> None:
     srv.stop()
 
     ref_rps = rows[0][1]["rps"]
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\nbench_api: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, wrk -t1, "
-        f"{wrk_s} s per run, server pinned to CPU 0 and wrk to CPU 1 when taskset exists"
+        f"\nbench_api: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} "
+        f"cores, load average {load} (1/5/15 min, at the end), wrk -t1, {wrk_s} s per run, "
+        "server pinned to CPU 0 and wrk to CPU 1 when taskset exists"
     )
     print("| case | requests | req/s | p50 ms | p99 ms | non-2xx | server RSS MiB | vs bare |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
