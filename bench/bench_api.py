@@ -13,7 +13,8 @@ sampled every second and reads (a score, a quarantine page) timed meanwhile; and
 starting `vsmml serve` to ``/healthz`` and ``/readyz``. Without ``--quick`` it also runs the
 schemathesis suite with its coverage phase and more examples.
 
-Run: ``.venv/bin/python bench/bench_api.py [--quick] [--seconds N]``.
+Run: ``.venv/bin/python bench/bench_api.py [--quick] [--seconds N] [--no-fuzz]``;
+``--app-only N`` instead times the ASGI app in-process (no network, no wrk): our code's share.
 """
 
 from __future__ import annotations
@@ -284,12 +285,78 @@ def fuzz(long: bool) -> str:
     return f"{tail} ({time.monotonic() - t:.0f} s; exit {proc.returncode}){named}"
 
 
+def app_only(n: int) -> None:
+    """Our code's share without the network: the ASGI app called in-process `n` times per
+    request (the remembered one-change score with auth, and /healthz), microseconds each."""
+    import asyncio
+
+    from vsmml.api.app import create_app
+    from vsmml.config import Settings
+
+    home, read, _ = make_home()
+    app = create_app(Settings(home=home))
+    body = b'{"la":400,"ld":20,"nf":6}'
+
+    def scope(method: str, path: str, token: str | None) -> dict[str, Any]:
+        headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        if token:
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                "query_string": b"", "root_path": "", "headers": headers,
+                "client": (HOST, 1), "server": (HOST, 80)}  # fmt: skip
+
+    async def call(sc: dict[str, Any]) -> int:
+        status = [0]
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(m: dict[str, Any]) -> None:
+            status[0] = m.get("status", status[0])
+
+        await app(dict(sc), receive, send)
+        return status[0]
+
+    async def run() -> None:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await inbox.put({"type": "lifespan.startup"})
+        life = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        task = asyncio.create_task(app(life, inbox.get, outbox.put))
+        await outbox.get()
+        while app.state.service is None:
+            await asyncio.sleep(0.05)
+        for name, sc in (("POST /v1/risk/score, auth, remembered",
+                          scope("POST", "/v1/risk/score", read)),
+                         ("GET /healthz", scope("GET", "/healthz", None))):  # fmt: skip
+            for _ in range(200):
+                assert await call(sc) == 200
+            t = time.perf_counter()
+            for _ in range(n):
+                await call(sc)
+            print(f"in-process {name}: {(time.perf_counter() - t) / n * 1e6:.0f} us a request")
+        await inbox.put({"type": "lifespan.shutdown"})
+        await task
+
+    asyncio.run(run())
+    print(f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    shutil.rmtree(home.parent, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, no long fuzz")
     parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk run")
     parser.add_argument("--no-fuzz", action="store_true", help="skip the long schemathesis run")
+    parser.add_argument(
+        "--app-only", type=int, default=0, metavar="N", help="only time the app in-process"
+    )
     args = parser.parse_args()
+    if args.app_only:
+        app_only(args.app_only)
+        return
     wrk_s = args.seconds or (5 if args.quick else 20)
     ingest_s = 15.0 if args.quick else 60.0
     wrk = ensure_wrk()
@@ -334,9 +401,11 @@ def main() -> None:
     srv.stop()
 
     ref_rps = rows[0][1]["rps"]
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\nbench_api: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, wrk -t1, "
-        f"{wrk_s} s per run, server pinned to CPU 0 and wrk to CPU 1 when taskset exists"
+        f"\nbench_api: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} "
+        f"cores, load average {load} (1/5/15 min, at the end), wrk -t1, {wrk_s} s per run, "
+        "server pinned to CPU 0 and wrk to CPU 1 when taskset exists"
     )
     print("| case | requests | req/s | p50 ms | p99 ms | non-2xx | server RSS MiB | vs bare |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")

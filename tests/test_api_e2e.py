@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -385,6 +386,67 @@ def test_score_a_change_known_to_the_store(api: Api, ingested: dict[str, Any]) -
             deployed = r.json()
             break
     assert deployed is not None and deployed["reasons"]
+
+
+def test_score_says_what_would_lower_the_risk_as_the_gate_does(api: Api) -> None:
+    from vsmml.config import Settings
+    from vsmml.pipeline.models import load_risk_scorer
+    from vsmml.recommend.counterfactual import what_would_lower
+
+    big, small = {"la": 900, "ld": 100, "nf": 12, "ndev": 4}, {"la": 10, "ld": 2, "nf": 1}
+    doc = api.call("POST", "/v1/risk/score", json=big).json()
+    [split] = [c for c in doc["recommendations"] if c["action"] == "split_change"]
+    assert split["description"] == "split into 5 changes under 200 lines"
+    assert split["probability"] == pytest.approx(doc["probability"], abs=1e-12)
+    assert split["new_probability"] < split["probability"] and 0 < split["any_piece"] < 1
+    assert split["changed"]["la"] == [900.0, 180.0] and split["changed"]["nf"][1] < 12
+    scorer, _ = load_risk_scorer(settings=Settings(home=api.home))
+    gate = what_would_lower(scorer, {c: float(big.get(c, math.nan)) for c in scorer.input_columns})
+    assert [c["action"] for c in doc["recommendations"]] == [c.action for c in gate]
+    assert [c["new_probability"] for c in doc["recommendations"]] == pytest.approx(
+        [c.new_probability for c in gate], abs=1e-12
+    )
+    both = api.call("POST", "/v1/risk/score", json=[small, big]).json()
+    assert both[0]["recommendations"] == [] and both[1]["recommendations"] == doc["recommendations"]
+
+
+def test_recommendations_are_vsmml_recommend(api: Api, ingested: dict[str, Any]) -> None:
+    from vsmml.config import Settings
+    from vsmml.pipeline.recommend import RecommendRequest, recommendations
+
+    r = api.call("GET", "/v1/recommendations", role="read")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    local = recommendations(RecommendRequest(), Settings(home=api.home))
+    assert doc["recommendations"] == json.loads(json.dumps(local.to_list()))
+    assert doc["recommendations"], "the synthetic organisation has something to fix"
+    assert (doc["since"], doc["until"]) == (local.since.isoformat(), local.until.isoformat())
+    first = doc["recommendations"][0]
+    assert first["rank"] == 1 and first["evidence"][0]["event_ids"]
+    assert {"metric", "value", "low", "high", "unit"} <= set(first["expected_effect"])
+    service = sorted(ingested["deployed_services"])[0]
+    only = api.call("GET", f"/v1/recommendations?service={service}&top=3").json()
+    mine = recommendations(RecommendRequest(service=service, top=3), Settings(home=api.home))
+    assert only["recommendations"] == json.loads(json.dumps(mine.to_list()))
+    assert 0 < len(only["recommendations"]) <= 3
+    assert all(x["target"]["service"] in (service, None) for x in only["recommendations"])
+    flow = api.call("GET", "/v1/recommendations?category=flow&since=2000-01-01&weeks=2").json()
+    assert all(x["category"] == "flow" for x in flow["recommendations"])
+    assert flow["since"] == "2000-01-01T00:00:00+00:00"
+    assert api.call("GET", "/v1/recommendations").json() == doc  # cached until the next write
+    bad = _error(api.call("GET", "/v1/recommendations?service=nope"), 422, "invalid_parameter")
+    assert bad["field"] == "service" and "'nope' is not in the store" in bad["message"]
+    late = "/v1/recommendations?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z"
+    assert "must be before" in _error(api.call("GET", late), 422, "invalid_parameter")["message"]
+    _error(api.call("GET", "/v1/recommendations?category=vibes"), 422, "invalid_parameter")
+    for path in ("/v1/recommendations?until=9999-12-31T23:00:00-05:00", "/v1/metrics/flow?until="
+                 "9999-12-31T23:00:00-05:00", "/v1/metrics/dora?since=0001-01-01"):  # fmt: skip
+        far = _error(api.call("GET", path), 422, "invalid_parameter")
+        assert far["field"] in ("since", "until") and "outside 1677-09-22" in far["message"]
+    _error(api.call("GET", "/v1/recommendations", role="ingest"), 403, "forbidden")
+    spec = api.call("GET", "/openapi.json", role=None).json()
+    assert "Recommendation" in spec["components"]["schemas"]
+    assert "Lowering" in spec["components"]["schemas"]
 
 
 def test_models_and_hot_reload_of_a_new_champion(api: Api) -> None:

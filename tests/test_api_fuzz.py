@@ -4,7 +4,9 @@ Every operation gets generated requests (valid and invalid parameters, bodies an
 sent over HTTP to a real uvicorn with a token holding every scope; no answer may be a 5xx, each
 status must be one the document lists, and answers must fit their documented shape. The example
 count is bounded here (``VSMML_FUZZ_EXAMPLES``, default 12, without the coverage phase);
-`bench/bench_api.py` runs a longer pass with it (``VSMML_FUZZ_COVERAGE=1``).
+`bench/bench_api.py` runs a longer pass with it (``VSMML_FUZZ_COVERAGE=1``). A training runs
+"meanwhile" (the test holds its lock), so ``POST /v1/admin/train`` answers 422 or 409 and the
+fuzzer checks its validation without training models for minutes.
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     s = Settings(home=home, github_webhook_secret="fuzz-gh", gitlab_webhook_token="fuzz-gl")
     with Store.from_settings(s) as store:
         token = create_token(store, TokenRequest("ingest,read,admin", "fuzz-all-7f3a9c")).token
-    with ThreadServer(create_app(s)) as server:
+    from vsmml.pipeline import service_training
+
+    with service_training._TRAINING, ThreadServer(create_app(s)) as server:
         yield server.url, token
 
 

@@ -229,3 +229,34 @@ def test_a_second_server_on_a_held_store_fails_with_one_line(
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "is in use by PID" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ingest_replay_and_retry_commands_take_server(
+    shared: tuple[ProcessServer, dict[str, str]], tmp_path: Path
+) -> None:
+    srv, tokens = shared
+    env = {**srv.env, "VSMML_TOKEN": tokens["admin"], "VSMML_STORE_LOCK_TIMEOUT": "1"}
+    lines = [json.dumps(e) for e in _batch("cli-through", 3)]
+    lines.append(json.dumps({"event_id": "cli-bad", "kind": "commit", "ts": "not a time"}))
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    held = _cli(env, "ingest", "jsonl", str(events))
+    assert held.exit_code == 2 and "--server" in held.stderr and "Traceback" not in held.stderr
+    sent = _cli(env, "ingest", "jsonl", str(events), "--server", srv.url)
+    assert sent.exit_code == 0, sent.stderr
+    assert "4 payload(s) sent in 1 request(s); accepted 3, duplicates 0, quarantined 1" in (
+        sent.stdout
+    )
+    assert "'ts' must be an ISO-8601 timestamp" in sent.stderr  # as the local command
+    again = _cli(env, "ingest", "jsonl", str(events), "--server", srv.url)
+    assert "accepted 0, duplicates 3" in again.stdout
+    stdin = _cli(env, "ingest", "jsonl", "-", "--server", srv.url)
+    assert stdin.exit_code == 2 and "standard input" in stdin.stderr
+    replayed = _cli(env, "replay", "--source", "jsonl", "--server", srv.url)
+    assert replayed.exit_code == 0, replayed.stderr
+    assert "jsonl 4; accepted 0, duplicates 3, quarantined 1" in replayed.stdout
+    retried = _cli(env, "quarantine", "retry", "--source", "file", "--server", srv.url)
+    assert retried.exit_code == 0, retried.stderr
+    assert "still failing 1 (left in quarantine)" in retried.stdout  # the bad line, again
+    reader = _cli({**env, "VSMML_TOKEN": tokens["ingest"]}, "replay", "--server", srv.url)
+    assert reader.exit_code == 2 and "403" in reader.stderr

@@ -12,13 +12,13 @@ from vsmml.pipeline.service_state import Service
 from vsmml.pipeline.tokens import TokenInfo
 
 
-def get_telemetry(request: Request) -> Telemetry:
+async def get_telemetry(request: Request) -> Telemetry:
     """The app's Prometheus metrics."""
     telemetry: Telemetry = request.app.state.telemetry
     return telemetry
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     """The request's id (from ``X-Request-ID`` when sane, else generated)."""
     return str(request.scope.get("state", {}).get("request_id", "-"))
 

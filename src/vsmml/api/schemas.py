@@ -7,7 +7,7 @@ are given here as JSON Schema; the answers are pydantic models used for the docu
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -172,8 +172,20 @@ class ModelRef(BaseModel):
     source: str
 
 
+class Lowering(BaseModel):
+    """What would lower a change's risk: the change to the change, re-scored by the model."""
+
+    action: str = Field(description="split_change, wait_for_flaky_fix, ship_alone ...")
+    description: str
+    probability: float = Field(ge=0, le=1, description="The change's probability as it is.")
+    new_probability: float = Field(ge=0, le=1, description="After it (per piece for a split).")
+    any_piece: float | None = Field(description="Split: that at least one piece fails.")
+    changed: dict[str, list[float]] = Field(description="Input: [value now, value after].")
+
+
 class ScoreAnswer(BaseModel):
-    """A change's calibrated failure probability, band, decision and reasons."""
+    """A change's calibrated failure probability, band, decision, reasons, and what would
+    lower it (largest drop first; empty when nothing the developer controls would)."""
 
     probability: float = Field(ge=0, le=1)
     band: str = Field(description="low, medium or high (at or above the threshold)")
@@ -181,6 +193,7 @@ class ScoreAnswer(BaseModel):
     threshold: float
     raw_score: float
     reasons: list[Reason]
+    recommendations: list[Lowering]
     model: ModelRef
     ignored_fields: list[str]
 
@@ -246,6 +259,62 @@ class ReplayAnswer(BaseModel):
     next_after: int | None = Field(description="Retry again with after=this; None: done.")
 
 
+class TrainBody(BaseModel):
+    """What `vsmml train` trains on the server: a model (or ``all``), on the served store's
+    changes (``store``, risk only) or the synthetic organisation (``seed``, ``days``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["risk", "burn", "bottleneck", "all"]
+    store: bool = False
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    days: int | None = Field(default=None, ge=7, le=3650)
+
+
+class TrainResult(BaseModel):
+    """The registry's answer: the new version, whether it became champion and why."""
+
+    version: int
+    run_id: str
+    metric: float | None
+    promoted: bool
+    previous_version: int | None
+    previous_metric: float | None
+    export_dir: str
+    reason: str
+
+
+class TrainTable(BaseModel):
+    """The evaluation table on the later 20 % by time (the model against its baselines)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class TrainOutcome(BaseModel):
+    """One model's training: its result and table, or why it could not train."""
+
+    name: str
+    error: str | None
+    result: TrainResult | None
+    table: TrainTable | None
+
+
+class ModelSwap(BaseModel):
+    """The risk model before and after a promotion (loaded at once)."""
+
+    before: ModelRef
+    after: ModelRef
+
+
+class TrainAnswer(BaseModel):
+    """What the training announced, each model's outcome, and the reload it caused (if any)."""
+
+    log: list[str]
+    outcomes: list[TrainOutcome]
+    reloaded: ModelSwap | None
+
+
 class Health(BaseModel):
     """The process is up."""
 
@@ -277,6 +346,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing, invalid, revoked or expired token (or bad signature).",
         403: "Valid token without the scope (or webhook not configured).",
         404: "Not found.",
+        409: "A training already runs on this server.",
         413: "Body or batch too large.",
         415: "Unsupported content type.",
         422: "Invalid parameter or input.",

@@ -1,7 +1,9 @@
 """`vsmml ingest SOURCE PATH...`, `vsmml replay` and `vsmml quarantine list|show|retry`.
 
-Thin: `vsmml.pipeline.ingest.commands` does the work; this module parses and formats. Stored
-text (locations, reasons, records) is printed through `safe` (control characters escaped).
+Thin: `vsmml.pipeline.ingest.commands` does the work; this module parses and formats. With
+``--server URL`` (token in ``VSMML_TOKEN``) ingest, replay and retry go through the running
+server that owns the store (`vsmml.pipeline.service_client`). Stored text (locations,
+reasons, records) is printed through `safe` (control characters escaped).
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ app.add_typer(quarantine_app, name="quarantine")
 RulesOption = Annotated[
     Path | None,
     typer.Option("--rules", help="YAML/JSON rules file: per-source sections of rule settings."),
+]
+
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="Go through the server at this URL (it owns the store while it runs); "
+        "the token comes from VSMML_TOKEN.",
+    ),
 ]
 
 
@@ -55,6 +66,7 @@ def ingest(
             " events to services and teams; repeatable. Default: VSMML_CATALOG.",
         ),
     ] = None,
+    server: ServerOption = None,
 ) -> None:
     """Read a source's files into the store: raw payloads kept, events stored, rejects quarantined.
 
@@ -64,6 +76,9 @@ def ingest(
     from vsmml.config import get_settings
     from vsmml.pipeline.ingest.commands import IngestRequest, run_ingest
 
+    if server is not None:
+        _ingest_through(server, source, paths, rules, catalog)
+        return
     request = IngestRequest(source, paths, rules, catalog or ())
     stdin = sys.stdin.buffer if "-" in paths else None
     report = run_ingest(get_settings(), request, stdin=stdin)
@@ -79,15 +94,53 @@ def ingest(
         raise DataError("nothing could be read")
 
 
+def _ingest_through(
+    server: str, source: str, paths: list[str], rules: Path | None, catalog: list[Path] | None
+) -> None:
+    from vsmml.pipeline.ingest.rules import rules_for
+    from vsmml.pipeline.service_client import ingest_through
+
+    if "-" in paths:
+        raise DataError("ingest --server: standard input is not sent; give files")
+    if catalog:
+        raise DataError("ingest --server: the server attributes with its own VSMML_CATALOG")
+    report = ingest_through(server, source, paths, rules=dict(rules_for(source, rules)))
+    for missing in report.missing:
+        typer.echo(f"warning: {safe(repr(missing))} matches no file", err=True)
+    typer.echo(safe(report.summary()))
+    _print_messages(report.messages)
+    if report.files == 0:
+        raise DataError("nothing could be read")
+
+
+def _through(server: str, kind: str, **options: object) -> None:
+    """`vsmml replay` / `quarantine retry` through the server; prints its answer's summary."""
+    from vsmml.pipeline.ingest.rules import read_rules_file
+    from vsmml.pipeline.service_client import replay_through, retry_through
+
+    path = options.pop("rules")
+    table = read_rules_file(path) if isinstance(path, Path) else None
+    call = replay_through if kind == "replay" else retry_through
+    doc = call(server, rules=table, **options)  # type: ignore[arg-type]
+    typer.echo(safe(doc["summary"]))
+    if doc.get("skipped"):
+        typer.echo(f"not replayable (no raw payloads kept): {safe(', '.join(doc['skipped']))}")
+    _print_messages(list(doc.get("messages", [])))
+
+
 @app.command()
 def replay(
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     rules: RulesOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Re-convert stored raw payloads with today's converters and rules (idempotent)."""
     from vsmml.config import get_settings
     from vsmml.pipeline.ingest.commands import run_replay
 
+    if server is not None:
+        _through(server, "replay", source=source, rules=rules)
+        return
     report = run_replay(get_settings(), source=source, rules=rules)
     typer.echo(safe(report.summary()))
     if report.skipped:
@@ -146,11 +199,15 @@ def quarantine_retry(
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
     rules: RulesOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Convert quarantined records again with the current rules; resolve the ones that land."""
     from vsmml.config import get_settings
     from vsmml.pipeline.ingest.commands import retry
 
+    if server is not None:
+        _through(server, "retry", ids=ids, source=source, rules=rules)
+        return
     report = retry(get_settings(), ids=ids, source=source, rules=rules)
     typer.echo(safe(report.summary()))
     _print_messages(report.messages)

@@ -1,6 +1,8 @@
 """`vsmml train risk|burn|bottleneck|all`: train, evaluate, log to MLflow, register, promote.
 
-Thin: `vsmml.pipeline.training.jobs.train_models` does the work. Exit codes: 0 trained (promoted
+Thin: `vsmml.pipeline.training.jobs.train_models` does the work; with ``--server URL`` (and an
+``admin`` token in ``VSMML_TOKEN``) the running server does it on the store it owns
+(`vsmml.pipeline.service_client.train_through`) and prints the same. Exit codes: 0 trained (promoted
 or not), 2 a requested model is not available, its data is unusable, or `--data`/`--store` was
 given for a model that cannot read it.
 """
@@ -57,14 +59,31 @@ def train(
         ),
     ] = Engine.local,
     scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Train in the server at this URL, on the store it owns and its VSMML_HOME "
+            "(the admin token comes from VSMML_TOKEN); a promoted risk model is used at once.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model, evaluate it on the later 20 % by time, log it to MLflow, register it,
     and make it champion only if it beats the current champion there."""
     from vsmml.pipeline.training.jobs import TrainRequest, train_models
 
     request = TrainRequest(model, data, fmt, store, seed, days, engine.value, scheduler)
+    swapped = None
+    if server is None:
+        outcomes = train_models(request, announce=typer.echo)
+    else:
+        from vsmml.pipeline.service_client import train_through
+
+        log, outcomes, swapped = train_through(server, request)
+        for line in log:
+            typer.echo(line)
     failed = False
-    for outcome in train_models(request, announce=typer.echo):
+    for outcome in outcomes:
         name = outcome.name
         if outcome.error is not None or outcome.result is None or outcome.table is None:
             typer.echo(f"train: {name}: {outcome.error}", err=True)
@@ -79,5 +98,11 @@ def train(
             f"{verdict}: {result.reason}"
         )
         typer.echo(f"{name}: exported to {result.export_dir}")
+    if server is not None and swapped is not None:
+        b, a = swapped["before"], swapped["after"]
+        typer.echo(
+            f"server: now scoring with {a['name']} {a['version']} ({a['source']}), "
+            f"was {b['version']} ({b['source']})"
+        )
     if failed:
         raise typer.Exit(EXIT_UNAVAILABLE)

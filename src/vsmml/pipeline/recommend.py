@@ -16,11 +16,11 @@ from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
 from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.pipeline.models import ModelNotFoundError, load_risk_scorer
+from vsmml.pipeline.service_store import open_for_reading
 from vsmml.recommend.engine import RecommendationSet, recommend
 from vsmml.recommend.format import describe_effect, describe_target, to_markdown, to_table
 from vsmml.recommend.gather import gather, latest_work
 from vsmml.recommend.inputs import window_of
-from vsmml.store import Store
 
 __all__ = [
     "RecommendRequest",
@@ -63,7 +63,7 @@ def recommendations(
     if request.service is not None and request.team is not None:
         raise DataError("give --service or --team, not both")
     s = settings or get_settings()
-    with Store.from_settings(s, read_only=True) as store:
+    with open_for_reading(s) as store:  # the served cursor inside `vsmml serve`
         events = store.read_events(kinds=DELIVERY_KINDS)
         if events.empty:
             raise DataError("store: no events; run `vsmml demo` or `vsmml ingest` first")

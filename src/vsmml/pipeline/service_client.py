@@ -5,16 +5,17 @@ splitter, so locations stay ``file:line``) and posts the raw payloads in batches
 ``/v1/ingest/{source}``, where they are kept and converted; what the reader refuses (too large,
 unreadable) is posted too and quarantined there. Sources that read whole folders (git, devlake)
 are converted here and posted as canonical events. `replay_through` and `retry_through` ask the
-server to do `vsmml replay` and `vsmml quarantine retry` on its store.
+server to do `vsmml replay` and `vsmml quarantine retry` on its store, `train_through` to run
+`vsmml train` there (the outcomes come back as the local command's, so it prints the same).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vsmml.config import Settings, get_settings
 from vsmml.events.connectors.base import Reject
@@ -23,7 +24,10 @@ from vsmml.pipeline.ingest.registry import get_source
 from vsmml.pipeline.ingest.rules import build_rules
 from vsmml.pipeline.remote import Server, connect
 
-__all__ = ["RemoteIngest", "ingest_through", "replay_through", "retry_through"]
+if TYPE_CHECKING:
+    from vsmml.pipeline.training.jobs import TrainOutcome, TrainRequest
+
+__all__ = ["RemoteIngest", "ingest_through", "replay_through", "retry_through", "train_through"]
 
 BATCH_UNITS: Final[int] = 2_000
 BATCH_CHARS: Final[int] = 2 * 2**20
@@ -190,3 +194,41 @@ def _merged(total: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
         still_failing=out["still_failing"],
     ).summary()
     return out
+
+
+TRAIN_TIMEOUT_S: Final[float] = 3600.0
+"""A training answers when it is done: minutes for ``all`` on a busy machine."""
+
+
+def train_through(
+    url: str, request: TrainRequest, *, settings: Settings | None = None
+) -> tuple[list[str], list[TrainOutcome], dict[str, Any] | None]:
+    """`vsmml train ... --server URL`: the server trains on its store and home; (what it
+    announced, each outcome as `train_models` gives it, the risk model swap or None)."""
+    import pandas as pd
+
+    from vsmml.errors import ConfigError
+    from vsmml.pipeline.training.jobs import TrainOutcome
+    from vsmml.tracking import TrackResult
+
+    if request.data is not None:
+        raise ConfigError(
+            "train: --data trains on a local file and needs no store: run it without --server, "
+            "then `POST /v1/admin/models/reload` if the server shares this VSMML_HOME"
+        )
+    if request.engine != "local":
+        raise ConfigError("train: --engine dask with --server: the server trains locally")
+    server = replace(connect(url, settings), timeout=TRAIN_TIMEOUT_S)
+    body = {"model": request.model, "store": request.store, "seed": request.seed,
+            "days": request.days}  # fmt: skip
+    doc: dict[str, Any] = server.call("POST", "/v1/admin/train", body=body)
+    outcomes = []
+    for o in doc["outcomes"]:
+        result = table = None
+        if o.get("result") is not None:
+            r = dict(o["result"])
+            result = TrackResult(name=o["name"], **{**r, "export_dir": Path(r["export_dir"])})
+        if o.get("table") is not None:
+            table = pd.DataFrame(o["table"]["rows"], columns=o["table"]["columns"])
+        outcomes.append(TrainOutcome(o["name"], result, table, o.get("error")))
+    return list(doc["log"]), outcomes, doc.get("reloaded")

@@ -67,3 +67,11 @@ class BatchTooLargeError(BodyError):
 
 class UnsupportedMediaError(BodyError):
     """A content type the route does not read (HTTP 415)."""
+
+
+class QueryError(BodyError):
+    """A query the use case refuses (an unknown service, an empty window ...; HTTP 422)."""
+
+
+class TrainingBusyError(VsmmlError, RuntimeError):
+    """A training already runs on this server (HTTP 409); one at a time."""

@@ -21,6 +21,8 @@ from vsmml.pipeline.models import locate
 from vsmml.pipeline.queries.flow import BottleneckQuery, bottleneck_report, value_stream
 from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
 from vsmml.pipeline.queries.observe import AnomalyQuery, SloQuery, anomalies, slo_status
+from vsmml.pipeline.recommend import RecommendRequest, recommendations
+from vsmml.pipeline.service_errors import QueryError
 from vsmml.pipeline.service_state import Service
 from vsmml.pipeline.service_store import open_for_reading
 
@@ -33,6 +35,7 @@ __all__ = [
     "metrics_view",
     "models_view",
     "quarantine_view",
+    "recommendations_view",
     "slo_view",
 ]
 
@@ -50,6 +53,9 @@ FAMILIES: Final[dict[str, tuple[str, ...]]] = {
 }
 """Metric-name prefixes of each family served under ``/v1/metrics/<family>``."""
 MODEL_NAMES: Final[tuple[str, ...]] = ("risk", "burn", "bottleneck")
+_EARLIEST: Final = pd.Timestamp("1677-09-22", tz="UTC")
+_LATEST: Final = pd.Timestamp("2262-04-11", tz="UTC")
+"""The times a query may name (what a nanosecond timestamp holds)."""
 RECORD_SHOWN: Final[int] = 4096
 """Characters of each quarantined record a listing shows (``record_chars`` gives the size)."""
 
@@ -120,7 +126,8 @@ def _metrics(service: Service, family: str, by: str | None, query: MetricsFilter
         answer["summary"] = []
     if not _has_events(service):
         return answer
-    window = (by, query.freq, query.profile, _utc(query.since), _utc(query.until))
+    since, until = _utc(query.since, "since"), _utc(query.until, "until")
+    window = (by, query.freq, query.profile, since, until)
     report = service.cached(
         f"metrics-report:{window}", lambda: metrics_report(MetricsQuery(*window), service.settings)
     )
@@ -133,11 +140,18 @@ def _metrics(service: Service, family: str, by: str | None, query: MetricsFilter
     return answer
 
 
-def _utc(when: datetime | None) -> pd.Timestamp | None:
+def _utc(when: datetime | None, name: str) -> pd.Timestamp | None:
+    """`when` in UTC (no offset: UTC); a time outside pandas' range is refused naming it."""
     if when is None:
         return None
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    try:
+        ts = pd.Timestamp(when)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        ts = None
+    if ts is None or not _EARLIEST <= ts <= _LATEST:
+        raise QueryError(f"{name}: {when.isoformat()} is outside 1677-09-22..2262-04-11", name)
+    return ts
 
 
 def _only(frame: pd.DataFrame, by: str | None, value: str | None) -> pd.DataFrame:
@@ -224,6 +238,44 @@ def quarantine_view(
         return {"total": len(q), "offset": offset, "records": records(page)}
 
     return service.cached(f"quarantine:{source}:{include_resolved}:{limit}:{offset}", compute)
+
+
+def recommendations_view(
+    service: Service,
+    name: str | None = None,
+    team: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    weeks: int = 4,
+    top: int | None = None,
+    category: str | None = None,
+) -> dict[str, Any]:
+    """`vsmml recommend` as JSON: the window, the ranked records (finding, evidence, action,
+    expected effect) and the rules that could not run; an empty store has none."""
+    start, end = _utc(since, "since"), _utc(until, "until")
+    request = RecommendRequest(
+        name, team, None if start is None else start.isoformat(),
+        None if end is None else end.isoformat(), weeks, top, category,
+    )  # fmt: skip
+    if not _has_events(service):
+        return {"since": None, "until": None, "recommendations": [], "skipped": {}, "unnamed": 0}
+
+    def compute() -> dict[str, Any]:
+        try:
+            found = recommendations(request, service.settings)
+        except DataError as exc:  # the pipeline words it for the CLI's --service, --team ...
+            text = str(exc)
+            field = next((f for f in ("service", "team", "since", "until") if f in text), None)
+            raise QueryError(text.replace("--", ""), field) from exc
+        return {
+            "since": found.since.isoformat(),
+            "until": found.until.isoformat(),
+            "recommendations": found.to_list(),
+            "skipped": dict(found.skipped),
+            "unnamed": found.unnamed,
+        }
+
+    return service.cached(f"recommendations:{request!r}", compute)
 
 
 def models_view(service: Service) -> dict[str, Any]:

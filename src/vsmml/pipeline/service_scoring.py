@@ -1,11 +1,14 @@
 """``POST /v1/risk/score``: one change, a list of them, or a change the store knows by its sha.
 
 The records go through `pipeline.scoring.score_records`, the checks and the scorer `vsmml score`
-uses, with the model the server loaded (`Service.model`). Explanations (TreeSHAP over every
-tree) cost far more than scores, so answers are remembered per model and input in a bounded
-LRU: scoring is a pure function of the two, and a gate asking again about the same change gets
-the same answer without the work. ``{"sha": ..., "repo": ...}`` scores a change correlated from
-the stored events, with the features the model was trained on (`features.change_features`).
+uses, with the model the server loaded (`Service.model`); each answer also says what would lower
+the risk: the release gate's counterfactuals (`vsmml.recommend.counterfactual`: split the
+change, ship it alone, a second reviewer), re-scored by the same model. Explanations
+(TreeSHAP over every tree) cost far more than scores, so answers are remembered per model and
+input in a bounded LRU: scoring is a pure function of the two, and a gate asking again about
+the same change gets the same answer without the work. ``{"sha": ..., "repo": ...}`` scores a
+change correlated from the stored events, with the features the model was trained on
+(`features.change_features`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from vsmml.pipeline.service_errors import (
     UnknownChangeError,
 )
 from vsmml.pipeline.service_state import LoadedModel, Service
+from vsmml.recommend.counterfactual import Counterfactual, what_would_lower
 
 __all__ = ["UnknownChangeError", "band", "memoized", "score_json"]
 
@@ -75,8 +79,28 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _answer(change: ScoredChange, report: ScoreReport, model: LoadedModel) -> dict[str, Any]:
+def _value(v: Any) -> float:
+    """A checked input as the scorer reads it (null: unknown; true/false: 1/0)."""
+    return math.nan if v is None else float(v)
+
+
+def _lowering(c: Counterfactual) -> dict[str, Any]:
+    return {
+        "action": c.action,
+        "description": c.description,
+        "probability": c.probability,
+        "new_probability": c.new_probability,
+        "any_piece": c.any_piece,
+        "changed": {k: list(v) for k, v in c.changed.items()},
+    }
+
+
+def _answer(
+    change: ScoredChange, record: dict[str, Any], report: ScoreReport, model: LoadedModel
+) -> dict[str, Any]:
     loc = model.location
+    scorer = model.scorer
+    inputs = {c: _value(record.get(c)) for c in scorer.input_columns}
     return {
         "probability": change.probability,
         "band": band(change.probability, report.threshold),
@@ -92,6 +116,7 @@ def _answer(change: ScoredChange, report: ScoreReport, model: LoadedModel) -> di
             }
             for r in change.reasons
         ],
+        "recommendations": [_lowering(c) for c in what_would_lower(scorer, inputs)],
         "model": {"name": loc.name, "version": loc.version, "source": loc.source},
         "ignored_fields": report.ignored_fields,
     }
@@ -152,7 +177,7 @@ def score_json(
         for i, (r, n) in enumerate(zip(records, named, strict=True))
     ]
     report = score_records(records, model.scorer, model.location, threshold=threshold, top=top)
-    answers = [_answer(c, report, model) for c in report.changes]
+    answers = [_answer(c, r, report, model) for c, r in zip(report.changes, records, strict=True)]
     text = json.dumps(answers if many else answers[0], allow_nan=False)
     _MEMO.put(key, text)
     return text

@@ -1,5 +1,5 @@
-"""Admin (scope ``admin``): tokens, replay and quarantine retry on the served store, so the
-CLI's writes (`--server URL`) work while the server owns the store."""
+"""Admin (scope ``admin``): tokens, replay, quarantine retry and training on the served store,
+so the CLI's writes (`--server URL`) work while the server owns the store."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from vsmml.api.deps import AdminScope, ServiceDep
+from vsmml.api.deps import AdminScope, ServiceDep, TelemetryDep
 from vsmml.api.schemas import (
     ReplayAnswer,
     ReplayRequest,
@@ -16,6 +16,8 @@ from vsmml.api.schemas import (
     TokenCreated,
     TokenFields,
     TokenList,
+    TrainAnswer,
+    TrainBody,
     errors,
 )
 
@@ -67,3 +69,17 @@ async def retry(body: ReplayRequest, _: AdminScope, service: ServiceDep) -> Any:
     return await run_in_threadpool(
         retry_quarantined, service, body.ids, body.source, body.rules, body.after
     )
+
+
+@router.post("/train", response_model=TrainAnswer, responses=errors(400, 401, 403, 409, 422, 503))
+async def train(
+    body: TrainBody, _: AdminScope, service: ServiceDep, telemetry: TelemetryDep
+) -> Any:
+    """`vsmml train` on the served store and home; a promoted risk champion is used at once.
+    One training at a time (409 meanwhile); the answer comes when it is done."""
+    from vsmml.pipeline.service_training import TrainRequest, train_on_server
+
+    request = TrainRequest(body.model, store=body.store, seed=body.seed, days=body.days)
+    answer = await run_in_threadpool(train_on_server, service, request)
+    telemetry.set_model(service)
+    return answer

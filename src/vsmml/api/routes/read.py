@@ -1,4 +1,5 @@
-"""Read (scope ``read``): metrics, the value stream, bottlenecks, SLOs, anomalies, quarantine.
+"""Read (scope ``read``): metrics, the value stream, bottlenecks, SLOs, anomalies,
+recommendations, quarantine.
 
 Each route parses its query and calls one `pipeline.service_reads` function; answers are cached
 until the next write, so they are cheap to poll.
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Query
 
 from vsmml.api.deps import ReadScope, ServiceDep
 from vsmml.api.schemas import Listing, errors
+from vsmml.api.schemas_recommend import Recommendations
 
 if TYPE_CHECKING:
     from vsmml.pipeline import service_reads
@@ -112,6 +114,23 @@ def anomalies(
 ) -> Any:  # fmt: skip
     """Each service's SLI error ratio scored; its most anomalous rows."""
     return _reads().anomaly_view(s, service, detector, threshold, top)
+
+
+@router.get(
+    "/recommendations", response_model=Recommendations, responses=errors(401, 403, 422, 503)
+)
+def recommendations(
+    _: ReadScope, s: ServiceDep, service: Name = None, team: Team = None,
+    since: When = None, until: When = None,
+    weeks: Annotated[int, Query(ge=1, le=52, description="Window length without since.")] = 4,
+    top: Annotated[int | None, Query(ge=1, le=1000, description="The first N.")] = None,
+    category: Annotated[
+        Literal["flow", "quality", "reliability", "risk", "data"] | None, Query()
+    ] = None,
+) -> Any:  # fmt: skip
+    """What to fix first (`vsmml recommend`): finding, evidence (event ids), action and expected
+    effect, ranked; the window defaults to the last `weeks` full weeks of the data."""
+    return _reads().recommendations_view(s, service, team, since, until, weeks, top, category)
 
 
 @router.get("/quarantine", **_ANSWERS)  # type: ignore[arg-type]

@@ -177,9 +177,9 @@ def _html(rendered: dashboards_service.Rendered) -> Response:
 
 
 def _running(request: Request) -> Service:
-    from vsmml.api.auth import running_service
+    from vsmml.api.auth import served
 
-    return running_service(request)
+    return served(request)
 
 
 def _wants_html(request: Request) -> bool:
