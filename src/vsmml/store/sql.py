@@ -174,19 +174,22 @@ def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Time
         if raw.num_rows == 0:
             return 0
         con.register("_raw", raw)
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {raw}")
     try:
+        # Each payload is built (a CSV row's JSON) and hashed once, into a temporary table.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _rawt AS
+                SELECT source, location, payload, hash(payload) AS h
+                FROM {"_raw" if isinstance(raw, pa.Table) else raw}"""
+        )
         stamp = f"TIMESTAMP '{_naive(now)}'"
         n, distinct = con.execute(
-            "SELECT count(*), count(DISTINCT (source, hash(payload))) FROM _raw"
+            "SELECT count(*), count(DISTINCT (source, h)) FROM _rawt"
         ).fetchall()[0]
         if n == distinct:  # the common case: no repeat inside the batch, no window needed
             return scalar(
                 con,
                 f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
-                    SELECT source, location, {stamp}, payload, h FROM
-                      (SELECT source, location, payload, hash(payload) AS h FROM _raw) r
+                    SELECT source, location, {stamp}, payload, h FROM _rawt r
                     WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
                                       WHERE s.payload_hash = r.h AND s.source = r.source)""",
             )
@@ -194,19 +197,17 @@ def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Time
             con,
             f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
                 SELECT source, location, {stamp}, payload, h FROM
-                  (SELECT * FROM
-                     (SELECT source, location, payload, hash(payload) AS h,
-                             row_number() OVER () AS pos FROM _raw)
+                  (SELECT * FROM (SELECT *, row_number() OVER () AS pos FROM _rawt)
                    QUALIFY row_number() OVER (PARTITION BY source, h ORDER BY pos) = 1) r
                 WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
                                   WHERE s.payload_hash = r.h AND s.source = r.source)
                 ORDER BY pos""",
         )
     finally:
+        with contextlib.suppress(duckdb.Error):  # a failed transaction: its error wins
+            con.execute("DROP TABLE IF EXISTS _rawt")
         if isinstance(raw, pa.Table):
             unregister(con, "_raw")
-        else:
-            con.execute("DROP VIEW IF EXISTS _raw")
 
 
 def _naive(now: pd.Timestamp) -> str:
