@@ -175,10 +175,11 @@ def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Time
             return 0
         con.register("_raw", raw)
     try:
-        # Each payload is built (a CSV row's JSON) and hashed once, into a temporary table.
+        # Each payload is built (a CSV row's JSON) and hashed once, into a temporary table;
+        # payload ids follow the input's order.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _rawt AS
-                SELECT source, location, payload, hash(payload) AS h
+                SELECT source, location, payload, hash(payload) AS h, row_number() OVER () AS pos
                 FROM {"_raw" if isinstance(raw, pa.Table) else raw}"""
         )
         stamp = f"TIMESTAMP '{_naive(now)}'"
@@ -191,13 +192,14 @@ def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Time
                 f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
                     SELECT source, location, {stamp}, payload, h FROM _rawt r
                     WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
-                                      WHERE s.payload_hash = r.h AND s.source = r.source)""",
+                                      WHERE s.payload_hash = r.h AND s.source = r.source)
+                    ORDER BY pos""",
             )
         return scalar(
             con,
             f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
                 SELECT source, location, {stamp}, payload, h FROM
-                  (SELECT * FROM (SELECT *, row_number() OVER () AS pos FROM _rawt)
+                  (SELECT * FROM _rawt
                    QUALIFY row_number() OVER (PARTITION BY source, h ORDER BY pos) = 1) r
                 WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
                                   WHERE s.payload_hash = r.h AND s.source = r.source)
