@@ -75,18 +75,30 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         duplicates += scalar(con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash")
         source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
         n = distinct
-    stored_conflicts = quarantine_conflicts(
-        con,
-        f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
-            WHERE s.content_hash <> e.content_hash""",
+    # One scan of the stored ids per batch: which of the batch's ids are stored, and whether
+    # their content differs; a fresh id (the common case) then needs no join at all.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _seen AS
+            SELECT s.event_id, s.content_hash <> e.content_hash AS differs
+            FROM (SELECT event_id, content_hash FROM {source}) s JOIN events e USING (event_id)"""
     )
+    stored_conflicts: list[str] = []
+    rows = source
+    if scalar(con, "SELECT count(*) FROM _seen"):
+        stored_conflicts = quarantine_conflicts(
+            con,
+            f"""SELECT s.* FROM {source} s
+                SEMI JOIN (SELECT event_id FROM _seen WHERE differs) USING (event_id)""",
+        )
+        rows = f"(SELECT * FROM {source} s ANTI JOIN _seen USING (event_id))"
     messages += stored_conflicts
     accepted = scalar(
         con,
-        f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash
-            FROM {source} s ANTI JOIN events e USING (event_id)""",
+        f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash FROM {rows}""",
     )
-    con.execute("DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts")
+    con.execute(
+        "DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts; DROP TABLE IF EXISTS _seen"
+    )
     return MergeStats(
         accepted=accepted,
         duplicates=duplicates + n - accepted - len(stored_conflicts),
