@@ -354,11 +354,12 @@ def _join(lines: pa.Array, header: list[str]) -> bytes:
     """The header and the lines as one CSV text (each line ends in a newline), built in Arrow."""
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(header)
-    ended = pc.binary_join_element_wise(
-        lines, pa.scalar("", lines.type), pa.scalar("\n", lines.type)
-    )
+    large = lines.cast(pa.large_string())
+    sep = pa.scalar("\n", pa.large_string())
+    ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)
     offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
-    body = ended.buffers()[2].to_pybytes()[int(offsets[0]) : int(offsets[len(ended)])]
+    start, end = int(offsets[0]), int(offsets[len(ended)])
+    body: bytes = ended.buffers()[2].slice(start, end - start).to_pybytes()
     return head.getvalue().encode("utf-8") + body
 
 
