@@ -75,20 +75,20 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         duplicates += scalar(con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash")
         source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
         n = distinct
-    # One scan of the stored ids per batch: which of the batch's ids are stored, and whether
-    # their content differs; a fresh id (the common case) then needs no join at all.
+    # One scan of the stored ids per batch, on the ids alone: a fresh batch (the common case)
+    # then hashes its rows once, on insert, and needs no join at all.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _seen AS
-            SELECT s.event_id, s.content_hash <> e.content_hash AS differs
-            FROM (SELECT event_id, content_hash FROM {source}) s JOIN events e USING (event_id)"""
+        """CREATE OR REPLACE TEMP TABLE _seen AS
+           SELECT e.event_id, e.content_hash AS stored FROM events e
+           SEMI JOIN (SELECT event_id FROM _batch) s USING (event_id)"""
     )
     stored_conflicts: list[str] = []
     rows = source
     if scalar(con, "SELECT count(*) FROM _seen"):
         stored_conflicts = quarantine_conflicts(
             con,
-            f"""SELECT s.* FROM {source} s
-                SEMI JOIN (SELECT event_id FROM _seen WHERE differs) USING (event_id)""",
+            f"""SELECT s.* FROM {source} s JOIN _seen USING (event_id)
+                WHERE s.content_hash <> _seen.stored""",
         )
         rows = f"(SELECT * FROM {source} s ANTI JOIN _seen USING (event_id))"
     messages += stored_conflicts
