@@ -175,22 +175,29 @@ def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(q, preserve_index=False)
 
 
-def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Timestamp) -> int:
+def insert_raw(
+    con: duckdb.DuckDBPyConnection,
+    raw: pa.Table | str,
+    now: pd.Timestamp,
+    *,
+    computed: bool = False,
+) -> int:
     """Keep raw payloads (source, location, payload) not kept before; returns how many were new.
 
     `raw` is an Arrow table or the name of a table already in DuckDB. A payload is identified
     by its source and a 64-bit hash of its text: a re-delivered webhook or a re-ingested file
-    adds nothing.
+    adds nothing. `computed`: the payloads are built by the query (a CSV row's JSON), so they
+    are built once into a temporary table rather than on each of the two reads.
     """
+    kind = "TABLE" if computed else "VIEW"
     if isinstance(raw, pa.Table):
         if raw.num_rows == 0:
             return 0
         con.register("_raw", raw)
     try:
-        # Each payload is built (a CSV row's JSON) and hashed once, into a temporary table;
-        # payload ids follow the input's order.
+        # Payload ids follow the input's order.
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _rawt AS
+            f"""CREATE OR REPLACE TEMP {kind} _rawt AS
                 SELECT source, location, payload, hash(payload) AS h, row_number() OVER () AS pos
                 FROM {"_raw" if isinstance(raw, pa.Table) else raw}"""
         )
@@ -219,7 +226,7 @@ def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Time
         )
     finally:
         with contextlib.suppress(duckdb.Error):  # a failed transaction: its error wins
-            con.execute("DROP TABLE IF EXISTS _rawt")
+            con.execute(f"DROP {kind} IF EXISTS _rawt")
         if isinstance(raw, pa.Table):
             unregister(con, "_raw")
 

@@ -365,7 +365,8 @@ class Store(StoreReads):
                 batch.derive_ids()
             report = WriteReport()
             with self._transaction():
-                report.raw_kept += insert_raw(self._con, raw_view, now)
+                computed = csv_columns is not None
+                report.raw_kept += insert_raw(self._con, raw_view, now, computed=computed)
                 refused = conv.rejects_frame()
                 if rejects is not None and len(rejects):
                     refused = pd.concat([rejects, refused], ignore_index=True)
