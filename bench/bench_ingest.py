@@ -5,7 +5,8 @@ For each input this runs `vsmml ingest SOURCE FILE` as a subprocess into an empt
 (startup, reading, checks, raw payloads, events, quarantine and the final checkpoint all
 included) and, in the same run, the floor: a bare `CREATE TABLE AS SELECT * FROM
 read_json/read_csv(FILE)` in a fresh DuckDB file, also as a subprocess. It prints one table:
-records, seconds, records/s, peak RSS of the process, and the ratio to the floor. It also runs
+records, seconds, records/s, peak RSS of the process, the ratio to the floor, and the CPU
+seconds of both (steadier than wall time when other jobs share the machine). It also runs
 a reader (a process opening the store read-only over and over) during the largest JSON Lines
 ingest and prints the longest time a reader waited for the store.
 
@@ -21,6 +22,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +38,10 @@ from vsmml.events.schema import EVENT_COLUMNS
 from vsmml.synth import SynthConfig, iter_generate
 
 VSMML = str(Path(sys.executable).with_name("vsmml"))
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""Subprocess environment: bytecode cached as on a user's install (with
+PYTHONDONTWRITEBYTECODE every start recompiles pandas and vsmml, 2-3 s on a loaded machine;
+the floor's `import duckdb` has little Python to compile, so that would skew the ratio)."""
 
 
 def generate(n: int, folder: Path) -> tuple[Path, Path]:
@@ -75,8 +81,9 @@ def generate_github(n: int, folder: Path) -> Path:
     return path
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (bytes) and stdout of a subprocess."""
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS (bytes), stdout and CPU seconds (user + system) of a subprocess."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -91,9 +98,11 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         time.sleep(0.02)
     out, err = proc.communicate()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err.strip()[-500:]}")
-    return seconds, peak, out
+    return seconds, peak, out, cpu
 
 
 FLOOR = (
@@ -132,7 +141,7 @@ def measure(
     """The user's command and the floor on one file."""
     home = work / f"home-{source}-{path.stem}"
     shutil.rmtree(home, ignore_errors=True)
-    env = {**os.environ, "VSMML_HOME": str(home)}
+    env = {**ENV, "VSMML_HOME": str(home)}
     waits: list[str] = []
     reader_proc = None
     if reader:
@@ -145,15 +154,15 @@ def measure(
         assert reader_proc.stdout is not None
         reader_proc.stdout.readline()
         threading.Thread(target=lambda: waits.extend(reader_proc.stdout), daemon=True).start()  # type: ignore[union-attr]
-    seconds, peak, out = run([VSMML, "ingest", source, str(path)], env)
+    seconds, peak, out, cpu = run([VSMML, "ingest", source, str(path)], env)
     if reader_proc is not None:
         time.sleep(0.5)
         reader_proc.kill()
     floor_db = work / "floor.duckdb"
     floor_db.unlink(missing_ok=True)
     reader_fn = "read_csv" if path.suffix == ".csv" else "read_json"
-    floor_s, floor_peak, _floor_out = run(
-        [sys.executable, "-c", FLOOR, str(floor_db), reader_fn, str(path)], dict(os.environ)
+    floor_s, floor_peak, _floor_out, floor_cpu = run(
+        [sys.executable, "-c", FLOOR, str(floor_db), reader_fn, str(path)], dict(ENV)
     )
     shutil.rmtree(home, ignore_errors=True)
     longest = float(waits[-1].split()[0]) if waits and not waits[-1].startswith("error") else None
@@ -164,10 +173,23 @@ def measure(
         "peak": peak,
         "floor_s": floor_s,
         "floor_peak": floor_peak,
+        "cpu": cpu,
+        "floor_cpu": floor_cpu,
         "summary": out.strip().splitlines()[0] if out.strip() else "",
         "reader_wait": longest,
         "reads": int(waits[-1].split()[1]) if longest is not None else 0,
     }
+
+
+def warm_up(data: Path, work: Path) -> None:
+    """One tiny run of each command and of the floor, untimed, so bytecode is cached."""
+    tiny = data / "warm-up.jsonl"
+    tiny.write_text('{"kind": "commit", "ts": "2026-01-01T00:00:00Z", "repo": "r", "sha": "a"}\n')
+    home = work / "home-warm-up"
+    for source in ("jsonl", "github"):
+        run([VSMML, "ingest", source, str(tiny)], {**ENV, "VSMML_HOME": str(home)})
+    run([sys.executable, "-c", FLOOR, str(work / "warm.duckdb"), "read_json", str(tiny)], ENV)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> None:
@@ -180,6 +202,13 @@ def main() -> None:
         default=[20_000, 50_000],
         help="GitHub deliveries per case (10-25 KB each)",
     )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        choices=("jsonl", "csv", "github"),
+        default=["jsonl", "csv", "github"],
+        help="which inputs to measure",
+    )
     parser.add_argument("--quick", action="store_true", help="50k events, 2,000 GitHub payloads")
     parser.add_argument(
         "--data", type=Path, default=Path(tempfile.gettempdir()) / "vsmml-bench-ingest"
@@ -188,12 +217,15 @@ def main() -> None:
     sizes, gh_sizes = ([50_000], [2_000]) if args.quick else (args.sizes, args.github)
     args.data.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="vsmml-bench-"))
+    warm_up(args.data, work)
     rows = []
     for n in sizes:
         jsonl, csv_path = generate(n, args.data)
-        rows.append(measure("jsonl", jsonl, n, work, reader=n == max(sizes)))
-        rows.append(measure("csv", csv_path, n, work))
-    for n in gh_sizes:
+        if "jsonl" in args.cases:
+            rows.append(measure("jsonl", jsonl, n, work, reader=n == max(sizes)))
+        if "csv" in args.cases:
+            rows.append(measure("csv", csv_path, n, work))
+    for n in gh_sizes if "github" in args.cases else []:
         rows.append(measure("github", generate_github(n, args.data), n, work))
     shutil.rmtree(work, ignore_errors=True)
     print(
@@ -202,13 +234,14 @@ def main() -> None:
     )
     print(
         f"{'case':<34} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak RSS':>9} "
-        f"{'floor s':>8} {'vs floor':>8}"
+        f"{'floor s':>8} {'vs floor':>8} {'cpu s':>6} {'floor cpu':>9}"
     )
     for r in rows:
         print(
             f"{r['case']:<34} {r['records']:>10,} {r['seconds']:>8.2f} "
             f"{r['records'] / r['seconds']:>10,.0f} {r['peak'] / 2**20:>7,.0f}MB "
-            f"{r['floor_s']:>8.2f} {r['seconds'] / r['floor_s']:>7.2f}x"
+            f"{r['floor_s']:>8.2f} {r['seconds'] / r['floor_s']:>7.2f}x "
+            f"{r['cpu']:>6.2f} {r['floor_cpu']:>9.2f}"
         )
     for r in rows:
         print(f"  {r['case']}: {r['summary']}")

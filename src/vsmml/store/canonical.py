@@ -27,6 +27,7 @@ from vsmml.events.validate import DEFAULT_FUTURE_TOLERANCE, MIN_TS, derive_event
 from vsmml.store.sql import scalar, unregister
 
 TEXT_FIELDS: Final = tuple(c for c in EVENT_COLUMNS if c not in ("ts", "received_at", "attrs"))
+_TYPED: Final = {c: "TIMESTAMP" if c in ("ts", "received_at") else "VARCHAR" for c in EVENT_COLUMNS}
 _WS: Final = " \t\n\r\x0b\x0c"
 _TS_RE: Final = (
     r"^\d{4}-[01]\d-[0-3]\d[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
@@ -156,10 +157,10 @@ class CanonicalBatch:
     """One batch of canonical rows inside DuckDB: classify, then hand out what Python needs.
 
     Use: `CanonicalBatch(con, lines, ...)` (registers the batch and the checking view),
-    `scan()` for the rows the Python converter must judge, `payloads()` for their text,
-    `good_table()` to stage the rows to merge (in file order), `derive_ids()`, and `drop()`.
-    The JSON of each line is parsed twice (to classify, to stage); the staged rows are the
-    only copy made before the insert.
+    `scan()` stages the regular rows and finds those the Python converter must judge,
+    `payloads()` gives their text, `good_table()` adds the converter's events (in file order),
+    then `derive_ids()` and `drop()`. The JSON of each line is parsed in one pass (classify
+    and stage together); the staged rows are the only copy made before the insert.
     """
 
     def __init__(
@@ -185,10 +186,18 @@ class CanonicalBatch:
         self.fallback_lines: list[int] = []
 
     def scan(self) -> int:
-        """Classify every row; returns how many are regular (the others: `fallback_lines`)."""
-        rows = self.con.execute("SELECT line_no FROM _cv WHERE NOT regular").fetchall()
-        self.fallback_lines = sorted(int(r[0]) for r in rows)
-        return self.rows - len(self.fallback_lines)
+        """Stage the regular rows in canonical columns into `_batch` (the one pass that parses
+        each line) and find the others (`fallback_lines`); returns how many are regular."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {self._regular_sql()}")
+        regular = scalar(self.con, "SELECT count(*) FROM _batch")
+        if regular == self.rows:
+            self.fallback_lines = []
+            return regular
+        rows = self.con.execute(
+            "SELECT line_no FROM _lines ANTI JOIN _batch USING (line_no) ORDER BY line_no"
+        ).fetchall()
+        self.fallback_lines = [int(r[0]) for r in rows]
+        return regular
 
     def payloads(self) -> list[tuple[int, str]]:
         """(line number, payload) of the rows the Python reference converter must judge."""
@@ -213,10 +222,7 @@ class CanonicalBatch:
         )
         return "_craw"
 
-    def good_table(self, fallback: pa.Table | None = None) -> None:
-        """Create `_batch`: the regular rows in canonical columns, with the fallback's valid
-        events (columns of the canonical frame plus `line_no`, `sub`), in file order, so the
-        first of two rows with one id is the first in the file whichever path judged it."""
+    def _regular_sql(self) -> str:
         now = self.now.tz_convert("UTC").tz_localize(None).isoformat()
         cols = {
             "kind": "kind",
@@ -228,18 +234,25 @@ class CanonicalBatch:
             "env": "c_env",
             "status": "c_status",
         }
-        typed = {c: "TIMESTAMP" if c in ("ts", "received_at") else "VARCHAR" for c in EVENT_COLUMNS}
-        mine = ", ".join(f"CAST({cols.get(c, c)} AS {typed[c]}) AS {c}" for c in EVENT_COLUMNS)
-        sql = f"SELECT line_no, 0 AS sub, env AS raw_env, status AS raw_status, {mine} FROM _cv"
-        sql += " WHERE regular"
-        order = ""
-        if fallback is not None and fallback.num_rows:
-            self.con.register("_fb", fallback)
-            theirs = ", ".join(f"CAST({c} AS {typed[c]}) AS {c}" for c in EVENT_COLUMNS)
-            sql += f""" UNION ALL SELECT line_no, sub, NULL, NULL, {theirs} FROM _fb"""
-            order = " ORDER BY line_no, sub"
+        mine = ", ".join(f"CAST({cols.get(c, c)} AS {_TYPED[c]}) AS {c}" for c in EVENT_COLUMNS)
+        return f"""SELECT line_no, 0::BIGINT AS sub, env AS raw_env, status AS raw_status, {mine}
+                   FROM _cv WHERE regular"""
+
+    def good_table(self, fallback: pa.Table | None = None) -> None:
+        """Complete `_batch` (the regular rows `scan` staged) with the fallback's valid events
+        (columns of the canonical frame plus `line_no`, `sub`), in file order, so the first of
+        two rows with one id is the first in the file whichever path judged it."""
+        if fallback is None or not fallback.num_rows:
+            return
+        self.con.register("_fb", fallback)
+        theirs = ", ".join(f"CAST({c} AS {_TYPED[c]}) AS {c}" for c in EVENT_COLUMNS)
         try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {sql}{order}")
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _batch AS
+                    SELECT * FROM (SELECT * FROM _batch UNION ALL
+                                   SELECT line_no, sub, NULL, NULL, {theirs} FROM _fb)
+                    ORDER BY line_no, sub"""
+            )
         finally:
             unregister(self.con, "_fb")
 

@@ -75,18 +75,30 @@ def merge_batch(con: duckdb.DuckDBPyConnection) -> MergeStats:
         duplicates += scalar(con, f"SELECT count(*) {repeat} AND s.content_hash = f.content_hash")
         source = "(SELECT * EXCLUDE (_pos) FROM _firsts)"
         n = distinct
-    stored_conflicts = quarantine_conflicts(
-        con,
-        f"""SELECT s.* FROM {source} s JOIN events e USING (event_id)
-            WHERE s.content_hash <> e.content_hash""",
+    # One scan of the stored ids per batch, on the ids alone: a fresh batch (the common case)
+    # then hashes its rows once, on insert, and needs no join at all.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _seen AS
+           SELECT e.event_id, e.content_hash AS stored FROM events e
+           SEMI JOIN (SELECT event_id FROM _batch) s USING (event_id)"""
     )
+    stored_conflicts: list[str] = []
+    rows = source
+    if scalar(con, "SELECT count(*) FROM _seen"):
+        stored_conflicts = quarantine_conflicts(
+            con,
+            f"""SELECT s.* FROM {source} s JOIN _seen USING (event_id)
+                WHERE s.content_hash <> _seen.stored""",
+        )
+        rows = f"(SELECT * FROM {source} s ANTI JOIN _seen USING (event_id))"
     messages += stored_conflicts
     accepted = scalar(
         con,
-        f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash
-            FROM {source} s ANTI JOIN events e USING (event_id)""",
+        f"""INSERT INTO events SELECT {", ".join(EVENT_COLUMNS)}, content_hash FROM {rows}""",
     )
-    con.execute("DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts")
+    con.execute(
+        "DROP TABLE IF EXISTS _staged; DROP TABLE IF EXISTS _firsts; DROP TABLE IF EXISTS _seen"
+    )
     return MergeStats(
         accepted=accepted,
         duplicates=duplicates + n - accepted - len(stored_conflicts),
@@ -163,50 +175,60 @@ def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(q, preserve_index=False)
 
 
-def insert_raw(con: duckdb.DuckDBPyConnection, raw: pa.Table | str, now: pd.Timestamp) -> int:
+def insert_raw(
+    con: duckdb.DuckDBPyConnection,
+    raw: pa.Table | str,
+    now: pd.Timestamp,
+    *,
+    computed: bool = False,
+) -> int:
     """Keep raw payloads (source, location, payload) not kept before; returns how many were new.
 
     `raw` is an Arrow table or the name of a table already in DuckDB. A payload is identified
     by its source and a 64-bit hash of its text: a re-delivered webhook or a re-ingested file
-    adds nothing.
+    adds nothing. `computed`: the payloads are built by the query (a CSV row's JSON), so they
+    are built once into a temporary table rather than on each of the two reads.
     """
+    kind = "TABLE" if computed else "VIEW"
     if isinstance(raw, pa.Table):
         if raw.num_rows == 0:
             return 0
         con.register("_raw", raw)
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {raw}")
     try:
+        # Payload ids follow the input's order.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP {kind} _rawt AS
+                SELECT source, location, payload, hash(payload) AS h, row_number() OVER () AS pos
+                FROM {"_raw" if isinstance(raw, pa.Table) else raw}"""
+        )
         stamp = f"TIMESTAMP '{_naive(now)}'"
         n, distinct = con.execute(
-            "SELECT count(*), count(DISTINCT (source, hash(payload))) FROM _raw"
+            "SELECT count(*), count(DISTINCT (source, h)) FROM _rawt"
         ).fetchall()[0]
         if n == distinct:  # the common case: no repeat inside the batch, no window needed
             return scalar(
                 con,
                 f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
-                    SELECT source, location, {stamp}, payload, h FROM
-                      (SELECT source, location, payload, hash(payload) AS h FROM _raw) r
+                    SELECT source, location, {stamp}, payload, h FROM _rawt r
                     WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
-                                      WHERE s.payload_hash = r.h AND s.source = r.source)""",
+                                      WHERE s.payload_hash = r.h AND s.source = r.source)
+                    ORDER BY pos""",
             )
         return scalar(
             con,
             f"""INSERT INTO raw_payloads (source, location, received_at, payload, payload_hash)
                 SELECT source, location, {stamp}, payload, h FROM
-                  (SELECT * FROM
-                     (SELECT source, location, payload, hash(payload) AS h,
-                             row_number() OVER () AS pos FROM _raw)
+                  (SELECT * FROM _rawt
                    QUALIFY row_number() OVER (PARTITION BY source, h ORDER BY pos) = 1) r
                 WHERE NOT EXISTS (SELECT 1 FROM raw_payloads s
                                   WHERE s.payload_hash = r.h AND s.source = r.source)
                 ORDER BY pos""",
         )
     finally:
+        with contextlib.suppress(duckdb.Error):  # a failed transaction: its error wins
+            con.execute(f"DROP {kind} IF EXISTS _rawt")
         if isinstance(raw, pa.Table):
             unregister(con, "_raw")
-        else:
-            con.execute("DROP VIEW IF EXISTS _raw")
 
 
 def _naive(now: pd.Timestamp) -> str:

@@ -331,8 +331,10 @@ def _csv_block(
             quoted_strings_can_be_null=True,
         ),
     )
-    good = np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))
-    table = table.add_column(0, "line_no", pa.array(numbers[good], pa.int64()))
+    good = numbers
+    if bad_rows:
+        good = numbers[np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))]
+    table = table.add_column(0, "line_no", pa.array(good, pa.int64()))
     if bad_rows:
         texts = [lines[int(i)].as_py() for i in bad_rows]
         extra, rejects = _python_rows(
@@ -349,9 +351,16 @@ def _simple(lines: pa.Array) -> bool:
 
 
 def _join(lines: pa.Array, header: list[str]) -> bytes:
+    """The header and the lines as one CSV text (each line ends in a newline), built in Arrow."""
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(header)
-    return head.getvalue().encode("utf-8") + "\n".join(lines.to_pylist()).encode("utf-8")
+    large = lines.cast(pa.large_string())
+    sep = pa.scalar("\n", pa.large_string())
+    ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
+    start, end = int(offsets[0]), int(offsets[len(ended)])
+    body: bytes = ended.buffers()[2].slice(start, end - start).to_pybytes()
+    return head.getvalue().encode("utf-8") + body
 
 
 def _python_rows(

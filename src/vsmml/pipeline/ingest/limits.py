@@ -36,6 +36,7 @@ def json_depth(text: str | bytes) -> int:
     return int(np.cumsum(_STEP[steps]).max(initial=0))
 
 
+_COUNT_FIRST: Final = 2048
 _STRINGS: Final = re.compile(rb'"[^"]*"')
 _DELETE: Final = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP: Final = np.zeros(256, dtype=np.int64)
@@ -45,10 +46,11 @@ _STEP[list(b"]}")] = -1
 
 def too_deep(text: str | bytes, max_depth: int) -> int | None:
     """The nesting depth when it exceeds `max_depth`, else None (cheap when it cannot)."""
-    opens = (b"{", b"[") if isinstance(text, bytes) else ("{", "[")
-    if text.count(opens[0]) + text.count(opens[1]) <= max_depth:  # type: ignore[arg-type]
-        return None
-    depth = json_depth(text)
+    if len(text) <= _COUNT_FIRST:  # short: counting the brackets usually settles it
+        opens = (b"{", b"[") if isinstance(text, bytes) else ("{", "[")
+        if text.count(opens[0]) + text.count(opens[1]) <= max_depth:  # type: ignore[arg-type]
+            return None
+    depth = json_depth(text)  # long (webhooks hold hundreds of brackets): measure at once
     return depth if depth > max_depth else None
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vsmml.errors import ConfigError
-from vsmml.events.connectors import cdevents, files, github, gitlab
+from vsmml.events.connectors import files
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.pipeline.ingest.readers import split_csv_rows, split_json
 
@@ -78,9 +78,41 @@ def get_source(name: str) -> Source:
         ) from None
 
 
+class LazyRules:
+    """A connector's rules class, imported on first use: `vsmml ingest jsonl` then does not
+    import every connector (the CDEvents schemas alone take a quarter of a second)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    @property
+    def cls(self) -> Any:
+        """The rules class itself."""
+        return getattr(importlib.import_module(f"vsmml.events.connectors.{self.module}"), self.name)
+
+    @property
+    def model_fields(self) -> Any:
+        """The class's pydantic fields (`build_rules` asks which settings it accepts)."""
+        return getattr(self.cls, "model_fields", {})
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self.cls(**kwargs)
+
+
 def _json_converter(to_events: Callable[..., Conversion]) -> Converter:
     def convert(units: Sequence[Unit], rules: Any) -> Conversion:
         return to_events(list(units), rules)
+
+    return convert
+
+
+def _records_converter(module: str) -> Converter:
+    """Adapter for connectors whose `to_events` takes `(location, payload)` pairs."""
+
+    def convert(units: Sequence[Unit], rules: Any) -> Conversion:
+        to_events = importlib.import_module(f"vsmml.events.connectors.{module}").to_events
+        result: Conversion = to_events(list(units), rules)
+        return result
 
     return convert
 
@@ -107,8 +139,8 @@ def _split_json_for(source: str) -> Splitter:
 register(
     Source(
         "cdevents",
-        cdevents.CDEventsRules,
-        _json_converter(cdevents.to_events),
+        LazyRules("cdevents", "CDEventsRules"),
+        _records_converter("cdevents"),
         _split_json_for("cdevents"),
         parsed=True,
     )
@@ -116,8 +148,8 @@ register(
 register(
     Source(
         "github",
-        github.GitHubRules,
-        _json_converter(github.to_events),
+        LazyRules("github", "GitHubRules"),
+        _records_converter("github"),
         _split_github,
         (".json", ".jsonl", ".ndjson", ".csv"),
         parsed=True,
@@ -126,8 +158,8 @@ register(
 register(
     Source(
         "gitlab",
-        gitlab.GitLabRules,
-        _json_converter(gitlab.to_events),
+        LazyRules("gitlab", "GitLabRules"),
+        _records_converter("gitlab"),
         _split_json_for("gitlab"),
         parsed=True,
     )
@@ -153,17 +185,6 @@ register(
         canonical=True,
     )
 )
-
-
-def _records_converter(module: str) -> Converter:
-    """Adapter for connectors whose `to_events` takes `(location, payload)` pairs."""
-
-    def convert(units: Sequence[Unit], rules: Any) -> Conversion:
-        to_events = importlib.import_module(f"vsmml.events.connectors.{module}").to_events
-        result: Conversion = to_events(list(units), rules)
-        return result
-
-    return convert
 
 
 def _records_splitter(module: str, source: str) -> Splitter:
