@@ -46,6 +46,8 @@ class Executor(Protocol):
 class SerialExecutor:
     """Every partition in this process, one after the other (bounded memory, no Dask)."""
 
+    phases: dict[str, float] = field(default_factory=dict)
+
     @property
     def workers(self) -> int:
         """One: this process."""
