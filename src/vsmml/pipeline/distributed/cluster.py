@@ -124,7 +124,10 @@ def dask_executor(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # no dashboard, and the scheduler's HTTP endpoint on a free port: a busy 8787 would
+        # otherwise print a warning to the user's terminal
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
         silence_logs=logging.ERROR,
     )
     client = make_client(cluster)
