@@ -22,13 +22,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
 from vsmml.config import Settings, get_settings
 from vsmml.correlate import correlate, link_coverage
 from vsmml.events.schema import DELIVERY_KINDS
+from vsmml.graph import deploy_order_edges
 from vsmml.metrics.bands import SummaryContext, dora_summary, with_bands
 from vsmml.metrics.display import dora_summary_table, latest_period_table
 from vsmml.metrics.frames import finish, group_columns
@@ -54,6 +55,14 @@ from vsmml.pipeline.queries.metrics import (
 )
 from vsmml.pipeline.service_store import open_for_reading
 
+DEPLOY_COLUMNS: Final[tuple[str, ...]] = (
+    "service",
+    "env",
+    "started_at",
+    "finished_at",
+    "is_rollback",
+)
+"""What a partition returns of its deployments (the deploy-order dependency inference's input)."""
 GRID_FILL: Final[dict[str, str]] = {
     "deployments": "zero",
     "deployment_days": "zero",
@@ -90,6 +99,9 @@ class PartitionMetrics:
     events: int
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss: int = 0
+    deployments: pd.DataFrame | None = None
+    """The partition's deployment records (`DEPLOY_COLUMNS`): what cross-service analyses
+    such as the deploy-order dependencies need, gathered instead of re-reading events."""
 
 
 def partition_metrics(task: MetricsTask) -> PartitionMetrics:
@@ -118,7 +130,19 @@ def partition_metrics(task: MetricsTask) -> PartitionMetrics:
         events=events_read,
         seconds={"read": t1 - t0, "correlate": t2 - t1, "metrics": t3 - t2},
         peak_rss=peak_rss(),
+        deployments=corr.deployments[list(DEPLOY_COLUMNS)].reset_index(drop=True),
     )
+
+
+def service_dependencies(parts: Sequence[PartitionMetrics], **thresholds: Any) -> pd.DataFrame:
+    """Service dependencies inferred from deploy order (`vsmml.graph.deploy_order_edges`) over
+    every partition's deployments at once: a dependency links services of different partitions
+    without being a correlation link, so it is computed after the gather, never per partition.
+    `thresholds` are `deploy_order_edges`' keywords (window, min_count, min_lift)."""
+    frames = [p.deployments for p in parts if p.deployments is not None and len(p.deployments)]
+    if not frames:
+        return deploy_order_edges(pd.DataFrame(columns=list(DEPLOY_COLUMNS)), **thresholds)
+    return deploy_order_edges(pd.concat(frames, ignore_index=True), **thresholds)
 
 
 def regrid(tidy: pd.DataFrame, freq: str | None, cols: Sequence[str]) -> pd.DataFrame:
