@@ -116,8 +116,8 @@ def command(home: str, args: list[str], env_extra: dict[str, str]) -> dict[str, 
     result["bytes"] = out.stat().st_size
     out.unlink()
     line = result["stderr"]
-    if m := re.search(r"; [\d.]+ s \(([^)]*)\)", line):
-        result["phases"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)", m.group(1))}
+    if m := re.search(r"; [\d.]+ s \(([^)]*)\)", line):  # (lake 0.4 s, plan 2.6 s, ...)
+        result["phases"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
     if m := re.search(r"peak ([\d,]+) MiB per worker", line):
         result["worker_peak"] = int(m.group(1).replace(",", "")) * 2**20
     if m := re.search(r"(\d+) partition\(s\)", line):

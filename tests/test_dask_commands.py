@@ -77,7 +77,7 @@ def test_dask_right_after_demo_exports_then_refreshes_the_lake_itself(
     assert load_manifest(lake).rows == stored
     assert f"lake export batch 1: +{stored:,} events" in err
     assert "on LocalCluster, 2 worker(s)" in err
-    assert re.search(r"\(lake [\d.]+, cluster [\d.]+, plan [\d.]+, work [\d.]+\)", err)
+    assert re.search(r"\(lake [\d.]+ s, cluster [\d.]+ s, plan [\d.]+ s, work [\d.]+ s\)", err)
     assert "8787" not in err and "Warning" not in err  # nothing but the one run line
     before = int(re.search(r"(\d+) partition", err).group(1))  # type: ignore[union-attr]
     assert before >= 4

@@ -48,7 +48,7 @@ class EngineRun:
             if self.lake.up_to_date
             else f"lake export batch {self.lake.batch}: +{self.lake.new_rows:,} events"
         )
-        phases = ", ".join(f"{k} {v:.1f}" for k, v in self.phases.items())
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
         peak = f"; peak {self.peak_rss / 2**20:,.0f} MiB per worker" if self.peak_rss else ""
         return (
             f"{self.engine}: {self.partitions} partition(s) of {self.events:,} events "
