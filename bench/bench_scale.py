@@ -203,7 +203,8 @@ def plot(results: dict[float, dict[str, Any]], path: Path) -> None:
         xs = [x for x, _ in pts]
         ax1.plot(xs, [x / m["seconds"] for x, m in pts], marker="o", label=label)
         ax2.plot(xs, [m.get("worker_peak", m["peak"]) / 2**30 for _, m in pts], marker="o")
-    for ax, title in ((ax1, "events/s (whole command)"), (ax2, "peak GiB per worker")):
+    titles = ("events/s (whole command)", "peak GiB per worker (else of the command)")
+    for ax, title in zip((ax1, ax2), titles, strict=True):
         ax.set_xscale("log")
         ax.set_xlabel("events in the store")
         ax.set_title(title)

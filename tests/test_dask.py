@@ -124,13 +124,29 @@ def test_dask_csv_is_the_local_csv_and_errors_stay_one_line(
         get_settings.cache_clear()
 
 
-def test_batch_scores_on_dask_equal_the_local_scores(org: Org, scheduler: str) -> None:
+def test_batch_scores_on_dask_equal_the_local_scores(
+    org: Org, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vsmml.config import get_settings
+
     query = RiskQuery(top=5)
     local = score_stored(query, org.settings)
     done = score_stored_dask(query, org.settings, scheduler=scheduler)
     pd.testing.assert_frame_equal(done.report.scored, local.scored, check_exact=True)
     pd.testing.assert_frame_equal(done.report.riskiest, local.riskiest, check_exact=True)
     assert len(local.scored) > 500 and done.run.partitions > 3
+    # the command's csv: the same bytes from both engines
+    monkeypatch.setenv("VSMML_HOME", str(org.settings.home))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        args = ["risk", "--top", "1000", "--format", "csv"]
+        by_local = runner.invoke(app, args)
+        by_dask = runner.invoke(app, [*args, "--engine", "dask", "--scheduler", scheduler])
+    finally:
+        get_settings.cache_clear()
+    assert by_local.exit_code == by_dask.exit_code == 0, by_dask.stderr[-500:]
+    assert by_dask.stdout == by_local.stdout and by_local.stdout.count("\n") > 500
 
 
 def test_the_dask_trained_risk_model_is_as_good_as_the_local_one(org: Org, scheduler: str) -> None:
