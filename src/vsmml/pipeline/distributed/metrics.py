@@ -29,7 +29,6 @@ import pandas as pd
 from vsmml.config import Settings, get_settings
 from vsmml.correlate import correlate, link_coverage
 from vsmml.events.schema import DELIVERY_KINDS
-from vsmml.graph import deploy_order_edges
 from vsmml.metrics.bands import SummaryContext, dora_summary, with_bands
 from vsmml.metrics.display import dora_summary_table, latest_period_table
 from vsmml.metrics.frames import finish, group_columns
@@ -139,6 +138,8 @@ def service_dependencies(parts: Sequence[PartitionMetrics], **thresholds: Any) -
     every partition's deployments at once: a dependency links services of different partitions
     without being a correlation link, so it is computed after the gather, never per partition.
     `thresholds` are `deploy_order_edges`' keywords (window, min_count, min_lift)."""
+    from vsmml.graph import deploy_order_edges  # networkx: only when dependencies are asked for
+
     frames = [p.deployments for p in parts if p.deployments is not None and len(p.deployments)]
     if not frames:
         return deploy_order_edges(pd.DataFrame(columns=list(DEPLOY_COLUMNS)), **thresholds)
