@@ -1,34 +1,40 @@
-"""Benchmark: how cost grows with the work, single machine against a 2-worker Dask LocalCluster.
+"""Benchmark: how the cost of `vsmml metrics` grows with the events, local against Dask.
 
-Usage: `.venv/bin/python bench/bench_scale.py [--quick] [--sizes 1,10,50] [--work DIR]
-[--in-memory-max 10] [--plot PATH]`
+Usage: `.venv/bin/python bench/bench_scale.py [--sizes 1,10,50] [--work DIR]
+[--in-memory-max 10] [--plot PATH] [--quick]`
 
-For each size (millions of events) the synthetic organisation (one year, more services for more
-events; `vsmml.synth.iter_generate` streams it, 10 services at a time) is ingested once into a
-real store under DIR/<size>M (setup, not timed), then each step runs in a fresh subprocess:
+For each size (millions of events) a store is built once under DIR/<size>M (setup, timed
+apart, cached): the synthetic organisation (`year50` preset: one year, 7 services per million
+events, one team per 5 services) is generated 10 services at a time by
+`vsmml.synth.iter_generate` and each chunk written to a real DuckDB store
+(`vsmml.pipeline.demo.ingest_synthetic`, what `vsmml demo` does at demo size), so no more than
+10 services' events are ever in memory. Then the COMMANDS a user runs are timed, each in its own
+process, output to a file:
 
-- ``lake export``: `export_lake` from the store (the first, full export; what `vsmml lake
-  export` and the first `--engine dask` run do), then the no-op check of a second export;
-- ``local (stream)``: `vsmml metrics` per service and week over the lake partition by
-  partition in one process (`partitioned_metrics` with `SerialExecutor`): the same functions and
-  the same bounded memory as Dask, without Dask;
-- ``dask 2 workers``: the same partitions on a LocalCluster of 2 single-threaded worker
-  processes (cluster start included), i.e. `metrics_report_dask`;
-- ``local (in memory)``: today's `vsmml metrics` path (`metrics_report`: every event in one
-  frame), up to `--in-memory-max` million events (it does not fit beyond);
-- ``vsmml metrics --engine dask``: the command a user runs, end to end (interpreter start, lake
-  check, cluster start, csv to /dev/null), for the smallest size.
+- ``vsmml lake export`` (the first, full export of that store; `--engine dask` does it itself
+  when the lake is behind, here it is measured apart so the other rows show steady state);
+- ``vsmml metrics --engine local --format csv`` reading every event at once (the path of a store
+  below ``VSMML_LOCAL_STREAM_EVENTS``), up to `--in-memory-max` million events;
+- the same command streaming the lake partition by partition in one process
+  (``VSMML_LOCAL_STREAM_EVENTS=0``; the default above 5 M stored events);
+- ``vsmml metrics --engine dask --format csv`` on a LocalCluster of 2 single-threaded worker
+  processes (``VSMML_DASK_WORKERS=2``; cluster start included).
 
-Events/s is events over wall seconds of the step; peak memory is the maximum resident set of
-the process (local) or of each worker (Dask: the largest worker; the client's beside it). Where
-time goes comes from the partitions' own timers (read, correlate, metrics), summed.
+Wall seconds and events/s are the command's, start to exit. Peak memory is the largest
+resident set (``ru_maxrss`` of the command and its children); for the streamed and Dask runs the
+command also prints the largest peak of a process that ran partitions (``VmHWM``: per worker)
+and its phases (lake check, cluster start, plan, work), parsed from its standard-error line.
+Every metrics run's csv is compared with the first: they must be identical bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -37,283 +43,222 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SERVICES_PER_M = 7.0  # one year of one service is ≈ 143 k events (75 % SLO samples)
+BIN = Path(sys.executable).parent
+PATHS = {
+    "memory": ("local, in memory", {"VSMML_LOCAL_STREAM_EVENTS": str(10**15)}, "local"),
+    "stream": ("local, streamed", {"VSMML_LOCAL_STREAM_EVENTS": "0"}, "local"),
+    "dask": ("dask, 2 workers", {"VSMML_DASK_WORKERS": "2"}, "dask"),
+}
 
 
 def config_for(millions: float) -> Any:
     from vsmml.synth import SynthConfig
 
     services = max(1, round(millions * SERVICES_PER_M))
-    return SynthConfig.preset(
-        "year50", n_services=services, n_teams=max(1, min(services, services // 5 or 1))
-    )
+    return SynthConfig.preset("year50", n_services=services, n_teams=max(1, services // 5))
 
 
-def settings_for(home: Path) -> Any:
+def build(millions: float, work: Path) -> dict[str, Any]:
+    """The store for `millions` events under work/<size>M (built once, then cached)."""
     from vsmml.config import Settings
-
-    return Settings(home=home, duckdb_memory_limit="3GB", dask_workers=2)
-
-
-def build(millions: float, work: Path) -> Path:
-    """Ingest the organisation for `millions` events into work/<size>M (once, cached)."""
     from vsmml.pipeline.demo import ingest_synthetic
     from vsmml.store import Store
 
     home = work / f"{millions:g}M"
     done = home / "built.json"
-    if done.exists():
-        return home
-    home.mkdir(parents=True, exist_ok=True)
+    if not done.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        settings = Settings(home=home, duckdb_memory_limit="3GB")
+        t0 = time.perf_counter()
+        with Store.from_settings(settings) as store:
+            report = ingest_synthetic(store, config_for(millions), services_per_chunk=10)
+        seconds = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in home.glob("*.duckdb*"))
+        built = {"events": report.accepted, "seconds": seconds, "store_bytes": size}
+        built["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        done.write_text(json.dumps(built))
+    return {"home": str(home), **json.loads(done.read_text())}
+
+
+def measure(argv: list[str]) -> None:
+    """Run `argv` (stdout to $BENCH_OUT), then print its wall time and peak memory as json."""
+    out = Path(os.environ["BENCH_OUT"])
     t0 = time.perf_counter()
-    with Store.from_settings(settings_for(home)) as store:
-        report = ingest_synthetic(store, config_for(millions), services_per_chunk=10)
-    done.write_text(json.dumps({"events": report.accepted, "seconds": time.perf_counter() - t0}))
-    return home
+    with out.open("wb") as sink:
+        proc = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, check=False)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    stderr = proc.stderr.decode(errors="replace").strip()
+    print(json.dumps({"seconds": seconds, "rc": proc.returncode, "peak": peak, "stderr": stderr}))
 
 
-def _rss() -> int:
-    from vsmml.pipeline.distributed.engine import peak_rss
-
-    return peak_rss()
-
-
-def step(name: str, home: Path) -> dict[str, Any]:
-    """Run one measured step in this (fresh) process; returns its numbers."""
-    from vsmml.pipeline.distributed.cluster import SerialExecutor
-    from vsmml.pipeline.distributed.metrics import metrics_report_dask, partitioned_metrics
-    from vsmml.pipeline.distributed.plan import plan_partitions
-    from vsmml.pipeline.lake import export_lake, load_manifest
-    from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
-
-    s = settings_for(home)
-    query = MetricsQuery(by="service", freq="W")
-    out: dict[str, Any] = {}
-    t0 = time.perf_counter()
-    if name == "export":
-        report = export_lake(s, full=True)
-        out["seconds"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        again = export_lake(s)
-        out.update(events=report.rows, files=report.files, check_seconds=time.perf_counter() - t1)
-        assert again.up_to_date
-    elif name == "local":
-        manifest = load_manifest(s.lake_path)
-        t1 = time.perf_counter()
-        plan = plan_partitions(manifest, by="service", target_rows=s.dask_partition_events)
-        out["plan_seconds"] = time.perf_counter() - t1
-        rep, parts = partitioned_metrics(query, plan, SerialExecutor(), s.duckdb_memory_limit)
-        out.update(_parts(parts), events=manifest.rows, partitions=len(plan.partitions))
-        out["rows"] = len(rep.tidy)
-    elif name == "dask":
-        parts_seen: list[Any] = []
-        import vsmml.pipeline.distributed.metrics as dm
-
-        inner = dm.partitioned_metrics
-
-        def spy(*args: Any, **kwargs: Any) -> Any:
-            rep, parts = inner(*args, **kwargs)
-            parts_seen.extend(parts)
-            return rep, parts
-
-        dm.partitioned_metrics = spy  # records the partitions' own timers; computes as is
-        done = metrics_report_dask(query, s)
-        out.update(_parts(parts_seen), events=done.run.events, partitions=done.run.partitions)
-        out["phases"] = done.run.phases
-        out["rows"] = len(done.report.tidy)
-    elif name == "memory":
-        rep = metrics_report(query, s)
-        out["rows"] = len(rep.tidy)
-    out["seconds"] = out.get("seconds", time.perf_counter() - t0)
-    out["peak_rss"] = _rss()
-    return out
-
-
-def _parts(parts: list[Any]) -> dict[str, Any]:
-    total = {k: sum(p.seconds[k] for p in parts) for k in ("read", "correlate", "metrics")}
-    return {"steps": total, "worker_peak_rss": max(p.peak_rss for p in parts)}
-
-
-def run_step(name: str, home: Path) -> dict[str, Any]:
-    """`step` in a fresh interpreter (so peak memory is this step's alone)."""
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-    proc = subprocess.run(
-        [sys.executable, __file__, "--step", name, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+def command(home: str, args: list[str], env_extra: dict[str, str]) -> dict[str, Any]:
+    """`vsmml <args>` on the store at `home`, measured in a fresh wrapper process."""
+    out = Path(home) / "out.txt"
+    env = {
+        **os.environ,
+        "VSMML_HOME": home,
+        "VSMML_DUCKDB_MEMORY_LIMIT": "3GB",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+        "BENCH_OUT": str(out),
+        **env_extra,
+    }
+    argv = [sys.executable, __file__, "--measure", str(BIN / "vsmml"), *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        last = result["stderr"].splitlines() or ["?"]
+        return {"error": f"exit {result['rc']}: {last[-1][:200]}", "peak": result["peak"]}
+    result["sha"] = hashlib.sha256(out.read_bytes()).hexdigest()[:16]
+    result["bytes"] = out.stat().st_size
+    out.unlink()
+    line = result["stderr"]
+    if m := re.search(r"; [\d.]+ s \(([^)]*)\)", line):  # (lake 0.4 s, plan 2.6 s, ...)
+        result["phases"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
+    if m := re.search(r"peak ([\d,]+) MiB per worker", line):
+        result["worker_peak"] = int(m.group(1).replace(",", "")) * 2**20
+    if m := re.search(r"(\d+) partition\(s\)", line):
+        result["partitions"] = int(m.group(1))
     return result
-
-
-def user_command(home: Path) -> dict[str, Any]:
-    """`vsmml metrics --engine dask --format csv` as a user runs it (lake already exported)."""
-    env = {
-        **os.environ,
-        "VSMML_HOME": str(home),
-        "VSMML_DASK_WORKERS": "2",
-        "VSMML_DUCKDB_MEMORY_LIMIT": "3GB",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-    }
-    vsmml = Path(sys.executable).with_name("vsmml")
-    t0 = time.perf_counter()
-    with open(os.devnull, "w") as sink:
-        proc = subprocess.run(
-            [str(vsmml), "metrics", "--engine", "dask", "--format", "csv"],
-            stdout=sink,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            check=False,
-        )
-    return {
-        "seconds": time.perf_counter() - t0,
-        "ok": proc.returncode == 0,
-        "stderr": proc.stderr.strip()[-300:],
-    }
 
 
 def mib(n: float) -> str:
     return f"{n / 2**20:,.0f}"
 
 
-def report(results: dict[float, dict[str, Any]]) -> str:
-    """The markdown table of every size and path."""
+def table(results: dict[float, dict[str, Any]]) -> str:
+    """The markdown curve: every size and path."""
     lines = [
-        "| events | path | seconds | events/s | peak MiB (per worker) | vs local stream |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| events | command | seconds | events/s | peak MiB (command) | peak MiB per worker |"
+        " vs local in memory |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for _size, r in sorted(results.items()):
-        n = r["export"].get("events", 0)
-        base = r["local"].get("seconds")
-        rows = [
-            ("lake export (first)", r["export"], "peak_rss"),
-            ("local (stream)", r["local"], "peak_rss"),
-            ("dask 2 workers", r["dask"], "worker_peak_rss"),
-        ]
-        if "memory" in r:
-            rows.append(("local (in memory)", r["memory"], "peak_rss"))
-        for label, m, peak in rows:
-            if "error" in m:
-                lines.append(f"| {n:,} | {label} | failed: {m['error']} | | | |")
+        n = r["build"]["events"]
+        base = r.get("memory", {}).get("seconds")
+        lines.append(
+            f"| {n:,} | build the store (setup) | {r['build']['seconds']:.1f} | "
+            f"{n / r['build']['seconds']:,.0f} | {mib(r['build']['peak_rss'])} | | |"
+        )
+        rows = [("lake export", "export")] + [(PATHS[k][0], k) for k in PATHS]
+        for label, key in rows:
+            m = r.get(key)
+            if m is None:
+                lines.append(f"| {n:,} | {label} | not run | | | | |")
                 continue
-            ratio = f"{m['seconds'] / base:.2f}×" if base and label != "lake export (first)" else ""
-            extra = f" (client {mib(m['peak_rss'])})" if label.startswith("dask") else ""
+            if "error" in m:
+                peak = mib(m["peak"]) if "peak" in m else ""
+                lines.append(f"| {n:,} | {label} | failed: {m['error']} | | {peak} | | |")
+                continue
+            ratio = f"{m['seconds'] / base:.2f}×" if base and key in PATHS else ""
+            worker = mib(m["worker_peak"]) if "worker_peak" in m else ""
             lines.append(
                 f"| {n:,} | {label} | {m['seconds']:.1f} | {n / m['seconds']:,.0f} | "
-                f"{mib(m[peak])}{extra} | {ratio} |"
+                f"{mib(m['peak'])} | {worker} | {ratio} |"
             )
     return "\n".join(lines)
 
 
-def where(results: dict[float, dict[str, Any]]) -> str:
-    """Where the time goes: the partitions' timers and the fixed costs, per size."""
+def phases(results: dict[float, dict[str, Any]]) -> str:
+    """Where the time goes, from each run's phases (EngineRun.phases)."""
     lines = [
-        "| events | path | read % | correlate % | metrics % | plan s | other s | partitions |",
+        "| events | command | partitions | lake s | cluster s | plan s | work s | start+exit s |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for _size, r in sorted(results.items()):
-        n = r["export"].get("events", 0)
-        for label, m in (("local (stream)", r["local"]), ("dask 2 workers", r["dask"])):
-            if "steps" not in m:
+        n = r["build"]["events"]
+        for key in ("stream", "dask"):
+            m = r.get(key, {})
+            ph = m.get("phases")
+            if not ph:
                 continue
-            st = m["steps"]
-            busy = sum(st.values())
-            wall_work = busy / (1 if label.startswith("local") else 2)
-            other = m["seconds"] - wall_work - m.get("plan_seconds", 0.0)
+            rest = m["seconds"] - sum(ph.values())
             lines.append(
-                f"| {n:,} | {label} | {100 * st['read'] / busy:.0f} | "
-                f"{100 * st['correlate'] / busy:.0f} | {100 * st['metrics'] / busy:.0f} | "
-                f"{m.get('plan_seconds', float('nan')):.1f} | {other:.1f} | {m['partitions']} |"
+                f"| {n:,} | {PATHS[key][0]} | {m.get('partitions', '')} | {ph.get('lake', 0):.1f}"
+                f" | {ph.get('cluster', 0):.1f} | {ph.get('plan', 0):.1f} | "
+                f"{ph.get('work', 0):.1f} | {rest:.1f} |"
             )
     return "\n".join(lines)
 
 
 def plot(results: dict[float, dict[str, Any]], path: Path) -> None:
+    """Events/s and peak memory per worker against events, one line per command."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = sorted(results)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label, peak in (
-        ("local", "local (stream)", "peak_rss"),
-        ("dask", "dask, 2 workers", "worker_peak_rss"),
-        ("memory", "local (in memory)", "peak_rss"),
-        ("export", "lake export", "peak_rss"),
-    ):
+    for key, label in [("export", "vsmml lake export")] + [(k, PATHS[k][0]) for k in PATHS]:
         pts = [
-            (results[s]["export"]["events"], results[s][key])
-            for s in sizes
-            if key in results[s] and "error" not in results[s][key]
+            (r["build"]["events"], r[key])
+            for _, r in sorted(results.items())
+            if key in r and "error" not in r[key]
         ]
         if not pts:
             continue
-        xs = [p[0] for p in pts]
+        xs = [x for x, _ in pts]
         ax1.plot(xs, [x / m["seconds"] for x, m in pts], marker="o", label=label)
-        ax2.plot(xs, [m[peak] / 2**30 for _, m in pts], marker="o", label=label)
-    for ax, title in ((ax1, "events/s"), (ax2, "peak GiB (per worker)")):
+        ax2.plot(xs, [m.get("worker_peak", m["peak"]) / 2**30 for _, m in pts], marker="o")
+    titles = ("events/s (whole command)", "peak GiB per worker (else of the command)")
+    for ax, title in zip((ax1, ax2), titles, strict=True):
         ax.set_xscale("log")
-        ax.set_xlabel("events")
+        ax.set_xlabel("events in the store")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
     ax1.legend(fontsize=8)
+    fig.suptitle("vsmml metrics --by service --freq W, 2-core machine", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="one small size (≈ 0.3 M events, 2 services)"
-    )
-    parser.add_argument("--sizes", default="1,10,50", help="millions of events, comma-separated")
+    if len(sys.argv) > 2 and sys.argv[1] == "--measure":
+        measure(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one small size (0.3 M events)")
+    parser.add_argument("--sizes", default="1,10", help="millions of events, comma-separated")
     parser.add_argument("--work", type=Path, default=Path("/tmp/vsmml-bench-scale"))
     parser.add_argument("--in-memory-max", type=float, default=10.0)
-    parser.add_argument("--plot", type=Path, default=HERE / "scale.png")
-    parser.add_argument("--step", help=argparse.SUPPRESS)
-    parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--plot", type=Path, default=HERE / "scale.svg")
+    parser.add_argument("--json", type=Path, default=None, help="also write the raw numbers")
     args = parser.parse_args()
-    if args.step:
-        print(json.dumps(step(args.step, args.home)))
-        return
     sizes = [0.3] if args.quick else [float(x) for x in args.sizes.split(",")]
     load = os.getloadavg()
     print(
-        f"# bench_scale {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, "
-        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start"
+        f"# bench_scale {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on "
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start"
     )
     results: dict[float, dict[str, Any]] = {}
+    if args.json and args.json.exists():
+        results = {float(k): v for k, v in json.loads(args.json.read_text()).items()}
     for size in sizes:
-        home = build(size, args.work)
-        built = json.loads((home / "built.json").read_text())
-        print(
-            f"## {size:g} M: {built['events']:,} events ingested ({built['seconds']:.0f} s, setup)",
-            flush=True,
-        )
-        r: dict[str, Any] = {"export": run_step("export", home)}
-        r["local"] = run_step("local", home)
-        r["dask"] = run_step("dask", home)
-        if size <= args.in_memory_max:
-            r["memory"] = run_step("memory", home)
-        for key, value in r.items():
-            print(f"   {key}: {json.dumps(value)}", flush=True)
+        built = build(size, args.work)
+        home = built["home"]
+        print(f"## {size:g} M: {built['events']:,} events built in {built['seconds']:.0f} s")
+        r: dict[str, Any] = {"build": built}
+        r["export"] = command(home, ["lake", "export", "--full"], {})
+        print(f"   export: {json.dumps(r['export'])}", flush=True)
+        for key, (_label, env, engine) in PATHS.items():
+            if key == "memory" and size > args.in_memory_max:
+                continue
+            r[key] = command(home, ["metrics", "--engine", engine, "--format", "csv"], env)
+            print(f"   {key}: {json.dumps(r[key])}", flush=True)
+        shas = {r[k]["sha"] for k in PATHS if k in r and "sha" in r[k]}
+        r["csv_identical"] = len(shas) == 1
+        print(f"   csv identical across commands: {r['csv_identical']} ({sorted(shas)})")
         results[size] = r
-    first = args.work / f"{sizes[0]:g}M"
-    cmd = user_command(first)
+        if args.json:
+            args.json.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
     load = os.getloadavg()
-    print(
-        f"\n`vsmml metrics --engine dask --format csv` on {sizes[0]:g} M events: "
-        f"{cmd['seconds']:.1f} s (ok={cmd['ok']}); {cmd['stderr']}"
-    )
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
-    print(report(results))
+    print(table(results))
     print()
-    print(where(results))
+    print(phases(results))
     if not args.quick:
         plot(results, args.plot)
         print(f"\nplot: {args.plot}")

@@ -124,13 +124,29 @@ def test_dask_csv_is_the_local_csv_and_errors_stay_one_line(
         get_settings.cache_clear()
 
 
-def test_batch_scores_on_dask_equal_the_local_scores(org: Org, scheduler: str) -> None:
+def test_batch_scores_on_dask_equal_the_local_scores(
+    org: Org, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vsmml.config import get_settings
+
     query = RiskQuery(top=5)
     local = score_stored(query, org.settings)
     done = score_stored_dask(query, org.settings, scheduler=scheduler)
     pd.testing.assert_frame_equal(done.report.scored, local.scored, check_exact=True)
     pd.testing.assert_frame_equal(done.report.riskiest, local.riskiest, check_exact=True)
     assert len(local.scored) > 500 and done.run.partitions > 3
+    # the command's csv: the same bytes from both engines
+    monkeypatch.setenv("VSMML_HOME", str(org.settings.home))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        args = ["risk", "--top", "1000", "--format", "csv"]
+        by_local = runner.invoke(app, args)
+        by_dask = runner.invoke(app, [*args, "--engine", "dask", "--scheduler", scheduler])
+    finally:
+        get_settings.cache_clear()
+    assert by_local.exit_code == by_dask.exit_code == 0, by_dask.stderr[-500:]
+    assert by_dask.stdout == by_local.stdout and by_local.stdout.count("\n") > 500
 
 
 def test_the_dask_trained_risk_model_is_as_good_as_the_local_one(org: Org, scheduler: str) -> None:
@@ -158,3 +174,32 @@ def test_train_refuses_what_the_dask_engine_cannot_do_in_one_line(tmp_path: Path
     assert data.exit_code == 2 and "--data files train locally" in data.stderr
     lone = runner.invoke(app, ["train", "risk", "--scheduler", "tcp://127.0.0.1:9"])
     assert lone.exit_code == 2 and "only with --engine dask" in lone.stderr
+
+
+def test_service_dependencies_cross_partitions_and_are_inferred_after_the_gather(
+    org: Org, scheduler: str
+) -> None:
+    from vsmml.correlate import correlate
+    from vsmml.graph import deploy_order_edges
+    from vsmml.pipeline.distributed.cluster import dask_executor
+    from vsmml.pipeline.distributed.metrics import partitioned_metrics, service_dependencies
+
+    loose = {"min_count": 2, "min_lift": 1.5}  # the small org's deploy-order edges
+    events = read_events(org.settings, kinds=DELIVERY_KINDS)
+    local = deploy_order_edges(correlate(events).deployments, **loose)
+    assert len(local) >= 3
+    manifest = load_manifest(export_lake(org.settings).lake)
+    plan = plan_partitions(manifest, by="service", target_rows=1_000, workers=2)
+    home = {s: p.index for p in plan.partitions for s in p.scopes}
+    # a dependency is not a correlation link: the plan leaves dependent services apart
+    pairs = zip(local["service"], local["depends_on"], strict=True)
+    apart = [(a, b) for a, b in pairs if home[a] != home[b]]
+    assert apart, "no dependency crosses partitions: the test would prove nothing"
+    with dask_executor(org.settings, scheduler) as executor:
+        _, parts = partitioned_metrics(MetricsQuery(by="service", freq="W"), plan, executor)
+    got = service_dependencies(parts, **loose)
+    pd.testing.assert_frame_equal(got, local, check_exact=True)
+    # no partition alone sees them: each one's own deployments give no cross-partition edge
+    alone = [service_dependencies([p], **loose) for p in parts]
+    seen = {(a, b) for e in alone for a, b in zip(e["service"], e["depends_on"], strict=True)}
+    assert not seen & set(apart)

@@ -370,6 +370,7 @@ CASES: tuple[Case, ...] = (
 
 _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b\d+(?:\.\d+)? ?s\b(?=[ ,;)]|$)", re.M), "<t> s"),
+    (re.compile(r"\bpeak [\d,]+ MiB\b"), "peak <n> MiB"),  # a --engine dask run's memory
     (re.compile(r"\b[0-9a-f]{32}\b"), "<run-id>"),
     (re.compile(r'("seconds": )[0-9.e-]+'), r"\1<t>"),
     (re.compile(r"\bvsmml_[0-9a-f]{12}_[A-Za-z0-9_-]+"), "<token>"),

@@ -161,6 +161,14 @@ class Settings:
             "links between services allow (a linked group is never split).",
         ),
     )
+    local_stream_events: int = field(
+        default=5_000_000,
+        metadata=_meta(
+            _int_at_least(0),
+            "Above this many stored events, `--engine local` streams the lake partition by "
+            "partition in one process (bounded memory) instead of reading every event at once.",
+        ),
+    )
 
     # -- the HTTP service (`vsmml serve`); secrets are kept out of repr() and logs ------------
     max_body_bytes: int = field(

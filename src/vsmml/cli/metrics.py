@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+STREAM_HELP = (
+    " A store above VSMML_LOCAL_STREAM_EVENTS events is read by local partition by partition"
+    " (the lake's partitions, in this process)."
+)
+
+
 class Format(enum.StrEnum):
     """Output formats: a readable table, or data only (csv/json) for scripts."""
 
@@ -77,11 +83,11 @@ def metrics(
     wide: Annotated[
         bool, typer.Option("--wide", help="Every column of the DORA table (2021 bands too).")
     ] = False,
-    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.local,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP + STREAM_HELP)] = Engine.local,
     scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
     """Compute the baseline metrics from the events in the store."""
-    from vsmml.pipeline.queries.metrics import MetricsQuery, metrics_report
+    from vsmml.pipeline.queries.metrics import MetricsQuery
 
     check_engine(engine, scheduler)
     query = MetricsQuery(
@@ -99,7 +105,12 @@ def metrics(
         report = done.report
         say_run(done.run.describe())
     else:
-        report = metrics_report(query)
+        from vsmml.pipeline.distributed.metrics import metrics_report_local
+
+        local = metrics_report_local(query)
+        report = local.report
+        if local.run is not None:
+            say_run(local.run.describe())
     tidy = report.tidy
     if fmt is not Format.table:
         sys.stdout.write(render(tidy, fmt))

@@ -46,6 +46,8 @@ class Executor(Protocol):
 class SerialExecutor:
     """Every partition in this process, one after the other (bounded memory, no Dask)."""
 
+    phases: dict[str, float] = field(default_factory=dict)
+
     @property
     def workers(self) -> int:
         """One: this process."""
@@ -122,7 +124,10 @@ def dask_executor(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # no dashboard, and the scheduler's HTTP endpoint on a free port: a busy 8787 would
+        # otherwise print a warning to the user's terminal
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
         silence_logs=logging.ERROR,
     )
     client = make_client(cluster)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vsmml.config import Settings
 from vsmml.errors import DataError
-from vsmml.pipeline.distributed.cluster import DaskExecutor, dask_executor
+from vsmml.pipeline.distributed.cluster import DaskExecutor, SerialExecutor, dask_executor
 from vsmml.pipeline.distributed.plan import Plan, plan_partitions
 from vsmml.pipeline.lake import ExportReport, Manifest, export_lake, load_manifest
 
@@ -37,6 +37,9 @@ class EngineRun:
     seconds: float
     phases: dict[str, float] = field(default_factory=dict)
     """Wall seconds of each phase: lake refresh, cluster start, plan, work (tasks + merge)."""
+    engine: str = "dask"
+    peak_rss: int = 0
+    """The largest peak resident memory of a process that ran partitions (0: not measured)."""
 
     def describe(self) -> str:
         """One line for standard error (standard output stays data only)."""
@@ -45,10 +48,12 @@ class EngineRun:
             if self.lake.up_to_date
             else f"lake export batch {self.lake.batch}: +{self.lake.new_rows:,} events"
         )
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+        peak = f"; peak {self.peak_rss / 2**20:,.0f} MiB per worker" if self.peak_rss else ""
         return (
-            f"dask: {self.partitions} partition(s) of {self.events:,} events "
+            f"{self.engine}: {self.partitions} partition(s) of {self.events:,} events "
             f"({self.components} linked group(s), largest {self.largest_share:.0%}) on "
-            f"{self.where}; {lake}; {self.seconds:.1f} s"
+            f"{self.where}; {lake}; {self.seconds:.1f} s ({phases}){peak}"
         )
 
 
@@ -82,10 +87,34 @@ def lake_job(
         yield executor, plan, manifest, report
 
 
+@contextmanager
+def stream_job(
+    settings: Settings, *, by: str | None
+) -> Iterator[tuple[SerialExecutor, Plan, Manifest, ExportReport]]:
+    """`lake_job` without a cluster: the same lake and partitions, run one at a time here."""
+    t0 = time.perf_counter()
+    report, manifest = fresh_lake(settings)
+    t1 = time.perf_counter()
+    plan = plan_partitions(
+        manifest,
+        by=by,
+        target_rows=settings.dask_partition_events,
+        memory_limit=settings.duckdb_memory_limit,
+    )
+    executor = SerialExecutor()
+    executor.phases.update(lake=t1 - t0, plan=time.perf_counter() - t1)
+    yield executor, plan, manifest, report
+
+
 def run_record(
-    executor: DaskExecutor, plan: Plan, report: ExportReport, started: float
+    executor: DaskExecutor | SerialExecutor,
+    plan: Plan,
+    report: ExportReport,
+    started: float,
+    *,
+    peak: int = 0,
 ) -> EngineRun:
-    """The `EngineRun` of a finished job."""
+    """The `EngineRun` of a finished job (`peak`: the partitions' largest peak memory)."""
     total = time.perf_counter() - started
     phases = {**executor.phases, "work": total - sum(executor.phases.values())}
     return EngineRun(
@@ -97,6 +126,8 @@ def run_record(
         largest_share=plan.largest_share,
         seconds=total,
         phases=phases,
+        engine="dask" if isinstance(executor, DaskExecutor) else "local",
+        peak_rss=peak,
     )
 
 

@@ -22,12 +22,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
 from vsmml.config import Settings, get_settings
 from vsmml.correlate import correlate, link_coverage
+from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.metrics.bands import SummaryContext, dora_summary, with_bands
 from vsmml.metrics.display import dora_summary_table, latest_period_table
 from vsmml.metrics.frames import finish, group_columns
@@ -40,11 +41,27 @@ from vsmml.pipeline.distributed.engine import (
     lake_job,
     peak_rss,
     run_record,
+    stream_job,
 )
 from vsmml.pipeline.distributed.plan import Plan
 from vsmml.pipeline.lake import ScopeFilter, read_files
-from vsmml.pipeline.queries.metrics import MetricsQuery, MetricsReport, window
+from vsmml.pipeline.queries.metrics import (
+    LATENCY_COLUMNS,
+    MetricsQuery,
+    MetricsReport,
+    metrics_report,
+    window,
+)
+from vsmml.pipeline.service_store import open_for_reading
 
+DEPLOY_COLUMNS: Final[tuple[str, ...]] = (
+    "service",
+    "env",
+    "started_at",
+    "finished_at",
+    "is_rollback",
+)
+"""What a partition returns of its deployments (the deploy-order dependency inference's input)."""
 GRID_FILL: Final[dict[str, str]] = {
     "deployments": "zero",
     "deployment_days": "zero",
@@ -81,17 +98,26 @@ class PartitionMetrics:
     events: int
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss: int = 0
+    deployments: pd.DataFrame | None = None
+    """The partition's deployment records (`DEPLOY_COLUMNS`): what cross-service analyses
+    such as the deploy-order dependencies need, gathered instead of re-reading events."""
 
 
 def partition_metrics(task: MetricsTask) -> PartitionMetrics:
     """Read one partition and compute its metrics with the single-machine functions."""
     t0 = time.perf_counter()
-    events = read_files(task.files, where=task.where, memory_limit=task.memory_limit, threads=1)
+    # the two reads of the local path: delivery events in full, a few columns of every event
+    files, where, limit = task.files, task.where, task.memory_limit
+    events = read_files(files, where=where, kinds=DELIVERY_KINDS, memory_limit=limit, threads=1)
+    wanted = (*LATENCY_COLUMNS, *group_columns(task.by))
+    latency = read_files(files, where=where, columns=wanted, memory_limit=limit, threads=1)
     t1 = time.perf_counter()
     prof = get_profile(task.profile)
     corr = correlate(events, incident_linking=prof.incident_linking, window_hours=prof.window_hours)
     t2 = time.perf_counter()
-    tidy = all_metrics(events, task.by, task.freq, prof, corr=corr)
+    tidy = all_metrics(events, task.by, task.freq, prof, corr=corr, latency_events=latency)
+    events_read = len(latency)
+    del latency
     context = SummaryContext.of(corr)
     dora = dora_summary(corr, task.by, prof, context)
     coverage = link_coverage(events, corr)
@@ -101,10 +127,24 @@ def partition_metrics(task: MetricsTask) -> PartitionMetrics:
         dora=dora,
         coverage=coverage,
         context=context,
-        events=len(events),
+        events=events_read,
         seconds={"read": t1 - t0, "correlate": t2 - t1, "metrics": t3 - t2},
         peak_rss=peak_rss(),
+        deployments=corr.deployments[list(DEPLOY_COLUMNS)].reset_index(drop=True),
     )
+
+
+def service_dependencies(parts: Sequence[PartitionMetrics], **thresholds: Any) -> pd.DataFrame:
+    """Service dependencies inferred from deploy order (`vsmml.graph.deploy_order_edges`) over
+    every partition's deployments at once: a dependency links services of different partitions
+    without being a correlation link, so it is computed after the gather, never per partition.
+    `thresholds` are `deploy_order_edges`' keywords (window, min_count, min_lift)."""
+    from vsmml.graph import deploy_order_edges  # networkx: only when dependencies are asked for
+
+    frames = [p.deployments for p in parts if p.deployments is not None and len(p.deployments)]
+    if not frames:
+        return deploy_order_edges(pd.DataFrame(columns=list(DEPLOY_COLUMNS)), **thresholds)
+    return deploy_order_edges(pd.concat(frames, ignore_index=True), **thresholds)
 
 
 def regrid(tidy: pd.DataFrame, freq: str | None, cols: Sequence[str]) -> pd.DataFrame:
@@ -215,5 +255,38 @@ def metrics_report_dask(
     get_profile(query.profile)  # refuse a bad profile before starting anything
     started = time.perf_counter()
     with lake_job(s, scheduler, by=query.by) as (executor, plan, _manifest, report):
-        result, _parts = partitioned_metrics(query, plan, executor, s.duckdb_memory_limit)
-        return DaskMetrics(result, run_record(executor, plan, report, started))
+        result, parts = partitioned_metrics(query, plan, executor, s.duckdb_memory_limit)
+        peak = max((p.peak_rss for p in parts), default=0)
+        return DaskMetrics(result, run_record(executor, plan, report, started, peak=peak))
+
+
+@dataclass(frozen=True)
+class LocalMetrics:
+    """The report of `--engine local`, and the streamed run when the store was too big to read
+    at once (None: every event was read into one frame)."""
+
+    report: MetricsReport
+    run: EngineRun | None
+
+
+def stored_events(settings: Settings) -> int:
+    """How many events the store holds (a count, nothing read)."""
+    with open_for_reading(settings) as store:
+        row = store.connection.execute("SELECT count(*) FROM events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def metrics_report_local(query: MetricsQuery, settings: Settings | None = None) -> LocalMetrics:
+    """`vsmml metrics --engine local`: `metrics_report` when the store holds at most
+    ``VSMML_LOCAL_STREAM_EVENTS`` events, else the lake partition by partition in this process
+    (the Dask engine's partitions and exact merge on a `SerialExecutor`: memory bounded by the
+    largest partition, not the store)."""
+    s = settings or get_settings()
+    if stored_events(s) <= s.local_stream_events:
+        return LocalMetrics(metrics_report(query, s), None)
+    get_profile(query.profile)
+    started = time.perf_counter()
+    with stream_job(s, by=query.by) as (executor, plan, _manifest, report):
+        result, parts = partitioned_metrics(query, plan, executor, s.duckdb_memory_limit)
+        peak = max((p.peak_rss for p in parts), default=0)
+        return LocalMetrics(result, run_record(executor, plan, report, started, peak=peak))

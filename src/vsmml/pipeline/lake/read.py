@@ -62,11 +62,11 @@ def file_list(paths: Sequence[Path]) -> str:
     return f"[{quoted}]"
 
 
-def canonical(table: pa.Table) -> pd.DataFrame:
+def canonical(table: pa.Table, columns: Sequence[str] = EVENT_COLUMNS) -> pd.DataFrame:
     """Canonical dtypes from an Arrow table of lake rows (as `Store.read_events` returns them)."""
     frame: pd.DataFrame = table.to_pandas()
     out = pd.DataFrame(index=frame.index)
-    for col in EVENT_COLUMNS:
+    for col in columns:
         values = frame[col]
         if col == "kind":
             out[col] = values.astype(KIND_DTYPE)
@@ -84,16 +84,24 @@ def read_files(
     *,
     where: ScopeFilter | None = None,
     kinds: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
     memory_limit: str = "2GB",
     threads: int | None = None,
 ) -> pd.DataFrame:
-    """Events of the given lake files (kept by scope and kind), ordered by (ts, event_id)."""
+    """Events of the given lake files (kept by scope and kind), ordered by (ts, event_id).
+
+    `columns` (of `EVENT_COLUMNS`, in their order) reads only those, as
+    `Store.read_events(columns=...)` does: what a metric needs of every event is a few columns.
+    """
+    cols = EVENT_COLUMNS if columns is None else [c for c in EVENT_COLUMNS if c in columns]
+    if columns is not None and len(cols) != len(set(columns)):
+        raise LakeError(f"read_files: unknown columns {sorted(set(columns) - set(cols))}")
     clause, params = (where or ScopeFilter()).sql()
     if kinds is not None:
         clause += " AND kind IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(kinds))
     sql = (
-        f"SELECT {', '.join(EVENT_COLUMNS)} FROM read_parquet({file_list(paths)}, "
+        f"SELECT {', '.join(cols)} FROM read_parquet({file_list(paths)}, "
         f"hive_partitioning = false) WHERE {clause} ORDER BY ts, event_id"
     )
     with connect(memory_limit, threads) as con:
@@ -103,4 +111,4 @@ def read_files(
             raise LakeError(
                 f"lake: cannot read its files ({exc}); rebuild it with `vsmml lake export --full`"
             ) from exc
-    return canonical(table)
+    return canonical(table, cols)
