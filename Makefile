@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export UV_PYTHON := $(PYTHON)
@@ -13,9 +12,13 @@ export UV_PYTHON := $(PYTHON)
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
+# uv from PATH, else `python -m uv`, else pip-installed for this user, else (a Python that
+# refuses pip installs, PEP 668) in a private .venv-uv; then the locked environment in .venv.
 $(VENV)/.installed: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
-	$(UV) sync --frozen --python $(PYTHON)
+	@if command -v uv >/dev/null 2>&1; then uv=uv; \
+	elif $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1; then uv="$(PYTHON) -m uv"; \
+	else $(PYTHON) -m venv .venv-uv && .venv-uv/bin/pip install --quiet --disable-pip-version-check uv && uv=.venv-uv/bin/uv; fi; \
+	echo "$$uv sync --frozen --python $(PYTHON)"; $$uv sync --frozen --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv in the repo root with the locked dependencies (uv)
@@ -46,6 +49,6 @@ format: install ## Apply ruff's formatting and autofixes
 	$(BIN)/ruff check --fix src tests bench
 
 clean: ## Remove the virtualenv, caches and the local store
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .vsmml
+	rm -rf $(VENV) .venv-uv .pytest_cache .mypy_cache .ruff_cache .coverage .vsmml
 
 .PHONY: help install demo lint test test-fast bench bench-quick format clean
