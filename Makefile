@@ -13,12 +13,13 @@ help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 # uv from PATH, else `python -m uv`, else pip-installed for this user, else (a Python that
-# refuses pip installs, PEP 668) in a private .venv-uv; then the locked environment in .venv.
+# refuses pip installs, PEP 668) in a private .venv-uv; then the locked environment in .venv,
+# compiled to bytecode as pip would (the first `vsmml score` does not compile pandas).
 $(VENV)/.installed: pyproject.toml uv.lock
 	@if command -v uv >/dev/null 2>&1; then uv=uv; \
 	elif $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1; then uv="$(PYTHON) -m uv"; \
 	else $(PYTHON) -m venv .venv-uv && .venv-uv/bin/pip install --quiet --disable-pip-version-check uv && uv=.venv-uv/bin/uv; fi; \
-	echo "$$uv sync --frozen --python $(PYTHON)"; $$uv sync --frozen --python $(PYTHON)
+	echo "$$uv sync --frozen --compile-bytecode --python $(PYTHON)"; $$uv sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv in the repo root with the locked dependencies (uv)
