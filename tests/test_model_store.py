@@ -46,6 +46,23 @@ def test_scorer_reproduces_change_risk_model(saved) -> None:  # type: ignore[no-
     assert scorer.threshold == 0.3
 
 
+def test_native_trees_give_the_numpy_evaluator_numbers(saved) -> None:  # type: ignore[no-untyped-def]
+    """The server's scorer (LightGBM evaluates the trees) equals the lightgbm-free one, and the
+    shipped default model too, missing values included."""
+    _, x, folder = saved
+    for where in (folder, None):
+        plain, _ = load_risk_scorer(path=where)
+        native, _ = load_risk_scorer(path=where, native=True)
+        assert type(native.trees).__name__ == "BoosterTrees" != type(plain.trees).__name__
+        rows = x.iloc[:60].copy()
+        rows.iloc[::5, 0] = np.nan
+        m = plain.matrix({c: rows[c].to_numpy() for c in JIT if c in plain.input_columns})
+        np.testing.assert_allclose(native.contributions(m), plain.contributions(m), atol=1e-9)
+        np.testing.assert_allclose(native.predict_proba(m), plain.predict_proba(m), atol=1e-12)
+        got = [r.feature for r in native.score_matrix(m)[0].reasons]
+        assert got == [r.feature for r in plain.score_matrix(m)[0].reasons]
+
+
 def test_scorer_sees_copies_through_the_commit_times(tmp_path: Path) -> None:
     """With the optional copies feature the scorer reads the commit times, as the model does."""
     model, x, _ = small_risk_model(copy_history=True)

@@ -107,7 +107,7 @@ class _Linear:
         return LinearPart.from_state(self.state)
 
 
-class _BoosterTrees:
+class BoosterTrees:
     """A LightGBM booster as the blend's tree part (`vsmml.models.risk_scoring.TreePart`)."""
 
     def __init__(self, booster: Any) -> None:
@@ -117,7 +117,7 @@ class _BoosterTrees:
         return np.asarray(self.booster.predict(rows, raw_score=True, num_threads=1), np.float64)
 
     def predict_contrib(self, rows: FloatArray) -> FloatArray:
-        return np.asarray(self.booster.predict(rows, pred_contrib=True), np.float64)
+        return np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=1), np.float64)
 
 
 class ChangeRiskModel(BoosterPersistence):
@@ -386,7 +386,7 @@ class ChangeRiskModel(BoosterPersistence):
             cached = RiskScoring(
                 input_columns=self.input_columns_,
                 feature_names=self.feature_names_,
-                trees=_BoosterTrees(self.booster_),
+                trees=BoosterTrees(self.booster_),
                 linear=self.linear_.part(),
                 blend_weight=self.blend_weight_,
                 calibrator=self.calibrator_,

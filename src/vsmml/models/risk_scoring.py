@@ -210,14 +210,27 @@ class RiskScorer(RiskScoring):
         self.threshold = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
 
     @classmethod
-    def from_dir(cls, path: str | Path) -> RiskScorer:
-        """Load ``model.txt``, ``model.json`` and (optional) ``metadata.json`` from a folder."""
+    def from_dir(cls, path: str | Path, *, native: bool = False) -> RiskScorer:
+        """Load ``model.txt``, ``model.json`` and (optional) ``metadata.json`` from a folder.
+
+        ``native=True`` evaluates the trees with LightGBM's own booster (same numbers to
+        1e-13, about 500x faster TreeSHAP on deep trees) for long-running processes, which can
+        afford its import; the default stays lightgbm-free for a fast command start.
+        """
         d = Path(path)
         missing = [f for f in (MODEL_TEXT, MODEL_STATE) if not (d / f).is_file()]
         if missing:
             raise ModelNotFoundError(f"{d}: missing {missing} (not a risk model folder)")
         try:
             state = json.loads((d / MODEL_STATE).read_text("utf-8"))
-            return cls(state, TreeEnsemble.from_file(d / MODEL_TEXT), read_metadata(d))
+            ensemble = TreeEnsemble.from_file(d / MODEL_TEXT)
+            scorer = cls(state, ensemble, read_metadata(d))
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ModelNotFoundError(f"{d}: not a readable risk model ({exc!r})") from exc
+        if native:
+            import lightgbm as lgb
+
+            from vsmml.models.risk import BoosterTrees
+
+            scorer.trees = BoosterTrees(lgb.Booster(model_file=str(d / MODEL_TEXT)))
+        return scorer

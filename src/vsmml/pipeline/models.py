@@ -113,12 +113,13 @@ def locate(
 
 
 def load_risk_scorer(
-    *, path: Path | None = None, settings: Settings | None = None
+    *, path: Path | None = None, settings: Settings | None = None, native: bool = False
 ) -> tuple[RiskScorer, ModelLocation]:
-    """The scorer of the folder `path`, else of the located ``risk`` champion or default."""
+    """The scorer of the folder `path`, else of the located ``risk`` champion or default
+    (``native``: trees evaluated by LightGBM, for the server; see `RiskScorer.from_dir`)."""
     if path is not None:
         meta = read_metadata(path) if path.is_dir() else {}
         loc = ModelLocation("risk", str(meta.get("version", "?")), path, "path")
     else:
         loc = locate("risk", settings=settings)
-    return RiskScorer.from_dir(loc.path), loc
+    return RiskScorer.from_dir(loc.path, native=native), loc

@@ -155,7 +155,7 @@ class Service:
 
 
 def _load(settings: Settings) -> LoadedModel:
-    scorer, location = load_risk_scorer(settings=settings)
+    scorer, location = load_risk_scorer(settings=settings, native=True)
     return LoadedModel(scorer, location, time.time())
 
 
