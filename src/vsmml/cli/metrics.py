@@ -14,6 +14,7 @@ import typer
 
 from vsmml.cli.app import app
 from vsmml.cli.engine import ENGINE_HELP, SCHEDULER_HELP, Engine, check_engine, say_run
+from vsmml.cli.params import utc_instant
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,18 +52,6 @@ class Freq(enum.StrEnum):
     all = "all"
 
 
-def _utc(text: str | None, option: str) -> pd.Timestamp | None:
-    import pandas as pd
-
-    if text is None:
-        return None
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option}: not a date or timestamp: {text!r}") from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def render(frame: pd.DataFrame, fmt: Format) -> str:
     """Deterministic csv/json text of a tidy frame (ISO UTC periods, 10 significant digits)."""
     out = frame.copy()
@@ -94,8 +83,8 @@ def metrics(
         by=None if by is By.all else by.value,
         freq=None if freq is Freq.all else freq.value,
         profile=profile,
-        since=_utc(since, "--since"),
-        until=_utc(until, "--until"),
+        since=utc_instant(since, "--since"),
+        until=utc_instant(until, "--until"),
         wide=wide,
     )
     if engine is Engine.dask:

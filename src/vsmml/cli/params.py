@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def finite(value: float | None) -> float | None:
@@ -12,3 +16,16 @@ def finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"must be a finite number, got {value}")
     return value
+
+
+def utc_instant(text: str | None, option: str) -> pd.Timestamp | None:
+    """A date or timestamp option as a UTC instant (naive means UTC; offsets are converted)."""
+    import pandas as pd
+
+    if text is None:
+        return None
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: not a date or timestamp: {text!r}") from exc
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

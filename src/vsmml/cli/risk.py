@@ -15,6 +15,7 @@ import typer
 
 from vsmml.cli.app import app
 from vsmml.cli.engine import ENGINE_HELP, SCHEDULER_HELP, Engine, check_engine, say_run
+from vsmml.cli.params import utc_instant
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,18 +27,6 @@ class Format(enum.StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-def _utc(text: str | None, option: str) -> pd.Timestamp | None:
-    import pandas as pd
-
-    if text is None:
-        return None
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option}: not a date or timestamp: {text!r}") from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def render(frame: pd.DataFrame, fmt: Format) -> str:
@@ -65,7 +54,9 @@ def risk(
     from vsmml.pipeline.batch_scoring import RiskQuery, score_stored
 
     check_engine(engine, scheduler)
-    query = RiskQuery(_utc(since, "--since"), _utc(until, "--until"), service, model, top)
+    query = RiskQuery(
+        utc_instant(since, "--since"), utc_instant(until, "--until"), service, model, top
+    )
     if engine is Engine.dask:
         from vsmml.pipeline.distributed.scoring import score_stored_dask
 
