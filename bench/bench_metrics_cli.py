@@ -95,7 +95,8 @@ def main() -> None:
         "peak ÷ limit | floor s | floor MiB | time ÷ floor |"
     )
     print("|" + "---:|" * 10)
-    unit = {"KB": 2**-10, "MB": 1.0, "GB": 2**10, "TB": 2**20}
+    # DuckDB's KB/MB/GB/TB are powers of 1000 ('2GB' is 1.86 GiB); the ratio is against MiB
+    unit = {"KB": 1e3 / 2**20, "MB": 1e6 / 2**20, "GB": 1e9 / 2**20, "TB": 1e12 / 2**20}
     limit = float(args.limit[:-2]) * unit[args.limit[-2:].upper()]
     for n in sizes:
         home = build(n, args.cache)
