@@ -76,7 +76,7 @@ def is_server(pid: int) -> bool:
     except OSError:
         return False
     words = [Path(a.decode(errors="replace")).name for a in argv if a]
-    return "serve" in words and any(w == "vsmml" or w.startswith("vsmml") for w in words)
+    return "serve" in words and any(w.startswith("vsmml") for w in words)
 
 
 def is_lock_error(exc: BaseException) -> bool:
