@@ -51,6 +51,16 @@ def test_out_of_range_option_exits_2_with_one_line(args: list[str], vsmml_home: 
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", ["metrics", "risk"])
+@pytest.mark.parametrize("value", ["nan", "NaT", "garbage"])
+def test_a_time_bound_that_is_no_time_is_refused(
+    command: str, value: str, vsmml_home: Path
+) -> None:
+    result = RUNNER.invoke(app, [command, "--until", value])
+    assert result.exit_code == 2, result.output
+    assert f"--until: not a date or timestamp: {value!r}" in result.stderr, result.stderr
+
+
 def test_control_characters_from_data_are_escaped(vsmml_home: Path, tmp_path: Path) -> None:
     evil = "\x1b]0;owned\x07\x1b[2Jshop"
     rows = [

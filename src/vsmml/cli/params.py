@@ -28,4 +28,6 @@ def utc_instant(text: str | None, option: str) -> pd.Timestamp | None:
         ts = pd.Timestamp(text)
     except ValueError as exc:
         raise typer.BadParameter(f"{option}: not a date or timestamp: {text!r}") from exc
+    if pd.isna(ts):  # pandas reads 'nan' and 'NaT' as a missing time: no bound at all
+        raise typer.BadParameter(f"{option}: not a date or timestamp: {text!r}")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
