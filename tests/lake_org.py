@@ -26,7 +26,7 @@ from vsmml.store import Store
 from vsmml.synth import SynthConfig
 
 CONFIG = SynthConfig(seed=11, n_services=5, n_teams=2, days=70)
-ODD_SERVICES = ("a/b c", "x=y%z", "NULL")
+ODD_SERVICES = ("a/b c", "x=y%z", "NULL", "o'brien")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from lake_org import CONFIG, ODD_SERVICES, Org, build_org
 from vsmml.cli import app
 from vsmml.errors import LakeError
 from vsmml.pipeline.lake import export_lake, import_lake, lake_status, load_manifest, read_files
+from vsmml.pipeline.lake.export import groups
 from vsmml.pipeline.lake.manifest import EVENTS_DIR, lake_lock
 from vsmml.store import Store
 
@@ -65,6 +66,25 @@ def test_export_writes_service_month_partitions_that_every_reader_agrees_on(
             assert len(ids) and all(got[i] == name for i in ids)
         bare = stored.loc[stored["service"].isna(), "event_id"]
         assert len(bare) and all(pd.isna(got[i]) for i in bare)
+
+
+def test_export_in_many_small_copies_writes_the_same_lake_as_one(org: Org, tmp_path: Path) -> None:
+    # one COPY per partition (odd service names, the null service) and the default grouping
+    # must give the same partitions, counts, fingerprints and rows
+    one = export_lake(org.settings, path=tmp_path / "one", rows_per_copy=10**9)
+    each = export_lake(org.settings, path=tmp_path / "each", rows_per_copy=1)
+    assert one.rows == each.rows and one.partitions == each.partitions == each.files
+    a, b = load_manifest(tmp_path / "one"), load_manifest(tmp_path / "each")
+    assert a.partitions() == b.partitions()
+    pd.testing.assert_frame_equal(read_files(a.paths()), read_files(b.paths()))
+
+
+def test_groups_cut_partitions_by_store_rows_keeping_order() -> None:
+    keys = [("a", "2026-01"), ("a", "2026-02"), ("b", "2026-01"), (None, "2026-01")]
+    sizes = {keys[0]: (3, 0), keys[1]: (9, 0), keys[2]: (2, 0), keys[3]: (1, 0)}
+    assert groups(keys, sizes, 5) == [[keys[0]], [keys[1]], [keys[2], keys[3]]]
+    assert groups(keys, sizes, 100) == [keys]
+    assert groups([], sizes, 5) == []
 
 
 def test_export_adds_only_new_events_to_the_partitions_they_belong_to(
