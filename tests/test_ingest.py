@@ -235,6 +235,25 @@ def test_cli_ingest_replay_and_quarantine(vsmml_home: Path, tmp_path: Path) -> N
     assert "duplicates 1" in out.output, out.output
 
 
+def test_quarantine_source_option_takes_the_ingest_command_name(
+    vsmml_home: Path, tmp_path: Path
+) -> None:
+    # `vsmml ingest jsonl|csv` store their records under source `file`: the option must find them
+    runner = CliRunner()
+    bad = {"event_id": "q1", "kind": "commit", "ts": "not a time", "service": "a", "sha": "s1"}
+    path = tmp_path / "e.jsonl"
+    path.write_text(json.dumps(bad) + "\n")
+    assert "quarantined 1" in runner.invoke(app, ["ingest", "jsonl", str(path)]).output
+    for name in ("jsonl", "csv", "file"):
+        listing = runner.invoke(app, ["quarantine", "list", "--source", name])
+        assert listing.exit_code == 0 and "e.jsonl:1" in listing.output, (name, listing.output)
+    assert (
+        "e.jsonl:1" not in runner.invoke(app, ["quarantine", "list", "--source", "github"]).output
+    )
+    out = runner.invoke(app, ["quarantine", "retry", "--source", "jsonl"])
+    assert out.exit_code == 0 and "still failing 1" in out.output, out.output
+
+
 def test_oversize_lines_and_big_json_lines_files(tmp_path: Path) -> None:
     path = tmp_path / "big.json"
     path.write_text('{"a": 1}\n' + json.dumps({"b": "x" * 500}) + "\n" + '{"c": 3}\n')

@@ -75,11 +75,12 @@ def retry_quarantined(
     """`vsmml quarantine retry` on the served store: convert refused records again, the open
     ones with an id above `after`, `RETRY_CHUNK` at a time (``next_after`` says where to go on,
     None when done), so no request holds the store for long."""
+    from vsmml.pipeline.ingest.registry import stored_source
     from vsmml.pipeline.ingest.replay import retry_quarantine
 
     wanted = set(ids) if ids else None
     with service.writing() as store:
-        open_q = store.read_quarantine(source=source)
+        open_q = store.read_quarantine(source=stored_source(source))
         todo = sorted(
             int(i)
             for i in open_q["quarantine_id"]

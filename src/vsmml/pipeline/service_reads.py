@@ -227,10 +227,13 @@ def quarantine_view(
     service: Service, source: str | None, include_resolved: bool, limit: int, offset: int
 ) -> dict[str, Any]:
     """Quarantined records with where and why, newest last, one page of them."""
+    from vsmml.pipeline.ingest.registry import stored_source
 
     def compute() -> dict[str, Any]:
         with open_for_reading(service.settings) as store:
-            q = store.read_quarantine(source=source, include_resolved=include_resolved)
+            q = store.read_quarantine(
+                source=stored_source(source), include_resolved=include_resolved
+            )
         page = q.iloc[offset : offset + limit].copy()
         text = page["record"].fillna("").astype(str)
         page["record_chars"] = text.str.len()

@@ -13,6 +13,7 @@ import pandas as pd
 from vsmml.config import Settings
 from vsmml.errors import DataError
 from vsmml.pipeline.ingest import IngestReport, ingest_paths, load_catalog
+from vsmml.pipeline.ingest.registry import stored_source
 from vsmml.pipeline.ingest.replay import ReplayReport, replay, retry_quarantine
 from vsmml.pipeline.ingest.rules import read_rules_file, rules_for
 from vsmml.store import Store
@@ -92,7 +93,7 @@ def list_quarantine(
 ) -> QuarantineListing:
     """The quarantine, oldest first (read-only: it does not wait for a writer's whole run)."""
     with Store.from_settings(settings, read_only=True) as store:
-        q = store.read_quarantine(source=source, include_resolved=include_resolved)
+        q = store.read_quarantine(source=stored_source(source), include_resolved=include_resolved)
     return QuarantineListing(rows=q.head(limit), total=len(q))
 
 

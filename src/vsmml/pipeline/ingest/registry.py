@@ -68,6 +68,14 @@ def known_sources() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def stored_source(name: str | None) -> str | None:
+    """The source name records of ingest source `name` are stored under (JSON Lines and CSV
+    share `file`), so `--source jsonl` finds what `vsmml ingest jsonl` quarantined."""
+    if name is None or name not in _REGISTRY:
+        return name
+    return _REGISTRY[name].event_source or name
+
+
 def get_source(name: str) -> Source:
     """The registered source, or `ConfigError` listing the known ones."""
     try:

@@ -21,7 +21,7 @@ from vsmml.events.connectors.base import Conversion
 from vsmml.events.schema import EVENT_COLUMNS
 from vsmml.pipeline.ingest import DEFAULT_MAX_DEPTH, located_validation
 from vsmml.pipeline.ingest.limits import too_deep
-from vsmml.pipeline.ingest.registry import get_source, known_sources
+from vsmml.pipeline.ingest.registry import get_source, known_sources, stored_source
 from vsmml.pipeline.ingest.rules import build_rules
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def retry_quarantine(
     way, stay quarantined (not duplicated) and are counted as still failing.
     """
     report = ReplayReport()
-    q = store.read_quarantine(source=source)
+    q = store.read_quarantine(source=stored_source(source))
     if ids is not None:
         q = q[q["quarantine_id"].isin(list(ids))]
     landed: list[tuple[int, Conversion]] = []
