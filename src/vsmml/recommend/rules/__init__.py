@@ -8,17 +8,13 @@ from vsmml.recommend.rules.anomalies import SliAnomalyRule, WaitShiftRule
 from vsmml.recommend.rules.base import Rule
 from vsmml.recommend.rules.data import CoverageRule, QuarantineRule, RetrainRule
 from vsmml.recommend.rules.deploys import BatchFailureRule, CanaryRule
-from vsmml.recommend.rules.flow import (
-    ConstraintRule,
-    DeployBatchRule,
-    ParallelStageRule,
-    SlowStageRule,
-)
+from vsmml.recommend.rules.flow import ConstraintRule
 from vsmml.recommend.rules.pipelines import FlakyPipelineRule
 from vsmml.recommend.rules.review import ReviewLoadRule
 from vsmml.recommend.rules.risk import LargeChangeRule, RiskyChangeRule, WaiverRule
 from vsmml.recommend.rules.rollback import RollBackRule
 from vsmml.recommend.rules.slo_rules import AlertTuningRule, BurnOutlookRule
+from vsmml.recommend.rules.stages import DeployBatchRule, ParallelStageRule, SlowStageRule
 
 DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     ConstraintRule(),
