@@ -31,7 +31,7 @@ from vsmml.pipeline.ingest.readers import expand, stdin_units
 from vsmml.pipeline.ingest.registry import Source, Unit, get_source
 from vsmml.pipeline.ingest.rules import build_rules
 from vsmml.store.sql import validation_rejects
-from vsmml.store.store import raw_table
+from vsmml.store.writes import raw_table
 
 if TYPE_CHECKING:
     from vsmml.store import Store, WriteReport
