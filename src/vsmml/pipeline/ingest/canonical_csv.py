@@ -1,0 +1,189 @@
+"""Canonical CSV read in blocks: parsed by pyarrow when every line is one record (balanced
+quotes), else by Python's `csv` for that block; a row pyarrow cannot split goes to the Python
+reader too, so its reason is the same as on every other path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from vsmml.events.connectors.base import Reject
+from vsmml.events.connectors.payloads import clip, oversize
+
+if TYPE_CHECKING:
+    pass
+
+from vsmml.pipeline.ingest.canonical_lines import BATCH_BYTES, blocks, split_block
+
+
+def csv_batches(
+    item: BinaryIO | Path, name: str, max_bytes: int, batch_size: int, source: str
+) -> Iterator[tuple[pa.Table, list[Reject], list[str]]]:
+    """Batches of CSV rows as Arrow tables of their cells (text; null for an empty cell) plus
+    `line_no`, the line each row starts on; the header is the file's first line."""
+    header: list[str] | None = None
+    parts: list[pa.Table] = []
+    rejects: list[Reject] = []
+    rows = 0
+    for data, first, refused in blocks(item, name, max_bytes, source):
+        rejects += refused
+        if header is None:
+            data, first, header, bad = _header(data, first, name, source)
+            rejects += bad
+            if header is None:
+                continue
+        table, bad = _csv_block(data, first, header, name, max_bytes, source)
+        rejects += bad
+        parts.append(table)
+        rows += table.num_rows
+        if rows >= batch_size or sum(p.nbytes for p in parts) >= BATCH_BYTES:
+            yield _concat(parts, header), rejects, header
+            parts, rejects, rows = [], [], 0
+    if header is None:
+        rejects.append(Reject(source, name, "file", "is empty (no CSV header)", ""))
+        header = []
+    if parts or rejects:
+        yield _concat(parts, header), rejects, header
+
+
+def _concat(parts: list[pa.Table], header: list[str]) -> pa.Table:
+    if not parts:
+        fields = {"line_no": pa.array([], pa.int64())}
+        fields.update({c: pa.array([], pa.string()) for c in header})
+        return pa.table(fields)
+    table = pa.concat_tables(parts)
+    return pa.Table.from_batches(table.to_batches(max_chunksize=16_384), table.schema)
+
+
+def _header(
+    data: bytes, first: int, name: str, source: str
+) -> tuple[bytes, int, list[str] | None, list[Reject]]:
+    """Take the header line off the first block(s)."""
+    while data:
+        cut = data.find(b"\n")
+        line, data = data[:cut], data[cut + 1 :]
+        first += 1
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            reason = f"has a header that is not UTF-8 text ({exc.reason})"
+            return b"", first, None, [Reject(source, name, "file", reason, "")]
+        return data, first, next(csv.reader([text])), []
+    return b"", first, None, []
+
+
+def _csv_block(
+    data: bytes, first: int, header: list[str], name: str, max_bytes: int, source: str
+) -> tuple[pa.Table, list[Reject]]:
+    lines, numbers, rejects = split_block(data, first, name, max_bytes, source, "row")
+    if len(lines) == 0:
+        return _rows_table([], [], header), rejects
+    if not _simple(lines):  # quoted newlines or an odd line: Python's csv reads this block
+        texts = lines.to_pylist()
+        return _python_rows(texts, numbers, header, name, max_bytes, source, rejects)
+    bad_rows: list[int] = []
+
+    def invalid(row: Any) -> str:
+        bad_rows.append(int(row.number) - 2)
+        return "skip"
+
+    joined = pa.py_buffer(_join(lines, header))
+    table = pcsv.read_csv(
+        pa.BufferReader(joined),
+        read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 26),
+        parse_options=pcsv.ParseOptions(invalid_row_handler=invalid),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    good = numbers
+    if bad_rows:
+        good = numbers[np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))]
+    table = table.add_column(0, "line_no", pa.array(good, pa.int64()))
+    if bad_rows:
+        texts = [lines[int(i)].as_py() for i in bad_rows]
+        extra, rejects = _python_rows(
+            texts, numbers[bad_rows], header, name, max_bytes, source, rejects
+        )
+        table = pa.concat_tables([table, extra.cast(table.schema)])
+    return table, rejects
+
+
+def _simple(lines: pa.Array) -> bool:
+    """True when every line holds an even number of quotes (so each line is one record)."""
+    quotes = pc.count_substring(lines, '"')
+    return not pc.any(pc.not_equal(pc.bit_wise_and(quotes, 1), 0)).as_py()
+
+
+def _join(lines: pa.Array, header: list[str]) -> bytes:
+    """The header and the lines as one CSV text (each line ends in a newline), built in Arrow."""
+    head = io.StringIO()
+    csv.writer(head, lineterminator="\n").writerow(header)
+    large = lines.cast(pa.large_string())
+    sep = pa.scalar("\n", pa.large_string())
+    ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
+    start, end = int(offsets[0]), int(offsets[len(ended)])
+    body: bytes = ended.buffers()[2].slice(start, end - start).to_pybytes()
+    return head.getvalue().encode("utf-8") + body
+
+
+def _python_rows(
+    texts: list[str],
+    numbers: np.ndarray,
+    header: list[str],
+    name: str,
+    max_bytes: int,
+    source: str,
+    rejects: list[Reject],
+) -> tuple[pa.Table, list[Reject]]:
+    """Rows read by Python's csv (quoted newlines, short or long rows), with their lines."""
+    reader = csv.reader([t + "\n" for t in texts])
+    starts: list[int] = []
+    cells: list[list[str | None]] = []
+    line = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            where = f"{name}:{numbers[min(line, len(numbers) - 1)]}"
+            rejects.append(Reject(source, where, "row", f"cannot be read as CSV ({exc})", ""))
+            line = reader.line_num
+            continue
+        start, line = line, reader.line_num
+        where = f"{name}:{numbers[start]}"
+        if len(row) > len(header):
+            reason = "has more cells than the header has columns"
+            rejects.append(Reject(source, where, "row", reason, clip(json.dumps(row))))
+            continue
+        padded = [*row, *[""] * (len(header) - len(row))]
+        body = json.dumps(dict(zip(header, padded, strict=True)))
+        if len(body) > max_bytes:
+            rejects.append(oversize(source, where, len(body), max_bytes, body[:2048]))
+            continue
+        starts.append(int(numbers[start]))
+        cells.append([c if c != "" else None for c in padded])
+    return _rows_table(starts, cells, header), rejects
+
+
+def _rows_table(starts: list[int], cells: list[list[str | None]], header: list[str]) -> pa.Table:
+    columns: dict[str, pa.Array] = {"line_no": pa.array(starts, pa.int64())}
+    for j, col in enumerate(header):
+        columns[col] = pa.array([r[j] for r in cells], pa.string())
+    return pa.table(columns)
