@@ -228,3 +228,20 @@ def test_lake_commands_print_one_summary_and_fail_in_one_line(
     finally:
         os.environ.pop("VSMML_LAKE", None)
         get_settings.cache_clear()
+
+
+def test_memory_sizes_read_with_duckdb_units_and_the_export_pool_is_a_share_of_the_limit(
+    org: Org, tmp_path: Path
+) -> None:
+    from vsmml.config import memory_bytes
+    from vsmml.pipeline.lake.export import POOL_SHARE
+
+    assert memory_bytes("2GB") == 2 * 10**9 and memory_bytes("512MiB") == 512 * 2**20
+    assert memory_bytes(" 1.5 gb ") == 1_500_000_000
+    with pytest.raises(ValueError, match="512MB or 2GB"):
+        memory_bytes("lots")
+    assert 0 < POOL_SHARE < 1
+    # the export still works with a small configured limit
+    small = replace(org.settings, duckdb_memory_limit="256MB")
+    report = export_lake(small, path=tmp_path / "lake")
+    assert report.rows == len(_stored(org))

@@ -18,7 +18,16 @@ from typing import Any, Final
 from vsmml.errors import ConfigError
 
 ENV_PREFIX: Final[str] = "VSMML_"
-_MEMORY_UNITS: Final[tuple[str, ...]] = ("KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB")
+_UNIT_BYTES: Final[dict[str, int]] = {
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 
 
 def _path(text: str) -> Path:
@@ -80,10 +89,17 @@ def _memory(text: str) -> str:
     value = text.strip().upper().replace(" ", "")
     number = value.rstrip("KMGTIB")
     unit = value[len(number) :]
-    if not number or unit not in _MEMORY_UNITS:
+    if not number or unit not in _UNIT_BYTES:
         raise ValueError("must be a size such as 512MB or 2GB")
     float(number)
     return value
+
+
+def memory_bytes(text: str) -> int:
+    """A DuckDB size ("2GB", "512MiB") in bytes, with DuckDB's units (GB is 10^9, GiB 2^30)."""
+    value = _memory(text)
+    number = value.rstrip("KMGTIB")
+    return int(float(number) * _UNIT_BYTES[value[len(number) :]])
 
 
 def _meta(parse: Callable[[str], Any], text: str) -> dict[str, Any]:

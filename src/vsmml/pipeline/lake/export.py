@@ -15,7 +15,10 @@ interrupted export leaves the previous manifest valid; its stray files are delet
 Why several COPY statements: DuckDB holds a partitioned COPY's output buffers outside its
 ``memory_limit`` until the statement ends, so one COPY of 10 M events into ~950 partitions
 peaked at 2.0 GiB against a 2 GB limit. Partitions are therefore written in groups of about
-`ROWS_PER_COPY` store rows (0.9 GiB peak for the same store, and three times faster).
+`ROWS_PER_COPY` store rows (0.9 GiB peak for the same store, and three times faster). And the
+export gives DuckDB only `POOL_SHARE` of the configured limit: the cached blocks of a store
+larger than the limit fill DuckDB's pool up to it, and the COPYs' writers, Arrow and Python
+need room beside it (50 M events: 2.7 GiB with the whole 2 GB limit as the pool).
 
 The store is opened read-only and closed before this returns (workers read the lake, never the
 store's DuckDB file).
@@ -31,7 +34,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from vsmml.config import Settings, get_settings
+from vsmml.config import Settings, get_settings, memory_bytes
 from vsmml.errors import LakeError
 from vsmml.events.schema import EVENT_COLUMNS, TIME_COLUMNS
 from vsmml.pipeline.lake.manifest import (
@@ -55,6 +58,7 @@ _COLUMNS: Final[str] = ", ".join(
 _MONTH: Final[str] = "strftime(e.ts, '%Y-%m')"
 _PARTS: Final[str] = "_vsmml_lake_parts"
 ROWS_PER_COPY: Final[int] = 500_000
+POOL_SHARE: Final[float] = 0.5
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,8 @@ def export_lake(
         with Store.from_settings(s, read_only=True) as store:
             con = store.connection
             con.execute("SET enable_progress_bar = false")
+            pool = int(memory_bytes(s.duckdb_memory_limit) * POOL_SHARE)
+            con.execute(f"SET memory_limit = '{pool}B'")
             if _totals(con) == (manifest.rows, manifest.fingerprint) and not stray and not full:
                 return _report(root, manifest, None, 0, 0, 0, 0, 0, t0, full)
             batch = manifest.batch + 1
