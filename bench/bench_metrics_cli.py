@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
+from child_run import run_child
 
 SIZES = (7, 36, 71)  # services → ≈ 1 M, 5 M, 10 M events (a year, 5-minute SLI samples)
 QUICK_SIZES = (2,)
@@ -52,19 +50,10 @@ def build(n_services: int, cache: Path) -> Path:
 
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, peak child RSS MiB) of `cmd`, its output discarded."""
-    t0 = time.perf_counter()
-    proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
-    while proc.poll() is None:
-        try:
-            peak = max(peak, proc.memory_info().rss / 2**20)
-        except psutil.Error:
-            break
-        time.sleep(0.01)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return seconds, peak
+    run = run_child(cmd, env)
+    if run.returncode != 0:
+        raise SystemExit(f"{cmd} failed: {run.stderr}")
+    return run.seconds, run.peak_mib
 
 
 def floor_cmd(store: Path, limit: str) -> list[str]:

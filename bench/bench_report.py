@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import psutil
+from child_run import repeat_child
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -29,20 +28,7 @@ VSMML = [str(Path(sys.executable).with_name("vsmml"))]
 
 def run_cmd(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, float, float]:
     """(mean, sd, peak RSS MiB) wall seconds of `cmd` over `runs` runs (after one warm-up)."""
-    subprocess.run(cmd, capture_output=True, check=True, env=env)
-    times, peak = [], 0.0
-    for _ in range(runs):
-        t = time.perf_counter()
-        proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        while proc.poll() is None:
-            try:
-                peak = max(peak, proc.memory_info().rss / 2**20)
-            except psutil.Error:
-                break
-            time.sleep(0.01)
-        times.append(time.perf_counter() - t)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed with {proc.returncode}")
+    times, peak = repeat_child(cmd, runs, env)
     return statistics.mean(times), statistics.stdev(times) if runs > 1 else 0.0, peak
 
 

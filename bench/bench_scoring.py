@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+
+from child_run import repeat_child
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -49,18 +50,7 @@ def cold_start(
     cmd: list[str], runs: int, env: dict[str, str] | None = None
 ) -> tuple[float, float, float, float]:
     """(mean, sd, min, peak child RSS MiB) wall seconds of `cmd` run `runs` times (1 warm-up)."""
-    subprocess.run(cmd, capture_output=True, check=False, env=env)
-    times, peak = [], 0.0
-    for _ in range(runs):
-        t = time.perf_counter()
-        proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        while proc.poll() is None:
-            try:
-                peak = max(peak, proc.memory_info().rss / 2**20)
-            except psutil.Error:
-                break
-            time.sleep(0.005)
-        times.append(time.perf_counter() - t)
+    times, peak = repeat_child(cmd, runs, env, interval=0.005, check=False)
     sd = statistics.stdev(times) if len(times) > 1 else 0.0
     return statistics.mean(times), sd, min(times), peak
 

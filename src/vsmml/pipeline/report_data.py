@@ -163,7 +163,7 @@ def quality_week(
     )
 
 
-def recommend_inputs(
+def _inputs_from_frames(
     f: WeekFrames,
     corr: Correlation,
     flow: FlowData,
@@ -206,7 +206,7 @@ def recommend_inputs(
     )
 
 
-def _recommend_inputs(
+def _week_inputs(
     f: WeekFrames,
     corr: Correlation,
     flow: FlowData,
@@ -222,7 +222,7 @@ def _recommend_inputs(
     window = samples.loc[((ts >= since - SLO_LEAD) & (ts < f.week.end)).to_numpy(bool)]
     window = window.reset_index(drop=True)
     if f.all_events is None:
-        return recommend_inputs(f, corr, flow, feats, window, scorer, model)
+        return _inputs_from_frames(f, corr, flow, feats, window, scorer, model)
     open_q = f.quarantine.loc[f.quarantine["resolved_at"].isna().to_numpy(bool)]
     return gather(
         f.all_events,
@@ -268,7 +268,7 @@ def gather_weekly(
     seconds["risk"] = time.perf_counter() - t
     t = time.perf_counter()
     recs = recommend(
-        _recommend_inputs(f, corr, flow, feats, samples, scorer, rec_model),
+        _week_inputs(f, corr, flow, feats, samples, scorer, rec_model),
         service=f.service,
         team=f.team,
         top=f.top,
