@@ -32,11 +32,16 @@ from vsmml.models.treetext import TreeModelError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+SmallInts = npt.NDArray[np.integer[Any]]
 
+TABLE_WIDTH: Final[int] = 16
+"""Leaves of up to this many path features are tabulated (2^16 x 16 values at most); wider
+ones are computed per row, about 20x slower per leaf than a table read (the shipped model's
+widest path has 12)."""
 MAX_TABLE_CELLS: Final[int] = 64_000_000
 """Largest table built (512 MB of float64); deeper models are refused (`TreeModelError`)."""
 
-__all__ = ["MAX_TABLE_CELLS", "TableTrees"]
+__all__ = ["MAX_TABLE_CELLS", "TABLE_WIDTH", "TableTrees"]
 
 _JIT: Final[dict[str, Any]] = {"nogil": True, "cache": False}
 
@@ -80,26 +85,30 @@ def _raw(
 @numba.njit(**_JIT)  # type: ignore[misc]
 def _contrib(
     x: FloatArray,
-    order: IntArray,
-    feature: IntArray,
+    order: SmallInts,
+    feature: SmallInts,
     threshold: FloatArray,
-    missing: IntArray,
+    missing: SmallInts,
     default_left: npt.NDArray[np.bool_],
-    left: IntArray,
-    right: IntArray,
-    node_slot: IntArray,
-    leaf_full: IntArray,
-    leaf_width: IntArray,
-    table_start: IntArray,
-    slot_start: IntArray,
-    slot_feature: IntArray,
+    left: SmallInts,
+    right: SmallInts,
+    node_slot: SmallInts,
+    leaf_full: SmallInts,
+    leaf_width: SmallInts,
+    table_start: SmallInts,
+    slot_start: SmallInts,
+    slot_feature: SmallInts,
     table: FloatArray,
+    slot_zero: FloatArray,
+    leaf_value: FloatArray,
     bias: float,
 ) -> FloatArray:
     n_rows, n_features = x.shape
     n_int = feature.shape[0]
     n_leaf = leaf_width.shape[0]
     out = np.zeros((n_rows, n_features + 1))
+    scratch = np.empty(2 * 64 + 2, np.float64)
+    values = np.empty(64, np.float64)
     # per node (internal, then leaves): bit s set = the row leaves the path at slot s's feature
     mask = np.zeros(n_int + n_leaf, np.int64)
     for r in range(n_rows):
@@ -114,32 +123,36 @@ def _contrib(
             mask[left[n]] = m | ((1 - go) << bit)
             mask[right[n]] = m | (go << bit)
         phi = out[r]
-        for leaf in range(n_leaf):  # a leaf's d values are adjacent: one or two cache lines
+        for leaf in range(n_leaf):
             d = leaf_width[leaf]
-            b = table_start[leaf] + (leaf_full[leaf] & ~mask[n_int + leaf]) * d
+            pattern = leaf_full[leaf] & ~mask[n_int + leaf]
             s0 = slot_start[leaf]
-            for k in range(d):
-                phi[slot_feature[s0 + k]] += table[b + k]
+            if table_start[leaf] >= 0:  # a leaf's d values are adjacent: one or two cache lines
+                b = table_start[leaf] + pattern * d
+                for k in range(d):
+                    phi[slot_feature[s0 + k]] += table[b + k]
+            else:
+                _leaf(slot_zero[s0 : s0 + d], leaf_value[leaf], pattern, scratch, values)
+                for k in range(d):
+                    phi[slot_feature[s0 + k]] += values[k]
         out[r, n_features] = bias
     return out
 
 
 @numba.njit(**_JIT)  # type: ignore[misc]
-def _weighted_sum(z: FloatArray, members: IntArray, count: int, d: int, skip: int) -> float:
-    """sum_k w(k, d) e_{m-k}(z of `members` except `skip`), m the members left."""
-    e = np.zeros(d + 1)
+def _weighted_sum(z: FloatArray, pattern: int, d: int, skip: int, e: FloatArray) -> float:
+    """sum_k w(k, d) e_{m-k}(z of the followed slots except `skip`), m those slots."""
     e[0] = 1.0
     m = 0
-    for a in range(count):
-        j = members[a]
-        if j == skip:
+    for j in range(d):
+        if j == skip or not (pattern >> j) & 1:
             continue
         m += 1
+        e[m] = 0.0
         for q in range(m, 0, -1):
             e[q] += z[j] * e[q - 1]
     total = 0.0
-    # w(k, d) = 1 / (d * C(d - 1, k)), C built up with k
-    c = 1.0
+    c = 1.0  # C(d - 1, k), built up with k: w(k, d) = 1 / (d * C(d - 1, k))
     for k in range(m + 1):
         total += e[m - k] / (d * c)
         c = c * (d - 1 - k) / (k + 1)
@@ -147,56 +160,68 @@ def _weighted_sum(z: FloatArray, members: IntArray, count: int, d: int, skip: in
 
 
 @numba.njit(**_JIT)  # type: ignore[misc]
+def _leaf(z: FloatArray, v: float, pattern: int, e: FloatArray, out: FloatArray) -> None:
+    """One leaf's TreeSHAP values for the followed slots `pattern` (bit j: slot j) into out."""
+    d = z.shape[0]
+    unfollowed = 1.0
+    m = 0
+    for j in range(d):
+        if (pattern >> j) & 1:
+            m += 1
+        else:
+            unfollowed *= z[j]
+    # every feature followed: no feature gets the unfollowed value
+    off = -v * unfollowed * _weighted_sum(z, pattern, d, -1, e) if m < d else 0.0
+    for j in range(d):
+        if (pattern >> j) & 1:
+            out[j] = v * (1.0 - z[j]) * unfollowed * _weighted_sum(z, pattern, d, j, e)
+        else:
+            out[j] = off
+
+
+@numba.njit(**_JIT)  # type: ignore[misc]
 def _tables(
     slot_count: IntArray,
+    slot_start: IntArray,
     slot_zero: FloatArray,
     leaf_value: FloatArray,
     table_start: IntArray,
     table: FloatArray,
 ) -> None:
-    width = slot_zero.shape[1]
-    members = np.empty(width, np.int64)
+    e = np.empty(2 * 64 + 2, np.float64)
     for leaf in range(slot_count.shape[0]):
         d = slot_count[leaf]
-        if d == 0:
+        if d == 0 or table_start[leaf] < 0:
             continue
-        z = slot_zero[leaf]
-        v = leaf_value[leaf]
+        z = slot_zero[slot_start[leaf] : slot_start[leaf] + d]
         for pattern in range(1 << d):
-            count = 0
-            unfollowed = 1.0
-            for j in range(d):
-                if (pattern >> j) & 1:
-                    members[count] = j
-                    count += 1
-                else:
-                    unfollowed *= z[j]
             base = table_start[leaf] + pattern * d
-            # every feature followed: no feature gets the unfollowed value
-            off = -v * unfollowed * _weighted_sum(z, members, count, d, -1) if count < d else 0.0
-            for j in range(d):
-                if (pattern >> j) & 1:
-                    w = _weighted_sum(z, members, count, d, j)
-                    table[base + j] = v * (1.0 - z[j]) * unfollowed * w
-                else:
-                    table[base + j] = off
+            _leaf(z, leaf_value[leaf], pattern, e, table[base : base + d])
 
 
 class TableTrees:
     """A `TreeEnsemble`'s trees compiled for a server: `predict_raw` and `predict_contrib`
     (LightGBM's ``raw_score`` and ``pred_contrib``) from precomputed leaf tables."""
 
-    def __init__(self, ensemble: TreeEnsemble, *, max_cells: int = MAX_TABLE_CELLS) -> None:
-        """Build the tables; a table over `max_cells` (very deep trees) is refused with
-        `TreeModelError`: use LightGBM's booster for such a model."""
+    def __init__(
+        self,
+        ensemble: TreeEnsemble,
+        *,
+        table_width: int = TABLE_WIDTH,
+        max_cells: int = MAX_TABLE_CELLS,
+    ) -> None:
+        """Tabulate the leaves of at most `table_width` path features (the others are
+        computed per row); tables over `max_cells` or paths of more than 62 features are
+        refused with `TreeModelError`: use LightGBM's booster for such a model."""
         e = ensemble
         self.n_features = e.n_features
         self.n_trees = e.n_trees
         paths = _Paths(e)
         width = np.array([len(f) for f in paths.leaf_features], np.int64)
-        cells = np.left_shift(np.int64(1), width) * width
+        tabled = width <= table_width
+        cells = np.where(tabled, np.left_shift(np.int64(1), np.minimum(width, 62)) * width, 0)
         total = int(cells.sum())
-        if total > max_cells or int(width.max(initial=0)) > 30:
+        if total > max_cells or int(width.max(initial=0)) > 62:
             raise TreeModelError(
                 f"TreeSHAP tables of {total:,} cells exceed {max_cells:,}: the trees are too deep"
             )
@@ -211,38 +236,41 @@ class TableTrees:
             np.ascontiguousarray(e.left, np.int64),
             np.ascontiguousarray(e.right, np.int64),
         )
-        self._leaf_value = np.ascontiguousarray(e.leaf_value, np.float64)
+        leaf_value = np.ascontiguousarray(e.leaf_value, np.float64)
         table_start = np.concatenate([[0], np.cumsum(cells)[:-1]]).astype(np.int64)
-        zero = np.ones((len(width), max(int(width.max(initial=0)), 1)), np.float64)
-        for leaf, z in enumerate(paths.leaf_zero):
-            zero[leaf, : len(z)] = z
+        table_start[~tabled] = -1
+        slot_start = np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64)
+        slot_zero = np.array([z for zs in paths.leaf_zero for z in zs], np.float64)
         # numpy's own allocation: it asks Linux for huge pages, so reading one leaf's values
         # after another's does not miss the TLB every time (a third faster than numba's)
         table = np.zeros(total, np.float64)
-        _tables(width, zero, self._leaf_value, table_start, table)
-        feats = np.array([f for fs in paths.leaf_features for f in fs], np.int64)
+        _tables(width, slot_start, slot_zero, leaf_value, table_start, table)
+        self._leaf_value = leaf_value
+        i32 = np.int32  # small types: what a row reads besides the table stays in L2
         self._shap = (
-            paths.order,
-            self._tree[1],
+            paths.order.astype(i32),
+            self._tree[1].astype(i32),
             self._tree[2],
-            self._tree[3],
+            self._tree[3].astype(np.int8),
             self._tree[4],
-            unified(e.left),
-            unified(e.right),
-            paths.node_slot,
+            unified(e.left).astype(i32),
+            unified(e.right).astype(i32),
+            paths.node_slot.astype(np.int8),
             (np.left_shift(np.int64(1), width) - 1).astype(np.int64),
-            width,
+            width.astype(i32),
             table_start,
-            np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64),
-            feats,
+            slot_start.astype(i32),
+            np.array([f for fs in paths.leaf_features for f in fs], i32),
             table,
+            slot_zero,
+            leaf_value,
         )
         self._bias = paths.bias
 
     @property
     def table_bytes(self) -> int:
         """Memory held by the TreeSHAP tables."""
-        return int(self._shap[-1].nbytes)
+        return int(self._shap[13].nbytes)
 
     def _rows(self, rows: npt.ArrayLike) -> FloatArray:
         x = np.asarray(rows, dtype=np.float64)
