@@ -21,7 +21,8 @@ NumericalDecision (missing types None / Zero / NaN, default direction), so they 
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, cast
 
 import numba
 import numpy as np
@@ -43,10 +44,15 @@ MAX_TABLE_CELLS: Final[int] = 64_000_000
 
 __all__ = ["MAX_TABLE_CELLS", "TABLE_WIDTH", "TableTrees"]
 
-_JIT: Final[dict[str, Any]] = {"nogil": True, "cache": False}
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+def _compiled(fn: _F) -> _F:
+    """`numba.njit` (compiled on first call, releasing the GIL), typed for mypy."""
+    return cast(_F, numba.njit(nogil=True, cache=False)(fn))
+
+
+@_compiled
 def _left(fval: float, threshold: float, missing: int, default_left: bool) -> bool:
     """LightGBM's NumericalDecision (`TreeEnsemble._go_left` for one value)."""
     isnan = np.isnan(fval)
@@ -57,7 +63,7 @@ def _left(fval: float, threshold: float, missing: int, default_left: bool) -> bo
     return fval <= threshold
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@_compiled
 def _raw(
     x: FloatArray,
     roots: IntArray,
@@ -82,7 +88,7 @@ def _raw(
     return out
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@_compiled
 def _contrib(
     x: FloatArray,
     order: SmallInts,
@@ -139,7 +145,7 @@ def _contrib(
     return out
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@_compiled
 def _weighted_sum(z: FloatArray, pattern: int, d: int, skip: int, e: FloatArray) -> float:
     """sum_k w(k, d) e_{m-k}(z of the followed slots except `skip`), m those slots."""
     e[0] = 1.0
@@ -159,7 +165,7 @@ def _weighted_sum(z: FloatArray, pattern: int, d: int, skip: int, e: FloatArray)
     return total
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@_compiled
 def _leaf(z: FloatArray, v: float, pattern: int, e: FloatArray, out: FloatArray) -> None:
     """One leaf's TreeSHAP values for the followed slots `pattern` (bit j: slot j) into out."""
     d = z.shape[0]
@@ -179,7 +185,7 @@ def _leaf(z: FloatArray, v: float, pattern: int, e: FloatArray, out: FloatArray)
             out[j] = off
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@_compiled
 def _tables(
     slot_count: IntArray,
     slot_start: IntArray,
@@ -226,7 +232,11 @@ class TableTrees:
                 f"TreeSHAP tables of {total:,} cells exceed {max_cells:,}: the trees are too deep"
             )
         n_int = len(e.split_feature)
-        unified = lambda c: np.where(c >= 0, c, n_int + ~c).astype(np.int64)  # noqa: E731
+
+        def unified(child: IntArray) -> IntArray:  # one index space: internal nodes, leaves
+            out: IntArray = np.where(child >= 0, child, n_int + ~child).astype(np.int64)
+            return out
+
         self._tree = (
             np.ascontiguousarray(e.roots, np.int64),
             np.ascontiguousarray(e.split_feature, np.int64),
