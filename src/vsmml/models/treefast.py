@@ -276,6 +276,9 @@ class TableTrees:
             leaf_value,
         )
         self._bias = paths.bias
+        # compile now (about 2 s), not on the first request the server answers
+        self.predict_contrib(np.zeros((1, self.n_features)))
+        self.predict_raw(np.zeros((1, self.n_features)))
 
     @property
     def table_bytes(self) -> int:
