@@ -3,10 +3,13 @@
 The records go through `pipeline.scoring.score_records`, the checks and the scorer `vsmml score`
 uses, with the model the server loaded (`Service.model`); each answer also says what would lower
 the risk: the release gate's counterfactuals (`vsmml.recommend.counterfactual`: split the
-change, ship it alone, a second reviewer), re-scored by the same model. Explanations
-(TreeSHAP over every tree) cost far more than scores, so answers are remembered per model and
-input in a bounded LRU: scoring is a pure function of the two, and a gate asking again about
-the same change gets the same answer without the work. ``{"sha": ..., "repo": ...}`` scores a
+change, ship it alone, a second reviewer), re-scored by the same model. The server's model
+explains with `models.treefast.TableTrees` (TreeSHAP from precomputed leaf tables, ~8x
+LightGBM's own), and a body of a few described changes is answered on the event loop
+(`score_inline`): about a millisecond of CPU, which a worker thread would only delay.
+Answers are also remembered per model and input in a bounded LRU: scoring is a pure function
+of the two, and a gate asking again about the same change gets the same answer without the
+work. ``{"sha": ..., "repo": ...}`` scores a
 change correlated from the stored events, with the features the model was trained on
 (`features.change_features`).
 """
