@@ -99,10 +99,13 @@ def _contrib(
     left: SmallInts,
     right: SmallInts,
     node_slot: SmallInts,
-    leaf_full: SmallInts,
-    leaf_width: SmallInts,
-    table_start: SmallInts,
-    slot_start: SmallInts,
+    unit_a: SmallInts,
+    unit_b: SmallInts,
+    unit_k: SmallInts,
+    unit_full: SmallInts,
+    unit_width: SmallInts,
+    unit_table: SmallInts,
+    unit_slot: SmallInts,
     slot_feature: SmallInts,
     table: FloatArray,
     slot_zero: FloatArray,
@@ -111,12 +114,11 @@ def _contrib(
 ) -> FloatArray:
     n_rows, n_features = x.shape
     n_int = feature.shape[0]
-    n_leaf = leaf_width.shape[0]
     out = np.zeros((n_rows, n_features + 1))
     scratch = np.empty(2 * 64 + 2, np.float64)
     values = np.empty(64, np.float64)
     # per node (internal, then leaves): bit s set = the row leaves the path at slot s's feature
-    mask = np.zeros(n_int + n_leaf, np.int64)
+    mask = np.zeros(n_int + leaf_value.shape[0], np.int64)
     for r in range(n_rows):
         for i in range(n_int):  # parents before children: every mask is set before it is read
             n = order[i]
@@ -129,16 +131,19 @@ def _contrib(
             mask[left[n]] = m | ((1 - go) << bit)
             mask[right[n]] = m | (go << bit)
         phi = out[r]
-        for leaf in range(n_leaf):
-            d = leaf_width[leaf]
-            pattern = leaf_full[leaf] & ~mask[n_int + leaf]
-            s0 = slot_start[leaf]
-            if table_start[leaf] >= 0:  # a leaf's d values are adjacent: one or two cache lines
-                b = table_start[leaf] + pattern * d
+        for u in range(unit_a.shape[0]):
+            d = unit_width[u]
+            pa = unit_full[u] & ~mask[n_int + unit_a[u]]
+            s0 = unit_slot[u]
+            if unit_table[u] >= 0:  # a unit's d values are adjacent: one or two cache lines
+                if unit_b[u] >= 0:  # two sibling leaves: their pattern above, the way taken
+                    pb = unit_full[u] & ~mask[n_int + unit_b[u]]
+                    pa = ((pa | pb) << 1) | ((pa >> unit_k[u]) & 1)
+                b = unit_table[u] + pa * d
                 for k in range(d):
                     phi[slot_feature[s0 + k]] += table[b + k]
             else:
-                _leaf(slot_zero[s0 : s0 + d], leaf_value[leaf], pattern, scratch, values)
+                _leaf(slot_zero[s0 : s0 + d], leaf_value[unit_a[u]], pa, scratch, values)
                 for k in range(d):
                     phi[slot_feature[s0 + k]] += values[k]
         out[r, n_features] = bias
@@ -187,22 +192,39 @@ def _leaf(z: FloatArray, v: float, pattern: int, e: FloatArray, out: FloatArray)
 
 @_compiled
 def _tables(
-    slot_count: IntArray,
+    unit_a: IntArray,
+    unit_b: IntArray,
+    unit_k: IntArray,
+    unit_width: IntArray,
+    unit_table: IntArray,
     slot_start: IntArray,
     slot_zero: FloatArray,
     leaf_value: FloatArray,
-    table_start: IntArray,
     table: FloatArray,
 ) -> None:
     e = np.empty(2 * 64 + 2, np.float64)
-    for leaf in range(slot_count.shape[0]):
-        d = slot_count[leaf]
-        if d == 0 or table_start[leaf] < 0:
+    va = np.empty(64, np.float64)
+    vb = np.empty(64, np.float64)
+    for u in range(unit_a.shape[0]):
+        d = unit_width[u]
+        if d == 0 or unit_table[u] < 0:
             continue
-        z = slot_zero[slot_start[leaf] : slot_start[leaf] + d]
-        for pattern in range(1 << d):
-            base = table_start[leaf] + pattern * d
-            _leaf(z, leaf_value[leaf], pattern, e, table[base : base + d])
+        a, b = unit_a[u], unit_b[u]
+        za = slot_zero[slot_start[a] : slot_start[a] + d]
+        if b < 0:
+            for pattern in range(1 << d):
+                base = unit_table[u] + pattern * d
+                _leaf(za, leaf_value[a], pattern, e, table[base : base + d])
+            continue
+        zb = slot_zero[slot_start[b] : slot_start[b] + d]
+        bit = 1 << unit_k[u]
+        for above in range(1 << d):  # the siblings' pattern above their parent, and the way
+            for way in range(2):  # the row goes there (1: left): each sibling's own pattern
+                _leaf(za, leaf_value[a], above if way else above & ~bit, e, va)
+                _leaf(zb, leaf_value[b], above & ~bit if way else above, e, vb)
+                base = unit_table[u] + (2 * above + way) * d
+                for j in range(d):
+                    table[base + j] = va[j] + vb[j]
 
 
 class TableTrees:
@@ -247,14 +269,29 @@ class TableTrees:
             np.ascontiguousarray(e.right, np.int64),
         )
         leaf_value = np.ascontiguousarray(e.leaf_value, np.float64)
-        table_start = np.concatenate([[0], np.cumsum(cells)[:-1]]).astype(np.int64)
-        table_start[~tabled] = -1
         slot_start = np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64)
         slot_zero = np.array([z for zs in paths.leaf_zero for z in zs], np.float64)
-        # numpy's own allocation: it asks Linux for huge pages, so reading one leaf's values
+        # units: two tabulated sibling leaves share one table (one read instead of two, same
+        # size); every other leaf is a unit of its own
+        twigs = np.array([t for t in paths.twigs if tabled[t[0]]], np.int64).reshape(-1, 3)
+        single = np.ones(len(width), bool)
+        single[twigs[:, :2].ravel()] = False
+        alone = np.flatnonzero(single)
+        by = np.argsort(np.concatenate([twigs[:, 0], alone]), kind="stable")
+        unit_a = np.concatenate([twigs[:, 0], alone])[by]
+        unit_b = np.concatenate([twigs[:, 1], np.full(len(alone), -1)])[by]
+        unit_k = np.concatenate([twigs[:, 2], np.zeros(len(alone), np.int64)])[by]
+        unit_width = width[unit_a]
+        pair = np.where(unit_b >= 0, 2, 1)
+        unit_cells = np.where(tabled[unit_a], cells[unit_a] * pair, 0)
+        unit_table = np.concatenate([[0], np.cumsum(unit_cells)[:-1]]).astype(np.int64)
+        unit_table[~tabled[unit_a]] = -1
+        # numpy's own allocation: it asks Linux for huge pages, so reading one unit's values
         # after another's does not miss the TLB every time (a third faster than numba's)
         table = np.zeros(total, np.float64)
-        _tables(width, slot_start, slot_zero, leaf_value, table_start, table)
+        _tables(
+            unit_a, unit_b, unit_k, unit_width, unit_table, slot_start, slot_zero, leaf_value, table
+        )
         self._leaf_value = leaf_value
         i32 = np.int32  # small types: what a row reads besides the table stays in L2
         self._shap = (
@@ -266,10 +303,13 @@ class TableTrees:
             unified(e.left).astype(i32),
             unified(e.right).astype(i32),
             paths.node_slot.astype(np.int8),
-            (np.left_shift(np.int64(1), width) - 1).astype(np.int64),
-            width.astype(i32),
-            table_start,
-            slot_start.astype(i32),
+            unit_a.astype(i32),
+            unit_b.astype(i32),
+            unit_k.astype(np.int8),
+            (np.left_shift(np.int64(1), unit_width) - 1).astype(np.int64),
+            unit_width.astype(i32),
+            unit_table,
+            slot_start[unit_a].astype(i32),
             np.array([f for fs in paths.leaf_features for f in fs], i32),
             table,
             slot_zero,
@@ -283,7 +323,7 @@ class TableTrees:
     @property
     def table_bytes(self) -> int:
         """Memory held by the TreeSHAP tables."""
-        return int(self._shap[13].nbytes)
+        return int(self._shap[16].nbytes)
 
     def _rows(self, rows: npt.ArrayLike) -> FloatArray:
         x = np.asarray(rows, dtype=np.float64)
@@ -318,9 +358,11 @@ class _Paths:
         self.leaf_zero: list[list[float]] = []
         slots: list[int] = []
         order: list[int] = []
+        self.twigs: list[tuple[int, int, int]] = []  # (left leaf, right leaf, parent's slot)
         self.bias = 0.0
         n_int = 0
         for t in e._trees:
+            n_leaf = len(self.leaf_features)
             n_leaves = len(t.leaf_value)
             feats: list[list[int]] = [[] for _ in range(n_leaves)]
             zeros: list[list[float]] = [[] for _ in range(n_leaves)]
@@ -343,6 +385,8 @@ class _Paths:
                         fs, zs = [*fs, f], [*zs, 1.0]
                     k = fs.index(f)
                     node_slot[node] = k
+                    if left[node] < 0 and right[node] < 0:
+                        self.twigs.append((n_leaf + ~left[node], n_leaf + ~right[node], k))
                     for child in (left[node], right[node]):
                         count = inner[child] if child >= 0 else leaf_n[~child]
                         z = [*zs]
