@@ -395,6 +395,13 @@ def main() -> None:
     for name, lua, conns in (
         ("POST /v1/risk/score, auth + reasons, same change", lua_post(body, read), 8),
         ("POST /v1/risk/score, auth + reasons, new change each", lua_distinct(read), 2),
+        # the same with 8 connections, as the rows above: the server's capacity (with 1 or 2
+        # it also sits idle between a response and the next request)
+        (
+            "POST /v1/risk/score, auth + reasons, new change each, 8 connections",
+            lua_distinct(read),
+            8,
+        ),
         ("GET /healthz (middleware floor)", "", 8),
     ):
         url = srv.url + "/healthz" if "healthz" in name else score
