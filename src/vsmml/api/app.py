@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = None
     app.state.failure = None
     errors.install(app)
-    for module in (operate, ingest, read, predict, admin):
+    # predict early: a router is matched route by route, and scoring is the hot path
+    for module in (operate, predict, ingest, read, admin):
         app.include_router(module.router)
     app.include_router(ui_routes.router)  # the dashboards under /ui/
     if s.cors_origins:

@@ -226,17 +226,17 @@ def build_matrix(cols: Mapping[str, FloatArray], names: list[str]) -> FloatArray
     """The feature matrix (rows x `names`) from named input columns."""
     n = len(next(iter(cols.values()))) if cols else 0
     m = np.empty((n, len(names)), dtype=np.float64)
-    for j, name in enumerate(names):
-        if name == COPY_FEATURE:
-            days = cols.get(TIME_COLUMN, np.full(n, np.nan))
-            sig = np.column_stack([cols[c] for c in COPY_SIGNATURE])
-            m[:, j] = copies_in_window(sig, days)
-        elif name in RATIOS:
-            deps, fn = RATIOS[name]
-            with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # once: entering it costs ~3 us
+        for j, name in enumerate(names):
+            if name == COPY_FEATURE:
+                days = cols.get(TIME_COLUMN, np.full(n, np.nan))
+                sig = np.column_stack([cols[c] for c in COPY_SIGNATURE])
+                m[:, j] = copies_in_window(sig, days)
+            elif name in RATIOS:
+                deps, fn = RATIOS[name]
                 m[:, j] = fn(*[cols[d] for d in deps])
-        else:
-            m[:, j] = cols[name]
+            else:
+                m[:, j] = cols[name]
     return m
 
 

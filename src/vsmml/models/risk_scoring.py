@@ -122,19 +122,20 @@ class RiskScoring:
         ``copies_30d`` look across the rows; without it that feature is missing.
         """
         known = {
-            c: np.asarray(columns[c], dtype=np.float64) for c in columns if c in self.input_columns
+            c: np.atleast_1d(np.asarray(columns[c], dtype=np.float64))
+            for c in self.input_columns
+            if c in columns
         }
         if TIME_COLUMN in columns:
-            known[TIME_COLUMN] = time_days(columns[TIME_COLUMN])
-        lengths = {len(np.atleast_1d(v)) for v in known.values()}
+            known[TIME_COLUMN] = np.atleast_1d(time_days(columns[TIME_COLUMN]))
+        lengths = {len(v) for v in known.values()}
         if len(lengths) > 1:
             raise DataError(f"input columns differ in length: {sorted(lengths)}")
         n = lengths.pop() if lengths else 1
-        cols = {
-            c: np.atleast_1d(known[c]) if c in known else np.full(n, np.nan)
-            for c in [*self.input_columns, TIME_COLUMN]
-        }
-        return build_matrix(cols, self.feature_names)
+        for c in (*self.input_columns, TIME_COLUMN):
+            if c not in known:
+                known[c] = np.full(n, np.nan)
+        return build_matrix(known, self.feature_names)
 
     def raw(self, m: FloatArray) -> FloatArray:
         """Blended log-odds for a feature matrix in `feature_names` order."""

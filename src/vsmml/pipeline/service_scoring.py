@@ -3,10 +3,13 @@
 The records go through `pipeline.scoring.score_records`, the checks and the scorer `vsmml score`
 uses, with the model the server loaded (`Service.model`); each answer also says what would lower
 the risk: the release gate's counterfactuals (`vsmml.recommend.counterfactual`: split the
-change, ship it alone, a second reviewer), re-scored by the same model. Explanations
-(TreeSHAP over every tree) cost far more than scores, so answers are remembered per model and
-input in a bounded LRU: scoring is a pure function of the two, and a gate asking again about
-the same change gets the same answer without the work. ``{"sha": ..., "repo": ...}`` scores a
+change, ship it alone, a second reviewer), re-scored by the same model. The server's model
+explains with `models.treefast.TableTrees` (TreeSHAP from precomputed leaf tables, ~8x
+LightGBM's own), and a body of a few described changes is answered on the event loop
+(`score_inline`): about a millisecond of CPU, which a worker thread would only delay.
+Answers are also remembered per model and input in a bounded LRU: scoring is a pure function
+of the two, and a gate asking again about the same change gets the same answer without the
+work. ``{"sha": ..., "repo": ...}`` scores a
 change correlated from the stored events, with the features the model was trained on
 (`features.change_features`).
 """
@@ -36,9 +39,11 @@ from vsmml.pipeline.service_errors import (
 from vsmml.pipeline.service_state import LoadedModel, Service
 from vsmml.recommend.counterfactual import Counterfactual, what_would_lower
 
-__all__ = ["UnknownChangeError", "band", "memoized", "score_json"]
+__all__ = ["UnknownChangeError", "band", "memoized", "score_inline", "score_json"]
 
 MEMO_SIZE: Final[int] = 4096
+INLINE_CHANGES: Final[int] = 4
+"""Bodies of up to this many described changes are scored on the event loop (`score_inline`)."""
 BANDS: Final[tuple[str, ...]] = ("low", "medium", "high")
 
 
@@ -151,12 +156,39 @@ def memoized(
     return None if hit is None else str(hit)
 
 
+def score_inline(
+    service: Service, body: bytes, *, threshold: float | None = None, top: int = 5
+) -> str | None:
+    """The answer for a body of at most `INLINE_CHANGES` described changes (a millisecond of
+    CPU: the route answers it on the event loop, as a thread hop would only add the GIL's
+    hand-over latency), else None: changes named by sha read the store, and long lists are
+    scored in a worker thread (`score_json`)."""
+    doc = parse_json(body, max_depth=service.settings.max_request_depth)
+    items = doc if isinstance(doc, list) else [doc]
+    if len(items) > INLINE_CHANGES:
+        return None
+    model = service.model
+    if any(isinstance(r, dict) and _is_reference(r, model) for r in items):
+        return None
+    return _score_doc(service, model, doc, body, threshold, top)
+
+
 def score_json(
     service: Service, body: bytes, *, threshold: float | None = None, top: int = 5
 ) -> str:
     """The JSON answer to a score request: one object for an object, a list for a list."""
-    model = service.model
     doc = parse_json(body, max_depth=service.settings.max_request_depth)
+    return _score_doc(service, service.model, doc, body, threshold, top)
+
+
+def _score_doc(
+    service: Service,
+    model: LoadedModel,
+    doc: Any,
+    body: bytes,
+    threshold: float | None,
+    top: int,
+) -> str:
     records, many = _records(doc)
     limit = service.settings.max_batch_events
     if len(records) > limit:

@@ -29,10 +29,12 @@ async def score(
 ) -> Response:
     """Failure probability, band, decision and reasons of a change (an object), of several (a
     list: a list of answers), or of a change the store knows (``{"sha": ..., "repo": ...}``)."""
-    from vsmml.pipeline.service_scoring import memoized, score_json
+    from vsmml.pipeline.service_scoring import memoized, score_inline, score_json
 
     body = await request.body()
     text = memoized(service, body, threshold=threshold, top=top)
+    if text is None:
+        text = score_inline(service, body, threshold=threshold, top=top)
     if text is None:
         text = await run_in_threadpool(score_json, service, body, threshold=threshold, top=top)
     return Response(text, media_type=_JSON)
