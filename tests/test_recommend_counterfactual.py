@@ -91,3 +91,26 @@ def test_model_trust_comes_from_the_validated_auc(default_scorer, context_scorer
     auc = default_scorer.metadata["metrics"]["validation_auc"]
     assert model_trust(default_scorer) == pytest.approx(2 * (auc - 0.5))
     assert model_trust(context_scorer) == 0.5  # no metadata: half trust
+
+
+def test_each_counterfactual_scores_as_its_row_alone(default_scorer) -> None:  # type: ignore[no-untyped-def]
+    # they are scored in one batch with the change: each must equal its own row scored alone
+    row = BIG | {"pipeline_flakiness": 0.3, "deploy_batch_size": 4.0, "n_reviewers": 1.0}
+    found = what_would_lower(default_scorer, row, fixed_flakiness=0.01, min_drop=-1.0)
+    assert found
+
+    def alone(values: dict[str, float]) -> float:
+        cols = {c: np.array([float(values.get(c, np.nan))]) for c in default_scorer.input_columns}
+        return float(default_scorer.predict_proba(default_scorer.matrix(cols))[0])
+
+    base = alone(row)
+    for c in found:
+        assert c.probability == base
+        changed = {name: new for name, (_, new) in c.changed.items()}
+        if c.action != "split_change":
+            assert c.new_probability == alone(row | changed)
+    split = next(c for c in found if c.action == "split_change")
+    _, piece = split_columns(
+        {k: np.array([float(row.get(k, np.nan))]) for k in default_scorer.input_columns}, 200
+    )
+    assert split.new_probability == alone({k: float(v[0]) for k, v in piece.items()})
