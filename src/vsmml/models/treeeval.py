@@ -13,6 +13,7 @@ linear trees and multiclass models raise `TreeModelError`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -54,6 +55,21 @@ class _Shap:
     slot_feature: IntArray  # (leaves, U + 1) feature of each slot; padding -> n_features + 1
     slot_zero: FloatArray  # (leaves, U + 1) product of cover ratios; padding 1
     bias: float  # sum over trees of the cover-weighted mean leaf value
+
+
+def feature_rows(rows: npt.ArrayLike, feature_names: Sequence[str]) -> FloatArray:
+    """`rows` as a 2-D float matrix in the model's feature order (one row may be 1-D), or
+    `TreeModelError` naming the expected shape and features."""
+    x = np.asarray(rows, dtype=np.float64)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    n = len(feature_names)
+    if x.ndim != 2 or x.shape[1] != n:
+        raise TreeModelError(
+            f"rows must have shape (rows, {n}) in the model's feature order "
+            f"{list(feature_names)}, got {x.shape}"
+        )
+    return x
 
 
 class TreeEnsemble:
@@ -142,15 +158,7 @@ class TreeEnsemble:
         return out
 
     def _matrix(self, rows: npt.ArrayLike) -> FloatArray:
-        x = np.asarray(rows, dtype=np.float64)
-        if x.ndim == 1:
-            x = x.reshape(1, -1)
-        if x.ndim != 2 or x.shape[1] != self.n_features:
-            raise TreeModelError(
-                f"rows must have shape (rows, {self.n_features}) in the model's feature order "
-                f"{list(self.feature_names)}, got {x.shape}"
-            )
-        return x
+        return feature_rows(rows, self.feature_names)
 
     def _leaves(self, x: FloatArray) -> IntArray:
         """Global leaf index reached in every tree, shape (rows, trees)."""

@@ -30,7 +30,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from vsmml.models.treeeval import K_ZERO_THRESHOLD, TreeEnsemble
+from vsmml.models.treeeval import K_ZERO_THRESHOLD, TreeEnsemble, feature_rows
 from vsmml.models.treetext import TreeModelError
 
 FloatArray = npt.NDArray[np.float64]
@@ -245,6 +245,7 @@ class TableTrees:
         refused with `TreeModelError`: use LightGBM's booster for such a model."""
         e = ensemble
         self.n_features = e.n_features
+        self.feature_names = tuple(e.feature_names)
         self.n_trees = e.n_trees
         paths = _Paths(e)
         width = np.array([len(f) for f in paths.leaf_features], np.int64)
@@ -328,15 +329,7 @@ class TableTrees:
         return int(self._shap[16].nbytes)
 
     def _rows(self, rows: npt.ArrayLike) -> FloatArray:
-        x = np.asarray(rows, dtype=np.float64)
-        if x.ndim == 1:
-            x = x.reshape(1, -1)
-        if x.ndim != 2 or x.shape[1] != self.n_features:
-            raise TreeModelError(
-                f"rows must have shape (rows, {self.n_features}) in the model's feature order, "
-                f"got {x.shape}"
-            )
-        return np.ascontiguousarray(x)
+        return np.ascontiguousarray(feature_rows(rows, self.feature_names))
 
     def predict_raw(self, rows: npt.ArrayLike) -> FloatArray:
         """Sum of leaf values per row (LightGBM ``raw_score=True``), shape (rows,)."""
