@@ -37,17 +37,7 @@ def as_dict(r: GateReport) -> dict[str, Any]:
             {"feature": x.feature, "value": x.value, "contribution": x.contribution, "text": x.text}
             for x in r.reasons
         ],
-        "what_would_lower": [
-            {
-                "action": c.action,
-                "description": c.description,
-                "probability": c.probability,
-                "new_probability": c.new_probability,
-                "any_piece": c.any_piece,
-                "changed": {k: list(v) for k, v in c.changed.items()},
-            }
-            for c in r.lowering
-        ],
+        "what_would_lower": [c.to_dict() for c in r.lowering],
         "unknown": r.unknown,
         "inputs": {k: _num(v) for k, v in r.inputs.items()},
         "context": {

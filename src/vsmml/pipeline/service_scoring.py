@@ -37,7 +37,7 @@ from vsmml.pipeline.service_errors import (
     UnknownChangeError,
 )
 from vsmml.pipeline.service_state import LoadedModel, Service
-from vsmml.recommend.counterfactual import Counterfactual, what_would_lower
+from vsmml.recommend.counterfactual import what_would_lower
 
 __all__ = ["UnknownChangeError", "band", "memoized", "score_inline", "score_json"]
 
@@ -89,17 +89,6 @@ def _value(v: Any) -> float:
     return math.nan if v is None else float(v)
 
 
-def _lowering(c: Counterfactual) -> dict[str, Any]:
-    return {
-        "action": c.action,
-        "description": c.description,
-        "probability": c.probability,
-        "new_probability": c.new_probability,
-        "any_piece": c.any_piece,
-        "changed": {k: list(v) for k, v in c.changed.items()},
-    }
-
-
 def _answer(
     change: ScoredChange, record: dict[str, Any], report: ScoreReport, model: LoadedModel
 ) -> dict[str, Any]:
@@ -121,7 +110,7 @@ def _answer(
             }
             for r in change.reasons
         ],
-        "recommendations": [_lowering(c) for c in what_would_lower(scorer, inputs)],
+        "recommendations": [c.to_dict() for c in what_would_lower(scorer, inputs)],
         "model": {"name": loc.name, "version": loc.version, "source": loc.source},
         "ignored_fields": report.ignored_fields,
     }

@@ -72,6 +72,17 @@ class Counterfactual:
         """How much lower the probability is (positive: lower)."""
         return self.probability - self.new_probability
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form the gate and the score answers print (`changed` as [now, after])."""
+        return {
+            "action": self.action,
+            "description": self.description,
+            "probability": self.probability,
+            "new_probability": self.new_probability,
+            "any_piece": self.any_piece,
+            "changed": {k: list(v) for k, v in self.changed.items()},
+        }
+
 
 def _col(cols: Mapping[str, FloatArray], name: str, n: int) -> FloatArray:
     return np.asarray(cols[name], dtype=np.float64) if name in cols else np.full(n, np.nan)
