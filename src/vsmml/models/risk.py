@@ -13,7 +13,6 @@ linear terms) that sum exactly to the raw score."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
@@ -24,6 +23,7 @@ import pandas as pd
 from vsmml.errors import DataError
 from vsmml.models.base import BoosterPersistence, check_is_fitted, time_order, top_reasons
 from vsmml.models.calibration import Calibrator, make_calibrator
+from vsmml.models.evaluation import auc
 from vsmml.models.risk_features import (
     TIME_COLUMN,
     FloatArray,
@@ -32,9 +32,9 @@ from vsmml.models.risk_features import (
     describe,
     feature_names,
     input_columns,
-    signed_log,
 )
-from vsmml.models.risk_scoring import FORMAT, LinearPart, RiskScoring
+from vsmml.models.risk_linear import LinearModel
+from vsmml.models.risk_scoring import FORMAT, BoosterTrees, RiskScoring
 from vsmml.models.tree_average import average_boosters
 
 TREE_GRID: Final[tuple[dict[str, int], ...]] = (
@@ -45,15 +45,6 @@ TREE_GRID: Final[tuple[dict[str, int], ...]] = (
 BLEND_GRID: Final[tuple[float, ...]] = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_TUNE_ROWS: Final[int] = 200
 MIN_TREES: Final[int] = 50
-
-
-def _auc(y: FloatArray, s: FloatArray) -> float:
-    pos = float(y.sum())
-    neg = len(y) - pos
-    if pos == 0 or neg == 0:
-        return float("nan")
-    r = pd.Series(s).rank().to_numpy()
-    return float((r[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 TreeTrainer = Callable[[dict[str, Any], int], Any]
@@ -70,54 +61,6 @@ class _Prepared:
     m: FloatArray
     y: FloatArray
     days: FloatArray
-
-
-class _Linear:
-    """L2 logistic regression on signed-log features, median-imputed and standardised."""
-
-    def __init__(self, state: dict[str, list[float]] | None = None) -> None:
-        self.state = state or {}
-
-    def fit(
-        self, m: FloatArray, y: FloatArray, seed: int, weight: FloatArray | None = None
-    ) -> _Linear:
-        from sklearn.linear_model import LogisticRegression
-
-        z = signed_log(m)
-        with warnings.catch_warnings():  # a column with no value at all gets median 0 below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(np.where(np.isfinite(z), z, np.nan), axis=0)
-        med = np.where(np.isfinite(med), med, 0.0)
-        z = np.where(np.isfinite(z), z, med)
-        mean, std = z.mean(axis=0), z.std(axis=0)
-        std = np.where(std > 0, std, 1.0)
-        lr = LogisticRegression(C=0.1, max_iter=2000, random_state=seed)
-        lr.fit((z - mean) / std, y, sample_weight=weight)
-        self.state = {
-            "median": med.tolist(),
-            "mean": mean.tolist(),
-            "std": std.tolist(),
-            "coef": lr.coef_[0].tolist(),
-            "intercept": [float(lr.intercept_[0])],
-        }
-        return self
-
-    def part(self) -> LinearPart:
-        """The fitted part as the scorer evaluates it."""
-        return LinearPart.from_state(self.state)
-
-
-class BoosterTrees:
-    """A LightGBM booster as the blend's tree part (`vsmml.models.risk_scoring.TreePart`)."""
-
-    def __init__(self, booster: Any) -> None:
-        self.booster = booster
-
-    def predict_raw(self, rows: FloatArray) -> FloatArray:
-        return np.asarray(self.booster.predict(rows, raw_score=True, num_threads=1), np.float64)
-
-    def predict_contrib(self, rows: FloatArray) -> FloatArray:
-        return np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=1), np.float64)
 
 
 class ChangeRiskModel(BoosterPersistence):
@@ -250,7 +193,7 @@ class ChangeRiskModel(BoosterPersistence):
                 f"time-ordered validation slice; got {n} rows"
             )
         w_tr = self._weights(days[tr])
-        lin = _Linear().fit(m[tr], y[tr], self.random_state, w_tr).part()
+        lin = LinearModel().fit(m[tr], y[tr], self.random_state, w_tr).part()
         lin_va = lin.terms(m[va]).sum(axis=1) + lin.intercept
         sizes, gbm_vas = [], []
         for tree in self._trees():
@@ -273,7 +216,7 @@ class ChangeRiskModel(BoosterPersistence):
             gbm_va = np.mean(np.asarray([gbm_vas[i] for i in group], dtype=np.float64), axis=0)
             for w in BLEND_GRID if self.blend_weight is None else (self.blend_weight,):
                 raw = w * gbm_va + (1 - w) * lin_va
-                score = _auc(y[va], raw)
+                score = auc(y[va], raw)
                 if score > best[0] + 1e-9:
                     best = (score, w, raw, group)
         sizes = [sizes[i] for i in best[3]]
@@ -362,7 +305,7 @@ class ChangeRiskModel(BoosterPersistence):
         self.booster_ = average_boosters(
             [train_trees(self._lgb_params(size), int(size["n_estimators"])) for size in sizes]
         )
-        self.linear_ = _Linear().fit(
+        self.linear_ = LinearModel().fit(
             linear_m, linear_y, self.random_state, self._weights(prep.days)
         )
         self._scoring: RiskScoring | None = None
@@ -452,7 +395,7 @@ class ChangeRiskModel(BoosterPersistence):
         }
 
     def _restore_fields(self, state: dict[str, Any]) -> None:
-        self.linear_ = _Linear(state["linear"])
+        self.linear_ = LinearModel(state["linear"])
         self._scoring = None
         self.blend_weight_ = float(state["blend_weight"])
         self.best_params_ = state["best_params"]

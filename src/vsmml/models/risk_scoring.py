@@ -51,6 +51,19 @@ class TreePart(Protocol):
         ...
 
 
+class BoosterTrees:
+    """A LightGBM booster as the blend's tree part (`TreePart`); it never imports lightgbm."""
+
+    def __init__(self, booster: Any) -> None:
+        self.booster = booster
+
+    def predict_raw(self, rows: FloatArray) -> FloatArray:
+        return np.asarray(self.booster.predict(rows, raw_score=True, num_threads=1), np.float64)
+
+    def predict_contrib(self, rows: FloatArray) -> FloatArray:
+        return np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=1), np.float64)
+
+
 @dataclass(frozen=True)
 class LinearPart:
     """The log-linear part: signed-log features, median-imputed, standardised, times `coef`."""
@@ -230,8 +243,6 @@ class RiskScorer(RiskScoring):
             raise ModelNotFoundError(f"{d}: not a readable risk model ({exc!r})") from exc
         if native:
             import lightgbm as lgb
-
-            from vsmml.models.risk import BoosterTrees
 
             scorer.trees = BoosterTrees(lgb.Booster(model_file=str(d / MODEL_TEXT)))
         return scorer
