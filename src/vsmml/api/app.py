@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from vsmml import __version__
-from vsmml.api import errors
+from vsmml.api import errors, score_lane
 from vsmml.api.middleware import RequestMiddleware
 from vsmml.api.routes import admin, ingest, operate, predict, read
 from vsmml.api.routes import ui as ui_routes
@@ -116,5 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # inside RequestMiddleware: the scoring hot path skips FastAPI's routing (api/score_lane.py)
+    score_route = next(
+        r for r in predict.router.routes if getattr(r, "path", "") == score_lane.PATH
+    )
+    app.add_middleware(score_lane.ScoreLane, state=app.state, route=score_route)
     app.add_middleware(RequestMiddleware, max_body_bytes=s.max_body_bytes, telemetry=telemetry)
     return app

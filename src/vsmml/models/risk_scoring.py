@@ -179,24 +179,35 @@ class RiskScoring:
 
     def score_matrix(self, m: FloatArray, top: int = 5) -> list[RiskScore]:
         """`score` for a ready feature matrix."""
-        contrib = self.contributions(m)
+        return self.score_explained(m, len(m), top)[0]
+
+    def score_explained(
+        self, m: FloatArray, explain: int, top: int = 5
+    ) -> tuple[list[RiskScore], FloatArray]:
+        """The first `explain` rows of `m` scored with their reasons, and the calibrated
+        probability of every row. The other rows (a change's counterfactual variants) need
+        only raw scores, a small part of an explanation's cost, so one call serves both."""
+        contrib = self.contributions(m[:explain])
         raw = contrib.sum(axis=1)
+        if explain < len(m):
+            raw = np.concatenate([raw, self.raw(m[explain:])])
         prob = self.calibrator.transform(raw)
         feats = contrib[:, :-1]
+        names = self.feature_names
         out = []
-        for i in range(len(m)):
+        for i in range(explain):
             order = np.argsort(-np.abs(feats[i]), kind="stable")[: max(top, 0)]
             reasons = [
                 Reason(
-                    feature=self.feature_names[j],
+                    feature=names[j],
                     value=float(m[i, j]),
                     contribution=float(feats[i, j]),
-                    text=describe(self.feature_names[j], float(m[i, j])),
+                    text=describe(names[j], float(m[i, j])),
                 )
                 for j in order
             ]
             out.append(RiskScore(float(prob[i]), float(raw[i]), reasons))
-        return out
+        return out, prob
 
 
 class RiskScorer(RiskScoring):

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from vsmml.config import Settings, get_settings
 from vsmml.errors import DataError
 from vsmml.events.change_metrics import JIT_METRICS, METRICS_BY_NAME
-from vsmml.models.risk_scoring import Reason, RiskScorer
+from vsmml.models.risk_scoring import Reason, RiskScore, RiskScorer
 from vsmml.pipeline.models import ModelLocation, load_risk_scorer
+from vsmml.recommend.counterfactual import Counterfactual, alternatives, lowering
 
 __all__ = [
     "JIT_METRICS",
@@ -29,6 +32,7 @@ __all__ = [
     "ScoreReport",
     "ScoreRequest",
     "ScoredChange",
+    "score_and_lower",
     "score_changes",
     "score_records",
 ]
@@ -230,12 +234,52 @@ def _decide(
     ignored: list[str],
     request: ScoreRequest,
 ) -> ScoreReport:
+    return _report(scorer, location, scorer.score(cols, top=request.top), ignored, request)
+
+
+def _report(
+    scorer: RiskScorer,
+    location: ModelLocation,
+    results: list[RiskScore],
+    ignored: list[str],
+    request: ScoreRequest,
+) -> ScoreReport:
     limit = scorer.threshold if request.threshold is None else request.threshold
-    results = scorer.score(cols, top=request.top)
     changes = [
         ScoredChange(r.probability, r.raw_score, r.probability >= limit, r.reasons) for r in results
     ]
     return ScoreReport(location, limit, changes, ignored)
+
+
+def score_and_lower(
+    records: Sequence[Mapping[str, Any]],
+    scorer: RiskScorer,
+    location: ModelLocation,
+    *,
+    threshold: float | None = None,
+    top: int = 5,
+) -> tuple[ScoreReport, list[list[Counterfactual]]]:
+    """`score_records`, and for each change what would lower its risk
+    (`recommend.counterfactual.what_would_lower`, same numbers): the changes and all their
+    counterfactual variants are scored in one pass, only the changes explained."""
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise BadChangeError(f"threshold must be within [0, 1], got {threshold}")
+    cols, ignored = _columns(list(records), scorer.input_columns)
+    n = len(records)
+    alts = [alternatives(scorer, {c: v[i] for c, v in cols.items()}) for i in range(n)]
+    columns = {
+        c: np.concatenate([np.asarray(v, dtype=np.float64), *(a.columns[c][1:] for a in alts)])
+        for c, v in cols.items()
+    }
+    results, prob = scorer.score_explained(scorer.matrix(columns), n, top)
+    lowered: list[list[Counterfactual]] = []
+    at = n
+    for i, alt in enumerate(alts):
+        k = len(alt.made)
+        lowered.append(lowering(alt, np.concatenate([prob[i : i + 1], prob[at : at + k]])))
+        at += k
+    request = ScoreRequest(threshold=threshold, top=top)
+    return _report(scorer, location, results, ignored, request), lowered
 
 
 def _no_stdin() -> str:

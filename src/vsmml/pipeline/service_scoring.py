@@ -29,7 +29,7 @@ from vsmml.correlate import correlate
 from vsmml.events.schema import DELIVERY_KINDS
 from vsmml.features.change_features import change_features
 from vsmml.pipeline.queries.reads import read_events
-from vsmml.pipeline.scoring import BadChangeError, ScoredChange, ScoreReport, score_records
+from vsmml.pipeline.scoring import BadChangeError, ScoredChange, ScoreReport, score_and_lower
 from vsmml.pipeline.service_body import parse_json
 from vsmml.pipeline.service_errors import (
     BatchTooLargeError,
@@ -37,7 +37,7 @@ from vsmml.pipeline.service_errors import (
     UnknownChangeError,
 )
 from vsmml.pipeline.service_state import LoadedModel, Service
-from vsmml.recommend.counterfactual import what_would_lower
+from vsmml.recommend.counterfactual import Counterfactual
 
 __all__ = ["UnknownChangeError", "band", "memoized", "score_inline", "score_json"]
 
@@ -84,17 +84,10 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _value(v: Any) -> float:
-    """A checked input as the scorer reads it (null: unknown; true/false: 1/0)."""
-    return math.nan if v is None else float(v)
-
-
 def _answer(
-    change: ScoredChange, record: dict[str, Any], report: ScoreReport, model: LoadedModel
+    change: ScoredChange, lower: list[Counterfactual], report: ScoreReport, model: LoadedModel
 ) -> dict[str, Any]:
     loc = model.location
-    scorer = model.scorer
-    inputs = {c: _value(record.get(c)) for c in scorer.input_columns}
     return {
         "probability": change.probability,
         "band": band(change.probability, report.threshold),
@@ -110,7 +103,7 @@ def _answer(
             }
             for r in change.reasons
         ],
-        "recommendations": [c.to_dict() for c in what_would_lower(scorer, inputs)],
+        "recommendations": [c.to_dict() for c in lower],
         "model": {"name": loc.name, "version": loc.version, "source": loc.source},
         "ignored_fields": report.ignored_fields,
     }
@@ -197,8 +190,10 @@ def _score_doc(
         _known(service, r, i, model) if n else r
         for i, (r, n) in enumerate(zip(records, named, strict=True))
     ]
-    report = score_records(records, model.scorer, model.location, threshold=threshold, top=top)
-    answers = [_answer(c, r, report, model) for c, r in zip(report.changes, records, strict=True)]
+    report, lowered = score_and_lower(
+        records, model.scorer, model.location, threshold=threshold, top=top
+    )
+    answers = [_answer(c, w, report, model) for c, w in zip(report.changes, lowered, strict=True)]
     text = json.dumps(answers if many else answers[0], allow_nan=False)
     _MEMO.put(key, text)
     return text

@@ -165,27 +165,30 @@ def _known(values: Mapping[str, float], name: str, scorer: Scorer) -> float | No
     return f if np.isfinite(f) else None
 
 
-def what_would_lower(
+@dataclass(frozen=True)
+class Alternatives:
+    """A change's inputs and its counterfactual variants as rows to score in one call.
+
+    Attributes:
+        columns: input -> values; row 0 is the change as it is, row i + 1 is `made[i]`.
+        made: per variant (action, description, changed inputs, wording params).
+    """
+
+    columns: dict[str, FloatArray]
+    made: list[tuple[str, str, dict[str, tuple[float, float]], dict[str, Any]]]
+
+
+def alternatives(
     scorer: Scorer,
     values: Mapping[str, float],
     *,
     split_lines: int = SPLIT_LINES,
     fixed_flakiness: float | None = None,
-    min_drop: float = MIN_DROP,
-) -> list[Counterfactual]:
-    """The counterfactuals that lower one change's risk by at least `min_drop`, largest first.
-
-    Args:
-        scorer: the risk scorer (reads `input_columns`; `matrix` and `predict_proba`).
-        values: the change's inputs by name (NaN or None: unknown).
-        split_lines: the size limit of the split counterfactual.
-        fixed_flakiness: the service's pipeline flakiness once its flaky failures are fixed
-            (its non-flaky failure share); None: no flakiness counterfactual.
-        min_drop: smallest drop reported.
-    """
+) -> Alternatives:
+    """The rows `what_would_lower` scores: the change, then each counterfactual that applies
+    (split it, wait for the flaky fix, ship it alone, a second reviewer). A caller that also
+    explains the change scores them with it in one pass (the HTTP service does)."""
     base = {c: np.array([_num(values.get(c))]) for c in scorer.input_columns}
-    # every counterfactual row and the change itself are scored in one call (rows are scored
-    # independently, so the numbers equal one call per row)
     rows: list[dict[str, FloatArray]] = [base]
     made: list[tuple[str, str, dict[str, tuple[float, float]], dict[str, Any]]] = []
     la, ld = _known(values, "la", scorer), _known(values, "ld", scorer)
@@ -212,10 +215,20 @@ def what_would_lower(
             continue
         rows.append({**base, name: np.array([to])})
         made.append((action, words, {name: (now, float(to))}, {}))
-    probs = _proba(scorer, {c: np.concatenate([r[c] for r in rows]) for c in base})
-    p = float(probs[0])
+    if len(rows) == 1:
+        return Alternatives(base, made)
+    return Alternatives({c: np.concatenate([r[c] for r in rows]) for c in base}, made)
+
+
+def lowering(
+    alts: Alternatives, probs: npt.ArrayLike, *, min_drop: float = MIN_DROP
+) -> list[Counterfactual]:
+    """The counterfactuals of `alts` that lower the risk by at least `min_drop`, largest first,
+    from the probability of each of its rows (row 0: the change as it is)."""
+    values = np.asarray(probs, dtype=np.float64)
+    p = float(values[0])
     out: list[Counterfactual] = []
-    for (action, words, changed, params), q in zip(made, probs[1:], strict=True):
+    for (action, words, changed, params), q in zip(alts.made, values[1:], strict=True):
         q = float(q)
         if action == "split_change":
             pieces = int(params["pieces"])
@@ -228,3 +241,27 @@ def what_would_lower(
             out.append(Counterfactual(action, words, p, q, changed))
     kept = [c for c in out if c.drop >= min_drop]
     return sorted(kept, key=lambda c: -c.drop)
+
+
+def what_would_lower(
+    scorer: Scorer,
+    values: Mapping[str, float],
+    *,
+    split_lines: int = SPLIT_LINES,
+    fixed_flakiness: float | None = None,
+    min_drop: float = MIN_DROP,
+) -> list[Counterfactual]:
+    """The counterfactuals that lower one change's risk by at least `min_drop`, largest first.
+
+    Args:
+        scorer: the risk scorer (reads `input_columns`; `matrix` and `predict_proba`).
+        values: the change's inputs by name (NaN or None: unknown).
+        split_lines: the size limit of the split counterfactual.
+        fixed_flakiness: the service's pipeline flakiness once its flaky failures are fixed
+            (its non-flaky failure share); None: no flakiness counterfactual.
+        min_drop: smallest drop reported.
+    """
+    alts = alternatives(scorer, values, split_lines=split_lines, fixed_flakiness=fixed_flakiness)
+    # every counterfactual row and the change itself are scored in one call (rows are scored
+    # independently, so the numbers equal one call per row)
+    return lowering(alts, _proba(scorer, alts.columns), min_drop=min_drop)
