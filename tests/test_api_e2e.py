@@ -700,6 +700,22 @@ def test_prometheus_metrics(api: Api, ingested: dict[str, Any]) -> None:
     assert "process_resident_memory_bytes" in text
 
 
+def _count(text: str, sample: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(sample))
+
+
+def test_scores_answered_below_fastapi_are_counted_under_their_route(api: Api) -> None:
+    """The scoring hot path (api/score_lane.py) labels its requests as the route does."""
+    sample = 'vsmml_http_requests_total{method="POST",route="/v1/risk/score",status="200"}'
+    before = _count(api.call("GET", "/metrics", role="read").text, sample)
+    for la in range(9001, 9006):  # new changes: none remembered
+        r = api.call("POST", "/v1/risk/score", role="read", json={"la": la, "nf": 3})
+        assert r.status_code == 200 and r.json()["reasons"]
+        assert r.headers["x-request-id"] and r.headers["x-content-type-options"] == "nosniff"
+    after = _count(api.call("GET", "/metrics", role="read").text, sample)
+    assert after - before == 5
+
+
 # -- the CLI's writes through the server (--server) -------------------------------------------
 def test_ingest_replay_and_retry_through_the_server(api: Api, tmp_path: Path) -> None:
     from conftest import FIXTURES

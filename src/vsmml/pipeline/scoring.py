@@ -267,10 +267,9 @@ def score_and_lower(
     cols, ignored = _columns(list(records), scorer.input_columns)
     n = len(records)
     alts = [alternatives(scorer, {c: v[i] for c, v in cols.items()}) for i in range(n)]
-    columns = {
-        c: np.concatenate([np.asarray(v, dtype=np.float64), *(a.columns[c][1:] for a in alts)])
-        for c, v in cols.items()
-    }
+    # the changes first (explained), then every change's variants (raw scores only)
+    rows = np.vstack([a.rows[:1] for a in alts] + [a.rows[1:] for a in alts])
+    columns = {c: rows[:, j] for j, c in enumerate(alts[0].inputs)}
     results, prob = scorer.score_explained(scorer.matrix(columns), n, top)
     lowered: list[list[Counterfactual]] = []
     at = n

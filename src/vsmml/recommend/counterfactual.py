@@ -129,12 +129,6 @@ def _proba(scorer: Scorer, cols: Mapping[str, FloatArray]) -> FloatArray:
     return np.asarray(scorer.predict_proba(scorer.matrix(cols)), dtype=np.float64)
 
 
-def _close(a: float, b: float) -> bool:
-    """`numpy.isclose(a, b)` for two floats (its tolerances, its asymmetry), without the
-    array machinery (20 us a call)."""
-    return abs(a - b) <= 1e-8 + 1e-5 * abs(b)
-
-
 def _num(value: object) -> float:
     try:
         return float(value)  # type: ignore[arg-type]
@@ -170,12 +164,19 @@ class Alternatives:
     """A change's inputs and its counterfactual variants as rows to score in one call.
 
     Attributes:
-        columns: input -> values; row 0 is the change as it is, row i + 1 is `made[i]`.
+        inputs: the scorer's input names, the order of `rows`' columns.
+        rows: one row per variant; row 0 is the change as it is, row i + 1 is `made[i]`.
         made: per variant (action, description, changed inputs, wording params).
     """
 
-    columns: dict[str, FloatArray]
+    inputs: list[str]
+    rows: FloatArray
     made: list[tuple[str, str, dict[str, tuple[float, float]], dict[str, Any]]]
+
+    @property
+    def columns(self) -> dict[str, FloatArray]:
+        """The rows as named input columns (what `Scorer.matrix` takes)."""
+        return {c: self.rows[:, j] for j, c in enumerate(self.inputs)}
 
 
 def alternatives(
@@ -188,21 +189,21 @@ def alternatives(
     """The rows `what_would_lower` scores: the change, then each counterfactual that applies
     (split it, wait for the flaky fix, ship it alone, a second reviewer). A caller that also
     explains the change scores them with it in one pass (the HTTP service does)."""
-    base = {c: np.array([_num(values.get(c))]) for c in scorer.input_columns}
-    rows: list[dict[str, FloatArray]] = [base]
+    inputs = list(scorer.input_columns)
+    row = np.array([_num(values.get(c)) for c in inputs])
+    rows: list[FloatArray] = [row]
     made: list[tuple[str, str, dict[str, tuple[float, float]], dict[str, Any]]] = []
     la, ld = _known(values, "la", scorer), _known(values, "ld", scorer)
     if la is not None and ld is not None and la + ld > split_lines:
-        k, piece = split_columns(base, split_lines)
+        k, piece = split_columns({c: row[j : j + 1] for j, c in enumerate(inputs)}, split_lines)
         pieces = int(k[0])
-        changed = {
-            c: (float(base[c][0]), float(piece[c][0]))
-            for c in base
-            if np.isfinite(base[c][0]) and not _close(float(base[c][0]), float(piece[c][0]))
-        }
+        after = np.array([float(piece[c][0]) for c in inputs])
+        # what numpy.isclose(row, after) calls equal is not a change
+        moved = np.isfinite(row) & ~(np.abs(row - after) <= 1e-8 + 1e-5 * np.abs(after))
+        changed = {inputs[j]: (float(row[j]), float(after[j])) for j in np.flatnonzero(moved)}
         words = f"split into {pieces} changes under {split_lines} lines"
         made.append(("split_change", words, changed, {"pieces": pieces, "limit": split_lines}))
-        rows.append(piece)
+        rows.append(after)
     single: list[tuple[str, float | None, str, str]] = [
         ("pipeline_flakiness", fixed_flakiness, "wait_for_flaky_fix",
          "wait for the flaky pipeline fix"),
@@ -213,11 +214,11 @@ def alternatives(
         now = _known(values, name, scorer)
         if now is None or to is None or (now <= to if name != "n_reviewers" else now >= to):
             continue
-        rows.append({**base, name: np.array([to])})
+        variant = row.copy()
+        variant[inputs.index(name)] = to
+        rows.append(variant)
         made.append((action, words, {name: (now, float(to))}, {}))
-    if len(rows) == 1:
-        return Alternatives(base, made)
-    return Alternatives({c: np.concatenate([r[c] for r in rows]) for c in base}, made)
+    return Alternatives(inputs, np.vstack(rows), made)
 
 
 def lowering(
