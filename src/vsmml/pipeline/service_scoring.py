@@ -16,13 +16,13 @@ change correlated from the stored events, with the features the model was traine
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections import OrderedDict
 from typing import Any, Final
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from vsmml.correlate import correlate
@@ -194,7 +194,9 @@ def _score_doc(
         records, model.scorer, model.location, threshold=threshold, top=top
     )
     answers = [_answer(c, w, report, model) for c, w in zip(report.changes, lowered, strict=True)]
-    text = json.dumps(answers if many else answers[0], allow_nan=False)
+    # orjson: a tenth of json.dumps' time, the same numbers (shortest round-trip floats); every
+    # float of an answer is finite (`_finite`), so none becomes null
+    text = orjson.dumps(answers if many else answers[0]).decode()
     _MEMO.put(key, text)
     return text
 
