@@ -8,7 +8,7 @@ feature on the path go the row's way): with d unique path features there are 2^d
 and for each the d per-feature values are a closed form (below). `TableTrees` precomputes them
 once per model (about 7 M numbers, 54 MB for the shipped model: half a second, plus two seconds
 compiling the kernels), so a row costs one pass over the internal nodes plus one table read per
-leaf (two sibling leaves share one): about 0.17-0.2 ms a row here, 8-10x less than LightGBM;
+leaf (two sibling leaves share one): about 0.13-0.15 ms a row here, 11-13x less than LightGBM;
 more when other work evicts the table from the caches.
 
 The closed form, for a leaf of value v, path features F (|F| = d) with cover products z_j, the
