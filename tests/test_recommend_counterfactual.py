@@ -10,7 +10,12 @@ import pytest
 from model_fixtures import jit_frame
 from vsmml.models.risk_scoring import RiskScorer
 from vsmml.pipeline.models import default_models_dir
-from vsmml.recommend.counterfactual import model_trust, split_columns, what_would_lower
+from vsmml.recommend.counterfactual import (
+    model_trust,
+    split_columns,
+    split_one,
+    what_would_lower,
+)
 
 BIG = {
     "ns": 2, "nd": 4, "nf": 10, "entropy": 2.5, "la": 900, "ld": 100, "lt": 5000, "fix": 0,
@@ -114,3 +119,26 @@ def test_each_counterfactual_scores_as_its_row_alone(default_scorer) -> None:  #
         {k: np.array([float(row.get(k, np.nan))]) for k in default_scorer.input_columns}, 200
     )
     assert split.new_probability == alone({k: float(v[0]) for k, v in piece.items()})
+
+
+def test_split_one_is_split_columns_for_one_change() -> None:
+    """The plain-float split (the HTTP service's) equals the vectorised one on generated
+    changes: unknown values, tiny and huge changes, files 0/1/many, inputs left out."""
+    rng = np.random.default_rng(23)
+    names = ["la", "ld", "nf", "nd", "ns", "entropy", "lt", "nuc", "ndev", "exp", "fix"]
+    splits = 0
+    for _ in range(3000):
+        values = {}
+        for c in names:
+            if rng.random() < 0.9:
+                v = float(rng.choice([0.0, 1.0, rng.lognormal(3, 2.5), rng.random() * 4]))
+                values[c] = np.nan if rng.random() < 0.12 else v
+        limit = int(rng.choice([50, 200, 1000]))
+        k, piece = split_one(values, limit)
+        kk, cols = split_columns({c: np.array([v]) for c, v in values.items()}, limit)
+        assert k == int(kk[0])
+        assert set(piece) == set(cols), values
+        for c in piece:
+            np.testing.assert_allclose(piece[c], cols[c][0], rtol=1e-14, err_msg=f"{c} {values}")
+        splits += k > 1
+    assert splits > 100
