@@ -164,14 +164,24 @@ class RiskScoring:
 
     def contributions(self, m: FloatArray) -> FloatArray:
         """Per-feature log-odds contributions plus the bias last; rows sum to `raw`."""
+        return self._explain(m, len(m))[0]
+
+    def _explain(self, m: FloatArray, explain: int) -> tuple[FloatArray, FloatArray]:
+        """`contributions` of the first `explain` rows and `raw` of the others, the linear
+        part of all rows in one call."""
         w = self.weight
-        out = np.zeros((len(m), len(self.feature_names) + 1))
+        contrib = np.zeros((explain, len(self.feature_names) + 1))
+        rest = np.zeros(len(m) - explain)
         if w > 0:
-            out += w * np.asarray(self.trees.predict_contrib(m), dtype=np.float64)
+            contrib += w * np.asarray(self.trees.predict_contrib(m[:explain]), dtype=np.float64)
+            if len(rest):
+                rest += w * self.trees.predict_raw(m[explain:])
         if w < 1:
-            out[:, :-1] += (1 - w) * self.linear.terms(m)
-            out[:, -1] += (1 - w) * self.linear.intercept
-        return out
+            terms = self.linear.terms(m)
+            contrib[:, :-1] += (1 - w) * terms[:explain]
+            contrib[:, -1] += (1 - w) * self.linear.intercept
+            rest += (1 - w) * (terms[explain:].sum(axis=1) + self.linear.intercept)
+        return contrib, rest
 
     def score(self, columns: Mapping[str, npt.ArrayLike], top: int = 5) -> list[RiskScore]:
         """Probability, raw score and the `top` reasons for each row of `columns`."""
@@ -187,10 +197,8 @@ class RiskScoring:
         """The first `explain` rows of `m` scored with their reasons, and the calibrated
         probability of every row. The other rows (a change's counterfactual variants) need
         only raw scores, a small part of an explanation's cost, so one call serves both."""
-        contrib = self.contributions(m[:explain])
-        raw = contrib.sum(axis=1)
-        if explain < len(m):
-            raw = np.concatenate([raw, self.raw(m[explain:])])
+        contrib, rest = self._explain(m, explain)
+        raw = np.concatenate([contrib.sum(axis=1), rest])
         prob = self.calibrator.transform(raw)
         feats = contrib[:, :-1]
         names = self.feature_names
