@@ -45,7 +45,7 @@ __all__ = [
     "located_validation",
 ]
 
-DEFAULT_BATCH: Final = 100_000
+DEFAULT_BATCH: Final = 250_000
 BATCH_BYTES: Final = 64 * 2**20
 """A batch also ends when its payloads reach this many bytes (webhooks are 10-30 KB each)."""
 DEFAULT_MAX_DEPTH: Final = 64
