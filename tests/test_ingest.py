@@ -281,3 +281,33 @@ def test_expand_paths_walks_like_expand_and_names_the_first_unmatched_path(tmp_p
     assert [p.name for p in expand_paths([tmp_path], suffixes=(".json",))] == ["a.json", "b.json"]
     with pytest.raises(DataError, match="nope1"):
         expand_paths([tmp_path / "a.json", tmp_path / "nope1*", tmp_path / "nope2"], suffixes=())
+
+
+def test_crlf_canonical_files_land_as_lf_ones_and_keep_their_line_numbers(tmp_path: Path) -> None:
+    rows = [
+        {"kind": "commit", "ts": "2026-01-01T00:00:00Z", "repo": "r", "sha": f"a{i}"}
+        for i in range(3)
+    ]
+    bad = {"kind": "commit", "ts": "not a time", "repo": "r", "sha": "b"}
+    lines = [json.dumps(rows[0]), "", json.dumps(rows[1]), json.dumps(bad), json.dumps(rows[2])]
+    header = "kind,ts,repo,sha"
+    cells = [",".join(str(r[c]) for c in header.split(",")) for r in [*rows[:2], bad, rows[2]]]
+    csv_lines = [header, cells[0], "", cells[1], cells[2], cells[3]]
+    for name, text, where in (
+        ("e.jsonl", lines, "e.jsonl:4"),
+        ("e.csv", csv_lines, "e.csv:5"),
+    ):
+        ends = {}
+        for eol in ("\n", "\r\n"):
+            path = tmp_path / f"{len(eol)}{name}"
+            path.write_bytes(eol.join(text).encode() + eol.encode())
+            with Store(tmp_path / f"{len(eol)}{name}.duckdb") as s:
+                report = ingest_paths(s, "jsonl" if name.endswith("jsonl") else "csv", [path])
+                assert (report.records, report.accepted, report.quarantined) == (4, 3, 1)
+                q = s.read_quarantine()
+                assert q["location"].tolist() == [f"{len(eol)}{where}"] and q["field"][0] == "ts"
+                payloads = s.read_raw()["payload"].tolist()
+                assert not any("\r" in p or "\n" in p for p in payloads)
+                events = s.read_events().sort_values("sha")
+                ends[eol] = (payloads, events.drop(columns="received_at").to_dict("records"))
+        assert ends["\n"] == ends["\r\n"]

@@ -24,8 +24,8 @@ def _events_ddl() -> str:
     return f"CREATE TABLE events ({', '.join(cols)}, content_hash UBIGINT)"
 
 
-_RAW_COLUMNS: Final = """payload_id BIGINT DEFAULT nextval('raw_payload_seq'), source VARCHAR NOT NULL,
-    location VARCHAR, received_at TIMESTAMP NOT NULL,
+_RAW_COLUMNS: Final = """payload_id BIGINT DEFAULT nextval('raw_payload_seq'),
+    source VARCHAR NOT NULL, location VARCHAR, received_at TIMESTAMP NOT NULL,
     payload VARCHAR NOT NULL USING COMPRESSION zstd, payload_hash UBIGINT"""
 """raw_payloads from version 5. Payloads are JSON text, often large and alike: zstd keeps them
 in about a third of the bytes DuckDB's default string compression leaves (measured on

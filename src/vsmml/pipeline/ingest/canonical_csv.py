@@ -90,7 +90,7 @@ def _csv_block(
     if len(lines) == 0:
         return _rows_table([], [], header), rejects
     if not _simple(lines):  # quoted newlines or an odd line: Python's csv reads this block
-        texts = lines.to_pylist()
+        texts = [t.rstrip("\r\n") for t in lines.to_pylist()]
         return _python_rows(texts, numbers, header, name, max_bytes, source, rejects)
     bad_rows: list[int] = []
 
@@ -115,7 +115,7 @@ def _csv_block(
         good = numbers[np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))]
     table = table.add_column(0, "line_no", pa.array(good, pa.int64()))
     if bad_rows:
-        texts = [lines[int(i)].as_py() for i in bad_rows]
+        texts = [lines[int(i)].as_py().rstrip("\r\n") for i in bad_rows]
         extra, rejects = _python_rows(
             texts, numbers[bad_rows], header, name, max_bytes, source, rejects
         )
@@ -130,15 +130,14 @@ def _simple(lines: pa.Array) -> bool:
 
 
 def _join(lines: pa.Array, header: list[str]) -> bytes:
-    """The header and the lines as one CSV text (each line ends in a newline), built in Arrow."""
+    """The header and the lines as one CSV text: each line still ends in its newline and the
+    values of a string array lie end to end, so the text is one slice of its buffer."""
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(header)
-    large = lines.cast(pa.large_string())
-    sep = pa.scalar("\n", pa.large_string())
-    ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)
-    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
-    start, end = int(offsets[0]), int(offsets[len(ended)])
-    body: bytes = ended.buffers()[2].slice(start, end - start).to_pybytes()
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset :]
+    start, end = int(offsets[0]), int(offsets[len(lines)])
+    values = lines.buffers()[2]
+    body: bytes = values.slice(start, end - start).to_pybytes() if values is not None else b""
     return head.getvalue().encode("utf-8") + body
 
 
