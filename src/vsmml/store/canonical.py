@@ -92,16 +92,11 @@ def _jsonl_front() -> str:
               FROM _lines)"""
 
 
-LINE: Final = "rtrim(line, chr(13) || chr(10))"
-"""A JSON line's text: the reader hands lines over with their newline (no copy is made to cut
-it; JSON parsing ignores it), so it is cut where the text is kept or shown."""
-
-
 def payload_sql(columns: list[str] | None) -> str:
     """The raw payload of a row of `_lines`: the line itself, or a CSV row as the JSON object
     of its cells (what `vsmml replay` reads back)."""
     if columns is None:
-        return LINE
+        return "line"
     pairs = ", ".join(f"'{c}', coalesce(\"{c}\", '')" for c in columns)
     return f"json_object({pairs})::VARCHAR" if columns else "'{}'"
 

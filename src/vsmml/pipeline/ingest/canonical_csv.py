@@ -90,7 +90,7 @@ def _csv_block(
     if len(lines) == 0:
         return _rows_table([], [], header), rejects
     if not _simple(lines):  # quoted newlines or an odd line: Python's csv reads this block
-        texts = [t.rstrip("\r\n") for t in lines.to_pylist()]
+        texts = lines.to_pylist()
         return _python_rows(texts, numbers, header, name, max_bytes, source, rejects)
     bad_rows: list[int] = []
 
@@ -98,7 +98,8 @@ def _csv_block(
         bad_rows.append(int(row.number) - 2)
         return "skip"
 
-    joined = pa.py_buffer(_join(lines, header))
+    whole = len(lines) == data.count(b"\n")  # no line dropped: the block is the CSV text
+    joined = pa.py_buffer(_join(None if whole else lines, header, data))
     table = pcsv.read_csv(
         pa.BufferReader(joined),
         read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 26),
@@ -115,7 +116,7 @@ def _csv_block(
         good = numbers[np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))]
     table = table.add_column(0, "line_no", pa.array(good, pa.int64()))
     if bad_rows:
-        texts = [lines[int(i)].as_py().rstrip("\r\n") for i in bad_rows]
+        texts = [lines[int(i)].as_py() for i in bad_rows]
         extra, rejects = _python_rows(
             texts, numbers[bad_rows], header, name, max_bytes, source, rejects
         )
@@ -129,15 +130,19 @@ def _simple(lines: pa.Array) -> bool:
     return not pc.any(pc.not_equal(pc.bit_wise_and(quotes, 1), 0)).as_py()
 
 
-def _join(lines: pa.Array, header: list[str]) -> bytes:
-    """The header and the lines as one CSV text: each line still ends in its newline and the
-    values of a string array lie end to end, so the text is one slice of its buffer."""
+def _join(lines: pa.Array | None, header: list[str], block: bytes) -> bytes:
+    """The header and the lines as one CSV text: the block itself when no line of it was
+    dropped, else the kept lines, each ended by a newline (built in Arrow)."""
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(header)
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset :]
-    start, end = int(offsets[0]), int(offsets[len(lines)])
-    values = lines.buffers()[2]
-    body: bytes = values.slice(start, end - start).to_pybytes() if values is not None else b""
+    if lines is None:
+        return head.getvalue().encode("utf-8") + block
+    large = lines.cast(pa.large_string())
+    sep = pa.scalar("\n", pa.large_string())
+    ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
+    start, end = int(offsets[0]), int(offsets[len(ended)])
+    body: bytes = ended.buffers()[2].slice(start, end - start).to_pybytes()
     return head.getvalue().encode("utf-8") + body
 
 

@@ -1,5 +1,5 @@
-"""Canonical JSON Lines read in blocks: a block of bytes split at newlines with numpy (in place),
-each line keeping its number; blank lines dropped; a line above the size limit or not UTF-8
+"""Canonical JSON Lines read in blocks: a block of bytes split at newlines with numpy, each
+line keeping its number; blank lines dropped; a line above the size limit or not UTF-8
 refused by its number while the others of the block land; lines gathered into bounded batches."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vsmml.events.connectors.base import Reject
 from vsmml.events.connectors.payloads import oversize
@@ -77,12 +78,8 @@ def blocks(
 def split_block(
     data: bytes, first: int, name: str, max_bytes: int, source: str, field: str
 ) -> tuple[pa.LargeStringArray, np.ndarray, list[Reject]]:
-    """The non-empty lines of a block, their numbers, and the rejects of lines above the size
-    limit or not UTF-8.
-
-    Each line keeps its newline (and a CR before it): the lines are the block itself, not a
-    copy, and DuckDB strips them where the text is kept (`vsmml.store.canonical.LINE`).
-    """
+    """The non-empty lines of a block (newline and a trailing CR removed), their numbers, and
+    the rejects of lines above the size limit or not UTF-8."""
     if not data:
         return pa.array([], pa.large_string()), np.empty(0, np.int64), []
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -113,10 +110,10 @@ def split_block(
                 shown = piece[:2048].decode("utf-8", "replace")
                 reason = f"is not UTF-8 text ({exc.reason})"
                 rejects.append(Reject(source, f"{name}:{numbers[i]}", field, reason, shown))
-    if keep.all():
-        return raw, numbers, rejects
+    if keep.all():  # the common case: no copy before the trim
+        return pc.ascii_rtrim(raw, characters="\r\n"), numbers, rejects
     idx = np.flatnonzero(keep)
-    return raw.take(pa.array(idx)), numbers[idx], rejects
+    return pc.ascii_rtrim(raw.take(pa.array(idx)), characters="\r\n"), numbers[idx], rejects
 
 
 def jsonl_batches(
