@@ -18,6 +18,7 @@ from vsmml.errors import StoreError, StoreLockedError
 from vsmml.events.schema import KIND_DTYPE, TS_DTYPE
 from vsmml.store import Store
 from vsmml.store.schema import SCHEMA_VERSION, current_version, migrate
+from vsmml.store.writes import raw_table
 
 
 def _events(n: int, *, start: int = 0, service: str = "pay") -> pd.DataFrame:
@@ -294,3 +295,16 @@ def test_newer_store_than_code_is_refused(tmp_path: Path) -> None:
         s.connection.execute("INSERT INTO schema_version (version) VALUES (999)")
     with pytest.raises(StoreError, match="newer than this vsmml"):
         Store(path)
+
+
+def test_raw_payload_ids_follow_the_input_across_batches_with_repeats(store: Store) -> None:
+    first = [f'{{"n": {i}}}' for i in range(30_000)]
+    assert store.write_raw("github", first) == 30_000
+    second = [f'{{"n": {i}}}' for i in range(29_990, 40_000)] + ['{"n": 39999}', '{"n": 5}']
+    assert store.write_raw("github", second) == 10_000  # repeats inside and across batches
+    raw = store.read_raw(source="github")  # ordered by payload_id
+    assert raw["payload"].tolist() == [f'{{"n": {i}}}' for i in range(40_000)]
+    assert raw["payload_id"].is_unique and raw["payload_id"].is_monotonic_increasing
+    store.write_events(_events(2), raw=raw_table("gitlab", ['{"x": 1}', '{"x": 2}']))
+    later = store.read_raw(source="gitlab")["payload_id"]
+    assert later.min() > raw["payload_id"].max() and later.is_monotonic_increasing
