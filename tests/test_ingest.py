@@ -311,3 +311,27 @@ def test_crlf_canonical_files_land_as_lf_ones_and_keep_their_line_numbers(tmp_pa
                 events = s.read_events().sort_values("sha")
                 ends[eol] = (payloads, events.drop(columns="received_at").to_dict("records"))
         assert ends["\n"] == ends["\r\n"]
+
+
+def test_gc_is_paused_for_a_batch_and_restored_after_nesting_and_errors() -> None:
+    import gc
+
+    from vsmml.pipeline.ingest.gc_pause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer batch is still running
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector the caller turned off stays off
+    finally:
+        gc.enable()

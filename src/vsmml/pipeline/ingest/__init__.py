@@ -27,6 +27,7 @@ from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, clip
 from vsmml.events.schema import validate_events
 from vsmml.pipeline.ingest import limits
+from vsmml.pipeline.ingest.gc_pause import gc_paused
 from vsmml.pipeline.ingest.readers import expand, stdin_units
 from vsmml.pipeline.ingest.registry import Source, Unit, get_source
 from vsmml.pipeline.ingest.rules import build_rules
@@ -264,6 +265,20 @@ def _flush(
     catalog: Catalog | None,
 ) -> None:
     """One batch: convert, validate once, and write raw, events and quarantine together."""
+    with gc_paused():
+        _flush_batch(store, spec, units, rejects, rules, report, catalog)
+    store.commit_point()
+
+
+def _flush_batch(
+    store: Store,
+    spec: Source,
+    units: list[Unit],
+    rejects: list[Reject],
+    rules: Any,
+    report: IngestReport,
+    catalog: Catalog | None,
+) -> None:
     assert spec.convert is not None
     given: list[tuple[str, Any]] = list(units)
     if spec.parsed:
@@ -279,7 +294,6 @@ def _flush(
     refused = Conversion(rejects=[*rejects, *checked.rejects]).rejects_frame()
     report.add(store.write_events(events, rejects=refused, raw=raw, validated=True))
     report.batches += 1
-    store.commit_point()
 
 
 def _convert(spec: Source, units: list[tuple[str, Any]], rules: Any) -> Conversion:
