@@ -308,3 +308,25 @@ def test_raw_payload_ids_follow_the_input_across_batches_with_repeats(store: Sto
     store.write_events(_events(2), raw=raw_table("gitlab", ['{"x": 1}', '{"x": 2}']))
     later = store.read_raw(source="gitlab")["payload_id"]
     assert later.min() > raw["payload_id"].max() and later.is_monotonic_increasing
+
+
+def test_bulk_load_commits_big_batches_straight_into_the_file(tmp_path: Path) -> None:
+    from vsmml.store.health import wal_path
+
+    path = tmp_path / "bulk.duckdb"
+    big = [f'{{"n": {i}, "pad": "{"x" * 500}"}}' for i in range(2_000)]
+
+    def setting(s: Store) -> str:
+        return str(s.connection.execute("SELECT current_setting('checkpoint_threshold')").fetchall())
+
+    with Store(path) as s:
+        default = setting(s)
+        with s.bulk_load():
+            assert s.write_raw("github", big) == 2_000
+            wal = wal_path(path)
+            assert not wal.exists() or wal.stat().st_size == 0  # no copy in the log
+        assert setting(s) == default
+        s.write_raw("github", ['{"small": 1}'])
+        assert wal_path(path).stat().st_size > 0  # outside: small commits use the log
+    with Store(path, read_only=True) as ro:
+        assert ro.counts()["raw_payloads"] == 2_001
