@@ -317,7 +317,9 @@ def test_bulk_load_commits_big_batches_straight_into_the_file(tmp_path: Path) ->
     big = [f'{{"n": {i}, "pad": "{"x" * 500}"}}' for i in range(2_000)]
 
     def setting(s: Store) -> str:
-        return str(s.connection.execute("SELECT current_setting('checkpoint_threshold')").fetchall())
+        return str(
+            s.connection.execute("SELECT current_setting('checkpoint_threshold')").fetchall()
+        )
 
     with Store(path) as s:
         default = setting(s)
