@@ -335,3 +335,33 @@ def test_gc_is_paused_for_a_batch_and_restored_after_nesting_and_errors() -> Non
         assert not gc.isenabled()  # a collector the caller turned off stays off
     finally:
         gc.enable()
+
+
+def test_depth_limit_agrees_with_the_exact_depth_on_generated_documents() -> None:
+    import random
+
+    from vsmml.pipeline.ingest.limits import json_depth, too_deep
+
+    rng = random.Random(11)
+
+    def doc(depth: int) -> object:
+        if depth == 0:
+            return rng.choice([1, "a[{", 'x\\"]', None, "\\\\", "}}"])
+        if rng.random() < 0.5:
+            return [doc(depth - 1), doc(rng.randint(0, depth - 1))]
+        return {"k{": doc(depth - 1), "b": [doc(rng.randint(0, depth - 1))], "c": {}}
+
+    def nesting(value: object) -> int:
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            return 1 + max((nesting(v) for v in value), default=0)
+        return 0
+
+    for _ in range(500):
+        text = json.dumps(doc(rng.randint(0, 9))) + " " * 2100  # long: the peeling path
+        depth = json_depth(text)
+        assert depth == nesting(json.loads(text))
+        for limit in (1, 2, 3, 5, 8, 64):
+            assert too_deep(text, limit) == (depth if depth > limit else None), (text, limit)
+    assert too_deep("[" * 100 + "]" * 100 + " " * 3000, 64) == 100
