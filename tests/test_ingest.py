@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -365,3 +366,70 @@ def test_depth_limit_agrees_with_the_exact_depth_on_generated_documents() -> Non
         for limit in (1, 2, 3, 5, 8, 64):
             assert too_deep(text, limit) == (depth if depth > limit else None), (text, limit)
     assert too_deep("[" * 100 + "]" * 100 + " " * 3000, 64) == 100
+
+
+def test_batches_written_in_the_background_land_as_one_batch_does(tmp_path: Path) -> None:
+    files = sorted((FIXTURES / "github_octokit").glob("*.json"))
+    tables = {}
+    for batch_size in (2, 10_000):  # many batches (background writes) vs one (caller's thread)
+        with Store(tmp_path / f"{batch_size}.duckdb") as s:
+            report = ingest_paths(s, "github", files, batch_size=batch_size)
+            assert report.batches == (-(-report.payloads // 2) if batch_size == 2 else 1)
+            rows = _all_rows(s)
+            raw = s.read_raw()[["location", "payload"]].to_dict("records")
+            events = s.read_events().drop(columns="received_at").sort_values("event_id")
+            tables[batch_size] = (report.summary(), rows, raw, events.to_dict("records"))
+    assert tables[2] == tables[10_000]
+
+
+def test_batch_writer_folds_in_order_and_waits_for_the_write_in_flight_on_error() -> None:
+    import threading
+    import time
+
+    from vsmml.pipeline.ingest.writer import BatchWriter
+    from vsmml.store import WriteReport
+
+    folded: list[int] = []
+    threads: list[str] = []
+
+    def job(n: int, pause: float = 0.0) -> Callable[[], WriteReport]:
+        def run() -> WriteReport:
+            time.sleep(pause)
+            threads.append(threading.current_thread().name)
+            return WriteReport(accepted=n)
+
+        return run
+
+    with BatchWriter(lambda w: folded.append(w.accepted)) as writer:
+        writer.write(job(1, 0.05), last=False)
+        writer.write(job(2), last=False)
+        writer.write(job(3), last=True)
+    assert folded == [1, 2, 3]
+    assert threads[0].startswith("vsmml-ingest-writer") and threads[2] == "MainThread"
+
+    def boom() -> WriteReport:
+        raise RuntimeError("disk full")
+
+    def failing_write() -> None:
+        with BatchWriter(lambda w: folded.append(w.accepted)) as writer:
+            writer.write(boom, last=False)
+            writer.write(job(4), last=True)  # the failed write surfaces before this one runs
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        failing_write()
+    assert 4 not in folded
+    done: list[str] = []
+
+    def slow() -> WriteReport:
+        time.sleep(0.1)
+        done.append("x")
+        return WriteReport()
+
+    def failing_caller() -> None:
+        with BatchWriter(lambda w: None) as writer:
+            writer.write(slow, last=False)
+            raise KeyError("caller failed")
+
+    with pytest.raises(KeyError):
+        failing_caller()
+    assert done == ["x"]  # the write in flight finished before the writer let go
