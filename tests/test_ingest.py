@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,154 @@ def test_expand_paths_walks_like_expand_and_names_the_first_unmatched_path(tmp_p
     assert [p.name for p in expand_paths([tmp_path], suffixes=(".json",))] == ["a.json", "b.json"]
     with pytest.raises(DataError, match="nope1"):
         expand_paths([tmp_path / "a.json", tmp_path / "nope1*", tmp_path / "nope2"], suffixes=())
+
+
+def test_crlf_canonical_files_land_as_lf_ones_and_keep_their_line_numbers(tmp_path: Path) -> None:
+    rows = [
+        {"kind": "commit", "ts": "2026-01-01T00:00:00Z", "repo": "r", "sha": f"a{i}"}
+        for i in range(3)
+    ]
+    bad = {"kind": "commit", "ts": "not a time", "repo": "r", "sha": "b"}
+    lines = [json.dumps(rows[0]), "", json.dumps(rows[1]), json.dumps(bad), json.dumps(rows[2])]
+    header = "kind,ts,repo,sha"
+    cells = [",".join(str(r[c]) for c in header.split(",")) for r in [*rows[:2], bad, rows[2]]]
+    csv_lines = [header, cells[0], "", cells[1], cells[2], cells[3]]
+    for name, text, where in (
+        ("e.jsonl", lines, "e.jsonl:4"),
+        ("e.csv", csv_lines, "e.csv:5"),
+    ):
+        ends = {}
+        for eol in ("\n", "\r\n"):
+            path = tmp_path / f"{len(eol)}{name}"
+            path.write_bytes(eol.join(text).encode() + eol.encode())
+            with Store(tmp_path / f"{len(eol)}{name}.duckdb") as s:
+                report = ingest_paths(s, "jsonl" if name.endswith("jsonl") else "csv", [path])
+                assert (report.records, report.accepted, report.quarantined) == (4, 3, 1)
+                q = s.read_quarantine()
+                assert q["location"].tolist() == [f"{len(eol)}{where}"] and q["field"][0] == "ts"
+                payloads = s.read_raw()["payload"].tolist()
+                assert not any("\r" in p or "\n" in p for p in payloads)
+                events = s.read_events().sort_values("sha")
+                ends[eol] = (payloads, events.drop(columns="received_at").to_dict("records"))
+        assert ends["\n"] == ends["\r\n"]
+
+
+def test_gc_is_paused_for_a_batch_and_restored_after_nesting_and_errors() -> None:
+    import gc
+
+    from vsmml.pipeline.ingest.gc_pause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer batch is still running
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector the caller turned off stays off
+    finally:
+        gc.enable()
+
+
+def test_depth_limit_agrees_with_the_exact_depth_on_generated_documents() -> None:
+    import random
+
+    from vsmml.pipeline.ingest.limits import json_depth, too_deep
+
+    rng = random.Random(11)
+
+    def doc(depth: int) -> object:
+        if depth == 0:
+            return rng.choice([1, "a[{", 'x\\"]', None, "\\\\", "}}"])
+        if rng.random() < 0.5:
+            return [doc(depth - 1), doc(rng.randint(0, depth - 1))]
+        return {"k{": doc(depth - 1), "b": [doc(rng.randint(0, depth - 1))], "c": {}}
+
+    def nesting(value: object) -> int:
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            return 1 + max((nesting(v) for v in value), default=0)
+        return 0
+
+    for _ in range(500):
+        text = json.dumps(doc(rng.randint(0, 9))) + " " * 2100  # long: the peeling path
+        depth = json_depth(text)
+        assert depth == nesting(json.loads(text))
+        for limit in (1, 2, 3, 5, 8, 64):
+            assert too_deep(text, limit) == (depth if depth > limit else None), (text, limit)
+    assert too_deep("[" * 100 + "]" * 100 + " " * 3000, 64) == 100
+
+
+def test_batches_written_in_the_background_land_as_one_batch_does(tmp_path: Path) -> None:
+    files = sorted((FIXTURES / "github_octokit").glob("*.json"))
+    tables = {}
+    for batch_size in (2, 10_000):  # many batches (background writes) vs one (caller's thread)
+        with Store(tmp_path / f"{batch_size}.duckdb") as s:
+            report = ingest_paths(s, "github", files, batch_size=batch_size)
+            assert report.batches == (-(-report.payloads // 2) if batch_size == 2 else 1)
+            rows = _all_rows(s)
+            raw = s.read_raw()[["location", "payload"]].to_dict("records")
+            events = s.read_events().drop(columns="received_at").sort_values("event_id")
+            tables[batch_size] = (report.summary(), rows, raw, events.to_dict("records"))
+    assert tables[2] == tables[10_000]
+
+
+def test_batch_writer_folds_in_order_and_waits_for_the_write_in_flight_on_error() -> None:
+    import threading
+    import time
+
+    from vsmml.pipeline.ingest.writer import BatchWriter
+    from vsmml.store import WriteReport
+
+    folded: list[int] = []
+    threads: list[str] = []
+
+    def job(n: int, pause: float = 0.0) -> Callable[[], WriteReport]:
+        def run() -> WriteReport:
+            time.sleep(pause)
+            threads.append(threading.current_thread().name)
+            return WriteReport(accepted=n)
+
+        return run
+
+    with BatchWriter(lambda w: folded.append(w.accepted)) as writer:
+        writer.write(job(1, 0.05), last=False)
+        writer.write(job(2), last=False)
+        writer.write(job(3), last=True)
+    assert folded == [1, 2, 3]
+    assert threads[0].startswith("vsmml-ingest-writer") and threads[2] == "MainThread"
+
+    def boom() -> WriteReport:
+        raise RuntimeError("disk full")
+
+    def failing_write() -> None:
+        with BatchWriter(lambda w: folded.append(w.accepted)) as writer:
+            writer.write(boom, last=False)
+            writer.write(job(4), last=True)  # the failed write surfaces before this one runs
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        failing_write()
+    assert 4 not in folded
+    done: list[str] = []
+
+    def slow() -> WriteReport:
+        time.sleep(0.1)
+        done.append("x")
+        return WriteReport()
+
+    def failing_caller() -> None:
+        with BatchWriter(lambda w: None) as writer:
+            writer.write(slow, last=False)
+            raise KeyError("caller failed")
+
+    with pytest.raises(KeyError):
+        failing_caller()
+    assert done == ["x"]  # the write in flight finished before the writer let go

@@ -18,6 +18,7 @@ from vsmml.errors import StoreError, StoreLockedError
 from vsmml.events.schema import KIND_DTYPE, TS_DTYPE
 from vsmml.store import Store
 from vsmml.store.schema import SCHEMA_VERSION, current_version, migrate
+from vsmml.store.writes import raw_table
 
 
 def _events(n: int, *, start: int = 0, service: str = "pay") -> pd.DataFrame:
@@ -294,3 +295,40 @@ def test_newer_store_than_code_is_refused(tmp_path: Path) -> None:
         s.connection.execute("INSERT INTO schema_version (version) VALUES (999)")
     with pytest.raises(StoreError, match="newer than this vsmml"):
         Store(path)
+
+
+def test_raw_payload_ids_follow_the_input_across_batches_with_repeats(store: Store) -> None:
+    first = [f'{{"n": {i}}}' for i in range(30_000)]
+    assert store.write_raw("github", first) == 30_000
+    second = [f'{{"n": {i}}}' for i in range(29_990, 40_000)] + ['{"n": 39999}', '{"n": 5}']
+    assert store.write_raw("github", second) == 10_000  # repeats inside and across batches
+    raw = store.read_raw(source="github")  # ordered by payload_id
+    assert raw["payload"].tolist() == [f'{{"n": {i}}}' for i in range(40_000)]
+    assert raw["payload_id"].is_unique and raw["payload_id"].is_monotonic_increasing
+    store.write_events(_events(2), raw=raw_table("gitlab", ['{"x": 1}', '{"x": 2}']))
+    later = store.read_raw(source="gitlab")["payload_id"]
+    assert later.min() > raw["payload_id"].max() and later.is_monotonic_increasing
+
+
+def test_bulk_load_commits_big_batches_straight_into_the_file(tmp_path: Path) -> None:
+    from vsmml.store.health import wal_path
+
+    path = tmp_path / "bulk.duckdb"
+    big = [f'{{"n": {i}, "pad": "{"x" * 500}"}}' for i in range(2_000)]
+
+    def setting(s: Store) -> str:
+        return str(
+            s.connection.execute("SELECT current_setting('checkpoint_threshold')").fetchall()
+        )
+
+    with Store(path) as s:
+        default = setting(s)
+        with s.bulk_load():
+            assert s.write_raw("github", big) == 2_000
+            wal = wal_path(path)
+            assert not wal.exists() or wal.stat().st_size == 0  # no copy in the log
+        assert setting(s) == default
+        s.write_raw("github", ['{"small": 1}'])
+        assert wal_path(path).stat().st_size > 0  # outside: small commits use the log
+    with Store(path, read_only=True) as ro:
+        assert ro.counts()["raw_payloads"] == 2_001

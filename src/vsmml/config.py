@@ -147,7 +147,7 @@ class Settings:
         ),
     )
     ingest_batch_rows: int = field(
-        default=100_000,
+        default=250_000,
         metadata=_meta(
             _int_at_least(1),
             "Records per ingest batch (one transaction over raw payloads, events, quarantine).",

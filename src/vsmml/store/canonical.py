@@ -211,12 +211,14 @@ class CanonicalBatch:
         return [(int(n), str(p)) for n, p in rows]
 
     def raw(self, source: str, name: str) -> str:
-        """The view `_craw` (source, location, payload) of every non-blank row; returns its name."""
+        """The view `_craw` (pos, source, location, payload) of every non-blank row; returns
+        its name."""
         quoted = "'" + name.replace("'", "''") + ":'"
         src = "'" + source.replace("'", "''") + "'"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP VIEW _craw AS
-                SELECT {src} AS source, {quoted} || line_no AS location, payload FROM
+                SELECT line_no AS pos, {src} AS source, {quoted} || line_no AS location,
+                       payload FROM
                   (SELECT line_no, {self.payload} AS payload FROM _lines)
                 WHERE ord(payload) > 32 OR trim(payload, '{_WS}') <> ''"""
         )

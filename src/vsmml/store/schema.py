@@ -24,6 +24,14 @@ def _events_ddl() -> str:
     return f"CREATE TABLE events ({', '.join(cols)}, content_hash UBIGINT)"
 
 
+_RAW_COLUMNS: Final = """payload_id BIGINT DEFAULT nextval('raw_payload_seq'),
+    source VARCHAR NOT NULL, location VARCHAR, received_at TIMESTAMP NOT NULL,
+    payload VARCHAR NOT NULL USING COMPRESSION zstd, payload_hash UBIGINT"""
+"""raw_payloads from version 5. Payloads are JSON text, often large and alike: zstd keeps them
+in about a third of the bytes DuckDB's default string compression leaves (measured on
+canonical lines and GitHub webhooks), and writing fewer bytes is most of an ingest's cost."""
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step from `version - 1` to `version`."""
@@ -77,6 +85,19 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                  token_id VARCHAR NOT NULL, name VARCHAR NOT NULL, scopes VARCHAR NOT NULL,
                  secret_sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
                  expires_at TIMESTAMP, revoked_at TIMESTAMP, last_used_at TIMESTAMP)""",
+        ),
+    ),
+    Migration(
+        5,
+        "raw_payloads.payload compressed with zstd: a third of the bytes written, faster ingest",
+        (
+            f"CREATE TABLE raw_payloads_z ({_RAW_COLUMNS})",
+            """INSERT INTO raw_payloads_z (payload_id, source, location, received_at, payload,
+                                           payload_hash)
+               SELECT payload_id, source, location, received_at, payload, payload_hash
+               FROM raw_payloads ORDER BY payload_id""",
+            "DROP TABLE raw_payloads",
+            "ALTER TABLE raw_payloads_z RENAME TO raw_payloads",
         ),
     ),
 )

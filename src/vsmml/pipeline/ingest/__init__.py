@@ -13,7 +13,7 @@ duplicate, quarantined or skipped (known types a connector ignores on purpose, b
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
@@ -27,9 +27,11 @@ from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, clip
 from vsmml.events.schema import validate_events
 from vsmml.pipeline.ingest import limits
+from vsmml.pipeline.ingest.gc_pause import gc_paused
 from vsmml.pipeline.ingest.readers import expand, stdin_units
 from vsmml.pipeline.ingest.registry import Source, Unit, get_source
 from vsmml.pipeline.ingest.rules import build_rules
+from vsmml.pipeline.ingest.writer import BatchWriter
 from vsmml.store.sql import validation_rejects
 from vsmml.store.writes import raw_table
 
@@ -45,7 +47,7 @@ __all__ = [
     "located_validation",
 ]
 
-DEFAULT_BATCH: Final = 100_000
+DEFAULT_BATCH: Final = 250_000
 BATCH_BYTES: Final = 64 * 2**20
 """A batch also ends when its payloads reach this many bytes (webhooks are 10-30 KB each)."""
 DEFAULT_MAX_DEPTH: Final = 64
@@ -231,21 +233,28 @@ def ingest_units(
     rejects: list[Reject] = []
     source = spec.event_source or spec.name
     size = 0
-    for item in items:
-        if isinstance(item, Reject):
-            rejects.append(item)
-        else:
-            refused = limits_check(source, item, lim)
-            if refused is None:
-                units.append(item)
-                size += len(item[1])
+
+    def fold(written: WriteReport) -> None:
+        report.add(written)
+        report.batches += 1
+
+    with BatchWriter(fold) as writer:
+        for item in items:
+            if isinstance(item, Reject):
+                rejects.append(item)
             else:
-                rejects.append(refused)
-        if len(units) + len(rejects) >= batch_size or size >= BATCH_BYTES:
-            _flush(store, spec, units, rejects, rules, report, catalog)
-            units, rejects, size = [], [], 0
-    if units or rejects:
-        _flush(store, spec, units, rejects, rules, report, catalog)
+                refused = limits_check(source, item, lim)
+                if refused is None:
+                    units.append(item)
+                    size += len(item[1])
+                else:
+                    rejects.append(refused)
+            if len(units) + len(rejects) >= batch_size or size >= BATCH_BYTES:
+                job = _prepare(store, spec, units, rejects, rules, report, catalog)
+                writer.write(job, last=False)
+                units, rejects, size = [], [], 0
+        if units or rejects:
+            writer.write(_prepare(store, spec, units, rejects, rules, report, catalog), last=True)
     return report
 
 
@@ -254,7 +263,7 @@ def limits_check(source: str, unit: Unit, lim: Limits) -> Reject | None:
     return limits.check(source, unit[0], unit[1], max_bytes=lim.max_bytes, max_depth=lim.max_depth)
 
 
-def _flush(
+def _prepare(
     store: Store,
     spec: Source,
     units: list[Unit],
@@ -262,24 +271,30 @@ def _flush(
     rules: Any,
     report: IngestReport,
     catalog: Catalog | None,
-) -> None:
-    """One batch: convert, validate once, and write raw, events and quarantine together."""
-    assert spec.convert is not None
-    given: list[tuple[str, Any]] = list(units)
-    if spec.parsed:
-        given = [(where, parse_object(text)) for where, text in units]
-    conv = _convert(spec, given, rules) if units else Conversion()
-    report.payloads += len(units)
-    report.records += len(rejects) + len(conv.events) + len(conv.rejects)
-    report.records += sum(conv.skipped.values())
-    report.count_skipped(conv.skipped)
-    checked = located_validation(conv)
-    events = _attributed(checked.events, catalog)
-    raw = raw_table(spec.name, [u[1] for u in units], [u[0] for u in units])
-    refused = Conversion(rejects=[*rejects, *checked.rejects]).rejects_frame()
-    report.add(store.write_events(events, rejects=refused, raw=raw, validated=True))
-    report.batches += 1
-    store.commit_point()
+) -> Callable[[], WriteReport]:
+    """One batch parsed, converted and validated once (counted in `report`); returns the job
+    that writes its raw payloads, events and quarantine in one transaction."""
+    with gc_paused():
+        assert spec.convert is not None
+        given: list[tuple[str, Any]] = list(units)
+        if spec.parsed:
+            given = [(where, parse_object(text)) for where, text in units]
+        conv = _convert(spec, given, rules) if units else Conversion()
+        report.payloads += len(units)
+        report.records += len(rejects) + len(conv.events) + len(conv.rejects)
+        report.records += sum(conv.skipped.values())
+        report.count_skipped(conv.skipped)
+        checked = located_validation(conv)
+        events = _attributed(checked.events, catalog)
+        raw = raw_table(spec.name, [u[1] for u in units], [u[0] for u in units])
+        refused = Conversion(rejects=[*rejects, *checked.rejects]).rejects_frame()
+
+    def write() -> WriteReport:
+        written = store.write_events(events, rejects=refused, raw=raw, validated=True)
+        store.commit_point()
+        return written
+
+    return write
 
 
 def _convert(spec: Source, units: list[tuple[str, Any]], rules: Any) -> Conversion:

@@ -98,7 +98,8 @@ def _csv_block(
         bad_rows.append(int(row.number) - 2)
         return "skip"
 
-    joined = pa.py_buffer(_join(lines, header))
+    whole = len(lines) == data.count(b"\n")  # no line dropped: the block is the CSV text
+    joined = pa.py_buffer(_join(None if whole else lines, header, data))
     table = pcsv.read_csv(
         pa.BufferReader(joined),
         read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 26),
@@ -129,10 +130,13 @@ def _simple(lines: pa.Array) -> bool:
     return not pc.any(pc.not_equal(pc.bit_wise_and(quotes, 1), 0)).as_py()
 
 
-def _join(lines: pa.Array, header: list[str]) -> bytes:
-    """The header and the lines as one CSV text (each line ends in a newline), built in Arrow."""
+def _join(lines: pa.Array | None, header: list[str], block: bytes) -> bytes:
+    """The header and the lines as one CSV text: the block itself when no line of it was
+    dropped, else the kept lines, each ended by a newline (built in Arrow)."""
     head = io.StringIO()
     csv.writer(head, lineterminator="\n").writerow(header)
+    if lines is None:
+        return head.getvalue().encode("utf-8") + block
     large = lines.cast(pa.large_string())
     sep = pa.scalar("\n", pa.large_string())
     ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)

@@ -48,7 +48,7 @@ def run_ingest(
     catalog_files = list(request.catalogs) or ([settings.catalog] if settings.catalog else [])
     services = load_catalog(catalog_files) if catalog_files else None
     rules = dict(rules_for(request.source, request.rules))
-    with Store.from_settings(settings) as store:
+    with Store.from_settings(settings) as store, store.bulk_load():
         return ingest_paths(
             store,
             request.source,
@@ -65,7 +65,7 @@ def run_ingest(
 def run_replay(settings: Settings, *, source: str | None, rules: Path | None) -> ReplayReport:
     """Re-convert stored raw payloads with today's converters and rules."""
     table = read_rules_file(rules) if rules else None
-    with Store.from_settings(settings) as store:
+    with Store.from_settings(settings) as store, store.bulk_load():
         return replay(store, source=source, rules=table)
 
 

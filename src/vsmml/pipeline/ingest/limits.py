@@ -22,6 +22,15 @@ def json_depth(text: str | bytes) -> int:
     Exact for valid JSON; for broken text it is an estimate the parser will refuse anyway. Runs
     on bytes (UTF-8 continuation bytes are never quotes or brackets), mostly in C.
     """
+    skeleton = _brackets(text)
+    if not skeleton:
+        return 0
+    steps = np.frombuffer(skeleton, dtype=np.uint8)
+    return int(np.cumsum(_STEP[steps]).max(initial=0))
+
+
+def _brackets(text: str | bytes) -> bytes:
+    """The brackets of JSON text outside its strings, in order."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     # Escaped backslashes and quotes go first; then every quote left delimits a string.
     if b"\\" in data:
@@ -30,15 +39,28 @@ def json_depth(text: str | bytes) -> int:
     skeleton = data.translate(None, _DELETE).replace(b'""', b"")
     if b'"' in skeleton:
         skeleton = _STRINGS.sub(b"", skeleton)
-    if not skeleton:
-        return 0
-    steps = np.frombuffer(skeleton, dtype=np.uint8)
-    return int(np.cumsum(_STEP[steps]).max(initial=0))
+    return skeleton
+
+
+def _within(skeleton: bytes, max_depth: int) -> bool:
+    """True when the brackets nest at most `max_depth` deep: each round removes the innermost
+    pairs (one level; `{}` read as `[]` so one round never takes two), so a shallow document
+    empties in a few C-level passes."""
+    skeleton = skeleton.translate(_SQUARE)
+    for _ in range(max_depth):
+        if not skeleton:
+            return True
+        shorter = skeleton.replace(b"[]", b"")
+        if len(shorter) == len(skeleton):
+            return False  # unbalanced: let the exact count decide
+        skeleton = shorter
+    return not skeleton
 
 
 _COUNT_FIRST: Final = 2048
 _STRINGS: Final = re.compile(rb'"[^"]*"')
 _DELETE: Final = bytes(b for b in range(256) if b not in b'"[]{}')
+_SQUARE: Final = bytes.maketrans(b"{}", b"[]")
 _STEP: Final = np.zeros(256, dtype=np.int64)
 _STEP[list(b"[{")] = 1
 _STEP[list(b"]}")] = -1
@@ -50,7 +72,12 @@ def too_deep(text: str | bytes, max_depth: int) -> int | None:
         opens = (b"{", b"[") if isinstance(text, bytes) else ("{", "[")
         if text.count(opens[0]) + text.count(opens[1]) <= max_depth:  # type: ignore[arg-type]
             return None
-    depth = json_depth(text)  # long (webhooks hold hundreds of brackets): measure at once
+    skeleton = _brackets(text)  # long (webhooks hold hundreds of brackets): peel the levels
+    if _within(skeleton, max_depth):
+        return None
+    if not skeleton:
+        return None
+    depth = int(np.cumsum(_STEP[np.frombuffer(skeleton, dtype=np.uint8)]).max(initial=0))
     return depth if depth > max_depth else None
 
 

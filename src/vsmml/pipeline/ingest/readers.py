@@ -61,6 +61,16 @@ def raw_lines(
     while block := stream.read(BLOCK_BYTES):
         start = 0
         while (end := block.find(b"\n", start)) >= 0:
+            if not pending and not size:  # the whole line is in this block: one copy
+                piece = block[start:end]
+                yield (
+                    number,
+                    piece if len(piece) <= max_bytes else piece[: max_bytes + 1],
+                    len(piece),
+                )
+                number += 1
+                start = end + 1
+                continue
             piece = block[start:end]
             size += len(piece)
             if len(pending) <= max_bytes:

@@ -20,6 +20,7 @@ from vsmml.events.connectors import files
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.schema import EVENT_COLUMNS
 from vsmml.pipeline.ingest import DEFAULT_MAX_DEPTH, located_validation
+from vsmml.pipeline.ingest.gc_pause import gc_paused
 from vsmml.pipeline.ingest.limits import too_deep
 from vsmml.pipeline.ingest.registry import get_source, known_sources, stored_source
 from vsmml.pipeline.ingest.rules import build_rules
@@ -87,8 +88,11 @@ def replay(
         report.payloads[name] = len(units)
         for start in range(0, len(units), batch_size):
             batch = units[start : start + batch_size]
-            conv = located_validation(spec.convert(batch, rule_obj))
-            written = store.write_events(conv.events, rejects=conv.rejects_frame(), validated=True)
+            with gc_paused():
+                conv = located_validation(spec.convert(batch, rule_obj))
+                written = store.write_events(
+                    conv.events, rejects=conv.rejects_frame(), validated=True
+                )
             report._add(written)
             still_bad = {r.location.split("[")[0] for r in conv.rejects}
             landed = {u[0] for u in batch} - still_bad
