@@ -107,6 +107,10 @@ CHANGE_SCHEMA: Final[dict[str, Any]] = {
         "repo": {"type": "string"},
     },
 }
+MAX_TOP: Final[int] = 50
+"""Most reasons a score request may ask for per change (``top``, from 1): the route's bound and
+the score lane's (api/score_lane.py), which hands anything outside it to the route."""
+
 SCORE_BODY: Final[dict[str, Any]] = {
     "required": True,
     "content": {

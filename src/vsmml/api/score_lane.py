@@ -6,7 +6,7 @@ model's explanation. This ASGI layer sits inside `RequestMiddleware` (request id
 metrics, headers all still apply) and answers the common case itself: a valid bearer token with
 the ``read`` scope, a body of at most a few described changes, no query or a plain
 ``threshold`` / ``top``. It calls the same pipeline functions as the route
-(`service_scoring.memoized` / `score_inline`), so the answer is the same bytes. Everything else
+(`service_scoring.answer_now`), so the answer is the same bytes. Everything else
 (no or bad token, a malformed body, a change named by sha, a long list, odd query parameters,
 any error) is handed to the FastAPI app with the body replayed, and the route answers it,
 errors in their one JSON shape included. The route stays the documented one in OpenAPI.
@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vsmml.api.schemas import MAX_TOP
 from vsmml.pipeline.service_errors import TokenError
 from vsmml.pipeline.service_state import Service
 
@@ -82,7 +83,7 @@ def _query(raw: bytes) -> tuple[float | None, int] | None:
                     return None
             elif key == "top" and value.isdigit():
                 top = int(value)
-                if not 1 <= top <= 50:
+                if not 1 <= top <= MAX_TOP:
                     return None
             else:
                 return None
@@ -143,13 +144,10 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 def _answer(service: Service, body: bytes, query: tuple[float | None, int]) -> str | None:
     """The route's answer when it is a plain one, else None (the route then answers)."""
-    from vsmml.pipeline.service_scoring import memoized, score_inline
+    from vsmml.pipeline.service_scoring import answer_now
 
     threshold, top = query
     try:
-        text = memoized(service, body, threshold=threshold, top=top)
-        if text is None:
-            text = score_inline(service, body, threshold=threshold, top=top)
+        return answer_now(service, body, threshold=threshold, top=top)
     except Exception:  # the route raises it again and answers it in the errors' JSON shape
         return None
-    return text

@@ -6,7 +6,7 @@ followed set O (|O| = m), Z = prod_{j not in O} z_j and w(k) = k! (d-k-1)! / d!:
 feature i in O gets v (1 - z_i) Z sum_k w(k) e_{m-1-k}(z over O without i); feature i not in O
 gets -v Z sum_k w(k) e_{m-k}(z over O), with e_r the elementary symmetric polynomials.
 
-Every index the row kernels use is unsigned: numba then skips the negative-index wrap-around
+Every index `contrib` uses is unsigned: numba then skips the negative-index wrap-around
 on each array access, which made up about a third of a row's time.
 """
 

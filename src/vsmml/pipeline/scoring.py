@@ -211,6 +211,11 @@ def score_changes(
     )
 
 
+def _check_threshold(threshold: float | None) -> None:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise BadChangeError(f"threshold must be within [0, 1], got {threshold}")
+
+
 def score_records(
     records: Sequence[Mapping[str, Any]],
     scorer: RiskScorer,
@@ -221,8 +226,7 @@ def score_records(
 ) -> ScoreReport:
     """Check and score change records (parsed JSON objects) with a loaded scorer: what
     `score_changes` does after reading its inputs, and what the HTTP service calls."""
-    if threshold is not None and not 0.0 <= threshold <= 1.0:
-        raise BadChangeError(f"threshold must be within [0, 1], got {threshold}")
+    _check_threshold(threshold)
     cols, ignored = _columns(list(records), scorer.input_columns)
     return _decide(scorer, location, cols, ignored, ScoreRequest(threshold=threshold, top=top))
 
@@ -262,8 +266,7 @@ def score_and_lower(
     """`score_records`, and for each change what would lower its risk
     (`recommend.counterfactual.what_would_lower`, same numbers): the changes and all their
     counterfactual variants are scored in one pass, only the changes explained."""
-    if threshold is not None and not 0.0 <= threshold <= 1.0:
-        raise BadChangeError(f"threshold must be within [0, 1], got {threshold}")
+    _check_threshold(threshold)
     cols, ignored = _columns(list(records), scorer.input_columns)
     n = len(records)
     alts = [alternatives(scorer, {c: v[i] for c, v in cols.items()}) for i in range(n)]

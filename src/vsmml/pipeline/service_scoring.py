@@ -39,7 +39,14 @@ from vsmml.pipeline.service_errors import (
 from vsmml.pipeline.service_state import LoadedModel, Service
 from vsmml.recommend.counterfactual import Counterfactual
 
-__all__ = ["UnknownChangeError", "band", "memoized", "score_inline", "score_json"]
+__all__ = [
+    "UnknownChangeError",
+    "answer_now",
+    "band",
+    "memoized",
+    "score_inline",
+    "score_json",
+]
 
 MEMO_SIZE: Final[int] = 4096
 INLINE_CHANGES: Final[int] = 4
@@ -153,6 +160,15 @@ def score_inline(
     if any(isinstance(r, dict) and _is_reference(r, model) for r in items):
         return None
     return _score_doc(service, model, doc, body, threshold, top)
+
+
+def answer_now(
+    service: Service, body: bytes, *, threshold: float | None = None, top: int = 5
+) -> str | None:
+    """The answer the event loop can give at once (remembered, or a few described changes
+    scored inline), else None: the caller then scores in a worker thread (`score_json`)."""
+    text = memoized(service, body, threshold=threshold, top=top)
+    return score_inline(service, body, threshold=threshold, top=top) if text is None else text
 
 
 def score_json(

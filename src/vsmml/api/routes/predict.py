@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from vsmml.api.deps import AdminScope, ReadScope, ServiceDep, TelemetryDep
-from vsmml.api.schemas import SCORE_BODY, Listing, Reloaded, ScoreAnswer, errors
+from vsmml.api.schemas import MAX_TOP, SCORE_BODY, Listing, Reloaded, ScoreAnswer, errors
 
 router = APIRouter(prefix="/v1", tags=["predict"])
 _JSON: Final = "application/json"
@@ -25,16 +25,14 @@ async def score(
     _: ReadScope,
     service: ServiceDep,
     threshold: Annotated[float | None, Query(ge=0, le=1)] = None,
-    top: Annotated[int, Query(ge=1, le=50, description="Reasons per change.")] = 5,
+    top: Annotated[int, Query(ge=1, le=MAX_TOP, description="Reasons per change.")] = 5,
 ) -> Response:
     """Failure probability, band, decision and reasons of a change (an object), of several (a
     list: a list of answers), or of a change the store knows (``{"sha": ..., "repo": ...}``)."""
-    from vsmml.pipeline.service_scoring import memoized, score_inline, score_json
+    from vsmml.pipeline.service_scoring import answer_now, score_json
 
     body = await request.body()
-    text = memoized(service, body, threshold=threshold, top=top)
-    if text is None:
-        text = score_inline(service, body, threshold=threshold, top=top)
+    text = answer_now(service, body, threshold=threshold, top=top)
     if text is None:
         text = await run_in_threadpool(score_json, service, body, threshold=threshold, top=top)
     return Response(text, media_type=_JSON)
