@@ -13,7 +13,9 @@ plain numpy columns so one change scores in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -36,22 +38,46 @@ COPY_MIN_LINES: Final[float] = 5.0
 """Changes of fewer lines (la + ld) coincide by chance; they never count as copies."""
 
 
-def _ratio(a: FloatArray, b: FloatArray, floor: float = 1.0) -> FloatArray:
-    out: FloatArray = a / np.maximum(b, floor)
-    return out
+@dataclass(frozen=True)
+class Ratio:
+    """A scale-free feature: sum(`num`) / max(sum(`den`), `floor`), with log2 of the floored
+    denominator when `log2`. Data, not a function, so the vectorised `build_matrix` and the
+    one-row `RowFeatures` read the same definition."""
+
+    num: tuple[str, ...]
+    den: tuple[str, ...]
+    floor: float = 1.0
+    log2: bool = False
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        """The inputs the ratio reads, first-seen order."""
+        return tuple(dict.fromkeys((*self.num, *self.den)))
+
+    def column(self, cols: Mapping[str, FloatArray]) -> FloatArray:
+        """The ratio over whole columns (numpy; NaN in, NaN out)."""
+        num = cols[self.num[0]]
+        for c in self.num[1:]:
+            num = num + cols[c]
+        den = cols[self.den[0]]
+        for c in self.den[1:]:
+            den = den + cols[c]
+        den = np.maximum(den, self.floor)
+        out: FloatArray = num / (np.log2(den) if self.log2 else den)
+        return out
 
 
-RATIOS: Final[dict[str, tuple[tuple[str, ...], Callable[..., FloatArray]]]] = {
-    "la_lt": (("la", "lt"), lambda la, lt: _ratio(la, lt)),
-    "ld_lt": (("ld", "lt"), lambda ld, lt: _ratio(ld, lt)),
-    "churn_nf": (("la", "ld", "nf"), lambda la, ld, nf: _ratio(la + ld, nf)),
-    "la_share": (("la", "ld"), lambda la, ld: _ratio(la, la + ld)),
-    "entropy_norm": (("entropy", "nf"), lambda e, nf: e / np.log2(np.maximum(nf, 2.0))),
-    "lt_nf": (("lt", "nf"), lambda lt, nf: _ratio(lt, nf)),
-    "rexp_exp": (("rexp", "exp"), lambda r, e: _ratio(r, e)),
-    "sexp_exp": (("sexp", "exp"), lambda s, e: _ratio(s, e)),
-    "nuc_nf": (("nuc", "nf"), lambda nuc, nf: _ratio(nuc, nf)),
-    "ndev_nf": (("ndev", "nf"), lambda d, nf: _ratio(d, nf)),
+RATIOS: Final[dict[str, Ratio]] = {
+    "la_lt": Ratio(("la",), ("lt",)),
+    "ld_lt": Ratio(("ld",), ("lt",)),
+    "churn_nf": Ratio(("la", "ld"), ("nf",)),
+    "la_share": Ratio(("la",), ("la", "ld")),
+    "entropy_norm": Ratio(("entropy",), ("nf",), floor=2.0, log2=True),
+    "lt_nf": Ratio(("lt",), ("nf",)),
+    "rexp_exp": Ratio(("rexp",), ("exp",)),
+    "sexp_exp": Ratio(("sexp",), ("exp",)),
+    "nuc_nf": Ratio(("nuc",), ("nf",)),
+    "ndev_nf": Ratio(("ndev",), ("nf",)),
 }
 
 WORDS: Final[dict[str, Callable[[float], str]]] = {
@@ -128,7 +154,7 @@ def feature_names(columns: list[str], copies: bool = True) -> list[str]:
     """Features built from `columns`: the inputs, each ratio whose inputs are present, then
     (when `copies` and the signature columns are present) ``copies_30d``."""
     have = set(columns)
-    names = [*columns, *[r for r, (deps, _) in RATIOS.items() if set(deps) <= have]]
+    names = [*columns, *[n for n, r in RATIOS.items() if set(r.deps) <= have]]
     if copies and set(COPY_SIGNATURE) <= have:
         names.append(COPY_FEATURE)
     return names
@@ -233,11 +259,67 @@ def build_matrix(cols: Mapping[str, FloatArray], names: list[str]) -> FloatArray
                 sig = np.column_stack([cols[c] for c in COPY_SIGNATURE])
                 m[:, j] = copies_in_window(sig, days)
             elif name in RATIOS:
-                deps, fn = RATIOS[name]
-                m[:, j] = fn(*[cols[d] for d in deps])
+                m[:, j] = RATIOS[name].column(cols)
             else:
                 m[:, j] = cols[name]
     return m
+
+
+_LOG2: Final = np.log2
+"""numpy's log2 for one value too: `math.log2` differs from it in the last bit for some."""
+
+
+class RowFeatures:
+    """`build_matrix` for a few rows of plain floats (inputs in `inputs` order, no timestamp,
+    so ``copies_30d`` is missing): the same numbers, number for number (a test holds the two
+    equal), without numpy's cost per call, which on one row was most of the matrix's time.
+    """
+
+    def __init__(self, inputs: Sequence[str], names: Sequence[str]) -> None:
+        pos = {c: i for i, c in enumerate(inputs)}
+        for name in names:
+            missing = [c for c in RATIOS[name].deps if c not in pos] if name in RATIOS else []
+            if missing or (name not in RATIOS and name != COPY_FEATURE and name not in pos):
+                raise ValueError(f"feature {name!r} needs input(s) {missing or [name]}")
+        self.width = len(names)
+        # per feature: an input's position, None (missing), or a ratio's positions
+        self._steps: list[int | tuple[tuple[int, ...], tuple[int, ...], float, bool] | None] = []
+        for name in names:
+            ratio = RATIOS.get(name)
+            if name == COPY_FEATURE:
+                self._steps.append(None)
+            elif ratio is not None:
+                num = tuple(pos[c] for c in ratio.num)
+                den = tuple(pos[c] for c in ratio.den)
+                self._steps.append((num, den, ratio.floor, ratio.log2))
+            else:
+                self._steps.append(pos[name])
+
+    def matrix(self, rows: Sequence[Sequence[float]]) -> FloatArray:
+        """The feature matrix (rows x names) of input rows."""
+        out = np.array([self.row(r) for r in rows], dtype=np.float64)
+        return out.reshape(len(rows), self.width)
+
+    def row(self, x: Sequence[float]) -> list[float]:
+        """One row's features."""
+        out: list[float] = []
+        for step in self._steps:
+            if step is None:
+                out.append(math.nan)
+            elif isinstance(step, int):
+                out.append(x[step])
+            else:
+                num_at, den_at, floor, log2 = step
+                num = x[num_at[0]]
+                for i in num_at[1:]:
+                    num = num + x[i]
+                den = x[den_at[0]]
+                for i in den_at[1:]:
+                    den = den + x[i]
+                if den < floor:  # numpy.maximum: a NaN stays NaN
+                    den = floor
+                out.append(num / (float(_LOG2(den)) if log2 else den))
+        return out
 
 
 def signed_log(m: FloatArray) -> FloatArray:

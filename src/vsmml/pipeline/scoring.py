@@ -271,9 +271,8 @@ def score_and_lower(
     n = len(records)
     alts = [alternatives(scorer, {c: v[i] for c, v in cols.items()}) for i in range(n)]
     # the changes first (explained), then every change's variants (raw scores only)
-    rows = np.vstack([a.rows[:1] for a in alts] + [a.rows[1:] for a in alts])
-    columns = {c: rows[:, j] for j, c in enumerate(alts[0].inputs)}
-    results, prob = scorer.score_explained(scorer.matrix(columns), n, top)
+    rows = [a.rows[0] for a in alts] + [r for a in alts for r in a.rows[1:]]
+    results, prob = scorer.score_explained(scorer.matrix_rows(rows), n, top)
     lowered: list[list[Counterfactual]] = []
     at = n
     for i, alt in enumerate(alts):

@@ -197,7 +197,7 @@ def _known(values: Mapping[str, float], name: str, scorer: Scorer) -> float | No
     if name not in scorer.input_columns or v is None:
         return None
     f = float(v)
-    return f if np.isfinite(f) else None
+    return f if math.isfinite(f) else None
 
 
 @dataclass(frozen=True)
@@ -211,13 +211,14 @@ class Alternatives:
     """
 
     inputs: list[str]
-    rows: FloatArray
+    rows: list[list[float]]
     made: list[tuple[str, str, dict[str, tuple[float, float]], dict[str, Any]]]
 
     @property
     def columns(self) -> dict[str, FloatArray]:
         """The rows as named input columns (what `Scorer.matrix` takes)."""
-        return {c: self.rows[:, j] for j, c in enumerate(self.inputs)}
+        m = np.array(self.rows, dtype=np.float64).reshape(len(self.rows), len(self.inputs))
+        return {c: m[:, j] for j, c in enumerate(self.inputs)}
 
 
 def alternatives(
@@ -231,16 +232,20 @@ def alternatives(
     (split it, wait for the flaky fix, ship it alone, a second reviewer). A caller that also
     explains the change scores them with it in one pass (the HTTP service does)."""
     inputs = list(scorer.input_columns)
-    row = np.array([_num(values.get(c)) for c in inputs])
-    rows: list[FloatArray] = [row]
+    # plain floats: on one change numpy's cost per call was most of this function's time
+    row = [_num(values.get(c)) for c in inputs]
+    rows: list[list[float]] = [row]
     made: list[tuple[str, str, dict[str, tuple[float, float]], dict[str, Any]]] = []
     la, ld = _known(values, "la", scorer), _known(values, "ld", scorer)
     if la is not None and ld is not None and la + ld > split_lines:
-        pieces, piece = split_one(dict(zip(inputs, row.tolist(), strict=True)), split_lines)
-        after = np.array([piece[c] for c in inputs])
+        pieces, piece = split_one(dict(zip(inputs, row, strict=True)), split_lines)
+        after = [piece[c] for c in inputs]
         # what numpy.isclose(row, after) calls equal is not a change
-        moved = np.isfinite(row) & ~(np.abs(row - after) <= 1e-8 + 1e-5 * np.abs(after))
-        changed = {inputs[j]: (float(row[j]), float(after[j])) for j in np.flatnonzero(moved)}
+        changed = {
+            c: (r, a)
+            for c, r, a in zip(inputs, row, after, strict=True)
+            if math.isfinite(r) and not abs(r - a) <= 1e-8 + 1e-5 * abs(a)
+        }
         words = f"split into {pieces} changes under {split_lines} lines"
         made.append(("split_change", words, changed, {"pieces": pieces, "limit": split_lines}))
         rows.append(after)
@@ -254,11 +259,11 @@ def alternatives(
         now = _known(values, name, scorer)
         if now is None or to is None or (now <= to if name != "n_reviewers" else now >= to):
             continue
-        variant = row.copy()
-        variant[inputs.index(name)] = to
+        variant = list(row)
+        variant[inputs.index(name)] = float(to)
         rows.append(variant)
         made.append((action, words, {name: (now, float(to))}, {}))
-    return Alternatives(inputs, np.vstack(rows), made)
+    return Alternatives(inputs, rows, made)
 
 
 def lowering(
