@@ -117,3 +117,39 @@ def test_refuses_tables_over_the_limit_and_rows_of_the_wrong_width() -> None:
     trees = TableTrees(ensemble)
     with pytest.raises(TreeModelError, match="shape"):
         trees.predict_contrib(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("max_leaves", [1, 2, 3, 8])
+def test_any_subtree_size_gives_lightgbms_treeshap(max_leaves: int) -> None:
+    """One table per subtree of up to `max_leaves` leaves (1: every leaf alone) sums the same
+    values in another grouping: LightGBM's numbers for each size, on the shipped model."""
+    booster = lgb.Booster(model_file=str(SHIPPED))
+    ensemble = TreeEnsemble.from_file(SHIPPED)
+    trees = TableTrees(ensemble, max_leaves=max_leaves)
+    rng = np.random.default_rng(11)
+    x = rng.lognormal(2.0, 2.0, size=(300, trees.n_features))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    expected = booster.predict(x, pred_contrib=True, num_threads=1)
+    np.testing.assert_allclose(trees.predict_contrib(x), expected, rtol=0, atol=1e-12)
+
+
+def test_units_cover_every_leaf_once_within_their_size() -> None:
+    from vsmml.models.treefast import _Paths
+    from vsmml.models.treeunits import group
+
+    ensemble = TreeEnsemble.from_file(SHIPPED)
+    paths = _Paths(ensemble)
+    n_leaves = len(paths.leaf_features)
+    for max_leaves, table_width in ((1, 16), (4, 16), (6, 16), (6, 5)):
+        units = group(ensemble, paths.leaf_features, paths.node_slot, table_width, max_leaves)
+        sizes = np.diff(units.leaf0)
+        assert sorted(units.leaf) == list(range(n_leaves))  # every leaf, once
+        assert sizes.min() >= 1 and sizes.max() <= max_leaves
+        assert (max_leaves == 1) == (len(units.root) == n_leaves)
+        for i, tabled in enumerate(units.tabled):
+            widths = [
+                len(paths.leaf_features[f]) for f in units.leaf[units.leaf0[i] : units.leaf0[i + 1]]
+            ]
+            # a table is indexed by at most table_width bits; wider leaves are alone, untabled
+            assert tabled == (max(widths) <= table_width and units.p[i] + units.s[i] <= table_width)
+            assert tabled or sizes[i] == 1

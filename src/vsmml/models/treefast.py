@@ -6,11 +6,11 @@ for thousands of fresh explanations a second on one core. Its value at one leaf 
 row only through which of the leaf's path features the row "follows" (all splits of that
 feature on the path go the row's way): with d unique path features there are 2^d patterns,
 and for each the d per-feature values are a closed form (in `models.treekernels`, with the
-numba kernels). `TableTrees` precomputes them once per model (about 7 M numbers, 54 MB for
-the shipped model: half a second, plus two seconds compiling the kernels), so a row costs one
-pass over the internal nodes plus one table read per leaf (two sibling leaves share one):
-about 0.13-0.15 ms a row here, 11-13x less than LightGBM; more when other work evicts the
-table from the caches.
+numba kernels). `TableTrees` precomputes them once per model for small subtrees of leaves at
+a time (`models.treeunits`: about 8 M numbers, 65 MB for the shipped model, about a second,
+plus two seconds compiling the kernels), so a row costs one pass over the internal nodes plus
+one table read per subtree: about 0.06 ms a row here, 25-30x less than LightGBM; more when
+other work evicts the table from the caches.
 
 Numbers agree with LightGBM (and `vsmml.models.treeeval`) to about 1e-13: the sums run in
 another order. Raw scores walk the trees in LightGBM's order and decisions follow its
@@ -27,6 +27,7 @@ import numpy.typing as npt
 from vsmml.models.treeeval import TreeEnsemble, feature_rows
 from vsmml.models.treekernels import UNTABLED, FloatArray, IntArray, contrib, raw, tables
 from vsmml.models.treetext import TreeModelError
+from vsmml.models.treeunits import MAX_LEAVES, group
 
 TABLE_WIDTH: Final[int] = 16
 """Leaves of up to this many path features are tabulated (2^16 x 16 values at most); wider
@@ -48,9 +49,11 @@ class TableTrees:
         *,
         table_width: int = TABLE_WIDTH,
         max_cells: int = MAX_TABLE_CELLS,
+        max_leaves: int = MAX_LEAVES,
     ) -> None:
         """Tabulate the leaves of at most `table_width` path features (the others are
-        computed per row); tables over `max_cells` or paths of more than 62 features are
+        computed per row), subtrees of up to `max_leaves` leaves in one table each
+        (`models.treeunits`); tables over `max_cells` or paths of more than 62 features are
         refused with `TreeModelError`: use LightGBM's booster for such a model."""
         e = ensemble
         self.n_features = e.n_features
@@ -58,8 +61,8 @@ class TableTrees:
         self.n_trees = e.n_trees
         paths = _Paths(e)
         width = np.array([len(f) for f in paths.leaf_features], np.int64)
-        tabled = width <= table_width
-        cells = np.where(tabled, np.left_shift(np.int64(1), np.minimum(width, 62)) * width, 0)
+        units = group(e, paths.leaf_features, paths.node_slot, table_width, max_leaves)
+        cells = units.cells()
         total = int(cells.sum())
         if total > max_cells or int(width.max(initial=0)) > 62:
             raise TreeModelError(
@@ -83,35 +86,36 @@ class TableTrees:
         leaf_value = np.ascontiguousarray(e.leaf_value, np.float64)
         slot_start = np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64)
         slot_zero = np.array([z for zs in paths.leaf_zero for z in zs], np.float64)
-        # units: two tabulated sibling leaves share one table (one read instead of two, same
-        # size); every other leaf is a unit of its own
-        twigs = np.array([t for t in paths.twigs if tabled[t[0]]], np.int64).reshape(-1, 3)
-        single = np.ones(len(width), bool)
-        single[twigs[:, :2].ravel()] = False
-        alone = np.flatnonzero(single)
-        by = np.argsort(np.concatenate([twigs[:, 0], alone]), kind="stable")
-        unit_a = np.concatenate([twigs[:, 0], alone])[by]
-        unit_b = np.concatenate([twigs[:, 1], np.full(len(alone), -1)])[by]
-        unit_k = np.concatenate([twigs[:, 2], np.zeros(len(alone), np.int64)])[by]
-        unit_width = width[unit_a]
-        pair = np.where(unit_b >= 0, 2, 1)
-        unit_cells = np.where(tabled[unit_a], cells[unit_a] * pair, 0)
-        unit_table = np.concatenate([[0], np.cumsum(unit_cells)[:-1]]).astype(np.int64)
-        unit_table[~tabled[unit_a]] = -1
+        unit_table = np.concatenate([[0], np.cumsum(cells)[:-1]]).astype(np.int64)
+        unit_table[~np.array(units.tabled, bool)] = -1
+        unit_width = np.array([len(f) for f in units.features], np.int64)
+        unit_slot = np.concatenate([[0], np.cumsum(unit_width)[:-1]]).astype(np.int64)
+        entry_width = width[np.array(units.leaf, np.int64)]
+        entry_map = np.concatenate([[0], np.cumsum(entry_width)[:-1]]).astype(np.int64)
+        i64 = np.int64
         # numpy's own allocation: it asks Linux for huge pages, so reading one unit's values
         # after another's does not miss the TLB every time (a third faster than numba's)
         table = np.zeros(total, np.float64)
         tables(
-            unit_a, unit_b, unit_k, unit_width, unit_table, slot_start, slot_zero, leaf_value, table
-        )
+            np.array(units.p, i64), np.array(units.s, i64), unit_width, unit_table,
+            np.array(units.leaf0, i64), np.array(units.leaf, i64), entry_map,
+            np.array(units.path0, i64), np.array(units.step_slot, i64),
+            np.array(units.step_bit, i64), np.array(units.step_left, i64),
+            np.array([j for m in units.slot_map for j in m], i64),
+            slot_start, width, slot_zero, leaf_value, table,
+        )  # fmt: skip
         self._leaf_value = leaf_value
+        self.n_units = len(units.root)
         # small unsigned types: what a row reads besides the table stays in L2
         u32, u64 = np.uint32, np.uint64
-        roots = paths.order < 0
+        is_root = paths.order < 0
         offsets = np.where(unit_table >= 0, unit_table, 0).astype(u64)
         offsets[unit_table < 0] = UNTABLED
+        node_unit = np.array(units.node_unit, np.int64)
+        first_leaf = np.array(units.leaf, np.int64)[np.array(units.leaf0[:-1], np.int64)]
         self._shap = (
-            np.where(roots, ~paths.order, paths.order).astype(u32),
+            (~paths.order[is_root]).astype(u32),
+            np.where(is_root, ~paths.order, paths.order).astype(u32),
             self._tree[1].astype(u32),
             self._tree[2],
             self._tree[3].astype(np.int8),
@@ -119,15 +123,17 @@ class TableTrees:
             unified(e.left).astype(u32),
             unified(e.right).astype(u32),
             paths.node_slot.astype(u64),
-            unit_a.astype(u32),
-            np.maximum(unit_b, 0).astype(u32),
-            (unit_b >= 0).astype(np.uint8),
-            unit_k.astype(u64),
-            (np.left_shift(np.int64(1), unit_width) - 1).astype(u64),
+            np.where(node_unit >= 0, node_unit, self.n_units).astype(u32),
+            np.array(units.node_bit, np.int64).astype(u64),
+            np.array(units.root, np.int64).astype(u32),
+            np.array(units.s, np.int64).astype(u64),
             unit_width.astype(u64),
             offsets,
-            slot_start[unit_a].astype(u64),
-            np.array([f for fs in paths.leaf_features for f in fs], u32),
+            unit_slot.astype(u64),
+            np.array([f for fs in units.features for f in fs], u32),
+            (np.left_shift(np.int64(1), unit_width) - 1).astype(u64),
+            slot_start[first_leaf].astype(u64),
+            first_leaf.astype(u32),
             table,
             slot_zero,
             leaf_value,
@@ -140,7 +146,7 @@ class TableTrees:
     @property
     def table_bytes(self) -> int:
         """Memory held by the TreeSHAP tables."""
-        return int(self._shap[17].nbytes)
+        return int(self._shap[20].nbytes)
 
     def _rows(self, rows: npt.ArrayLike) -> FloatArray:
         return np.ascontiguousarray(feature_rows(rows, self.feature_names))
@@ -167,11 +173,9 @@ class _Paths:
         self.leaf_zero: list[list[float]] = []
         slots: list[int] = []
         order: list[int] = []
-        self.twigs: list[tuple[int, int, int]] = []  # (left leaf, right leaf, parent's slot)
         self.bias = 0.0
         n_int = 0
         for t in e._trees:
-            n_leaf = len(self.leaf_features)
             n_leaves = len(t.leaf_value)
             feats: list[list[int]] = [[] for _ in range(n_leaves)]
             zeros: list[list[float]] = [[] for _ in range(n_leaves)]
@@ -194,8 +198,6 @@ class _Paths:
                         fs, zs = [*fs, f], [*zs, 1.0]
                     k = fs.index(f)
                     node_slot[node] = k
-                    if left[node] < 0 and right[node] < 0:
-                        self.twigs.append((n_leaf + ~left[node], n_leaf + ~right[node], k))
                     for child in (left[node], right[node]):
                         count = inner[child] if child >= 0 else leaf_n[~child]
                         z = [*zs]

@@ -78,6 +78,7 @@ def raw(
 @_compiled
 def contrib(
     x: FloatArray,
+    roots: UInts,
     order: UInts,
     feature: UInts,
     threshold: FloatArray,
@@ -86,15 +87,17 @@ def contrib(
     left: UInts,
     right: UInts,
     node_slot: UInts,
-    unit_a: UInts,
-    unit_b: UInts,
-    unit_twig: UInts,
-    unit_k: UInts,
-    unit_full: UInts,
+    node_unit: UInts,
+    node_bit: UInts,
+    unit_root: UInts,
+    unit_shift: UInts,
     unit_width: UInts,
     unit_table: UInts,
     unit_slot: UInts,
-    slot_feature: UInts,
+    unit_feature: UInts,
+    unit_full: UInts,
+    unit_zero: UInts,
+    unit_leaf: UInts,
     table: FloatArray,
     slot_zero: FloatArray,
     leaf_value: FloatArray,
@@ -102,17 +105,23 @@ def contrib(
 ) -> FloatArray:
     n_rows, n_features = x.shape
     n_int = feature.shape[0]
+    n_units = unit_root.shape[0]
     out = np.zeros((n_rows, n_features + 1))
     scratch = np.empty(2 * 64 + 2, np.float64)
     values = np.empty(64, np.float64)
-    # per node (internal, then leaves): bit s set = the row leaves the path at slot s's feature;
-    # roots stay 0 (no node writes them)
-    mask = np.zeros(n_int + leaf_value.shape[0], np.uint64)
+    # per node (internal, then leaves): bit s set = the row leaves the path at slot s's
+    # feature; only the roots need a start value (every other node is written before read)
+    mask = np.empty(n_int + leaf_value.shape[0], np.uint64)
+    for t in range(roots.shape[0]):
+        mask[roots[t]] = 0
+    # per unit: its decisions, bit b = the row goes left at the unit's node b; the last
+    # entry takes the nodes above every unit
+    code = np.zeros(n_units + 1, np.uint64)
     phi = np.zeros(n_features)
-    leaves = np.uint64(n_int)
     one, zero = np.uint64(1), np.uint64(0)
     for r in range(n_rows):
         xr = x[r]
+        code[:] = 0
         for i in range(n_int):  # parents before children: every mask is set before it is read
             n = order[i]
             m = mask[n]
@@ -120,23 +129,22 @@ def contrib(
             bit = node_slot[n]
             mask[left[n]] = m | ((one - go) << bit)
             mask[right[n]] = m | (go << bit)
+            code[node_unit[n]] |= go << node_bit[n]
         phi[:] = 0.0
-        for u in range(unit_a.shape[0]):
+        for u in range(n_units):
             d = unit_width[u]
-            full = unit_full[u]
-            pa = full & ~mask[leaves + unit_a[u]]
             s0 = unit_slot[u]
-            if unit_table[u] != UNTABLED:  # a unit's d values are adjacent: one or two lines
-                if unit_twig[u]:  # two sibling leaves: their pattern above, the way taken
-                    pb = full & ~mask[leaves + unit_b[u]]
-                    pa = ((pa | pb) << one) | ((pa >> unit_k[u]) & one)
-                base = unit_table[u] + pa * d
+            m = mask[unit_root[u]]
+            if unit_table[u] != UNTABLED:  # one line of d adjacent values
+                base = unit_table[u] + ((m << unit_shift[u]) | code[u]) * d
                 for k in range(d):
-                    phi[slot_feature[s0 + k]] += table[base + k]
+                    phi[unit_feature[s0 + k]] += table[base + k]
             else:
-                _leaf(slot_zero[s0 : s0 + d], leaf_value[unit_a[u]], pa, scratch, values)
+                z0 = unit_zero[u]
+                _leaf(slot_zero[z0 : z0 + d], leaf_value[unit_leaf[u]], unit_full[u] & ~m,
+                      scratch, values)  # fmt: skip
                 for k in range(d):
-                    phi[slot_feature[s0 + k]] += values[k]
+                    phi[unit_feature[s0 + k]] += values[k]
         out[r, :n_features] = phi
         out[r, n_features] = bias
     return out
@@ -184,36 +192,43 @@ def _leaf(z: FloatArray, v: float, pattern: int, e: FloatArray, out: FloatArray)
 
 @_compiled
 def tables(
-    unit_a: IntArray,
-    unit_b: IntArray,
-    unit_k: IntArray,
+    unit_p: IntArray,
+    unit_s: IntArray,
     unit_width: IntArray,
     unit_table: IntArray,
+    leaf0: IntArray,
+    entry_leaf: IntArray,
+    entry_map: IntArray,
+    path0: IntArray,
+    step_slot: IntArray,
+    step_bit: IntArray,
+    step_left: IntArray,
+    slot_map: IntArray,
     slot_start: IntArray,
+    leaf_width: IntArray,
     slot_zero: FloatArray,
     leaf_value: FloatArray,
     table: FloatArray,
 ) -> None:
     e = np.empty(2 * 64 + 2, np.float64)
-    va = np.empty(64, np.float64)
-    vb = np.empty(64, np.float64)
-    for u in range(unit_a.shape[0]):
-        d = unit_width[u]
-        if d == 0 or unit_table[u] < 0:
+    values = np.empty(64, np.float64)
+    for u in range(unit_p.shape[0]):
+        if unit_table[u] < 0:
             continue
-        a, b = unit_a[u], unit_b[u]
-        za = slot_zero[slot_start[a] : slot_start[a] + d]
-        if b < 0:
-            for pattern in range(1 << d):
-                base = unit_table[u] + pattern * d
-                _leaf(za, leaf_value[a], pattern, e, table[base : base + d])
-            continue
-        zb = slot_zero[slot_start[b] : slot_start[b] + d]
-        bit = 1 << unit_k[u]
-        for above in range(1 << d):  # the siblings' pattern above their parent, and the way
-            for way in range(2):  # the row goes there (1: left): each sibling's own pattern
-                _leaf(za, leaf_value[a], above if way else above & ~bit, e, va)
-                _leaf(zb, leaf_value[b], above & ~bit if way else above, e, vb)
-                base = unit_table[u] + (2 * above + way) * d
+        s = unit_s[u]
+        w = unit_width[u]
+        for index in range(1 << (unit_p[u] + s)):  # leaves above the root, decisions inside
+            above = index >> s
+            base = unit_table[u] + index * w
+            for en in range(leaf0[u], leaf0[u + 1]):
+                leaf = entry_leaf[en]
+                d = leaf_width[leaf]
+                left = above
+                for st in range(path0[en], path0[en + 1]):
+                    if ((index >> step_bit[st]) & 1) != step_left[st]:
+                        left |= 1 << step_slot[st]
+                z = slot_zero[slot_start[leaf] : slot_start[leaf] + d]
+                _leaf(z, leaf_value[leaf], ((1 << d) - 1) & ~left, e, values)
+                m0 = entry_map[en]
                 for j in range(d):
-                    table[base + j] = va[j] + vb[j]
+                    table[base + slot_map[m0 + j]] += values[j]
