@@ -107,7 +107,7 @@ class TableTrees:
         self._leaf_value = leaf_value
         self.n_units = len(units.root)
         # small unsigned types: what a row reads besides the table stays in L2
-        u32, u64 = np.uint32, np.uint64
+        u8, u32, u64 = np.uint8, np.uint32, np.uint64  # slots, widths, bits: < 64
         is_root = paths.order < 0
         offsets = np.where(unit_table >= 0, unit_table, 0).astype(u64)
         offsets[unit_table < 0] = UNTABLED
@@ -122,14 +122,14 @@ class TableTrees:
             self._tree[4],
             unified(e.left).astype(u32),
             unified(e.right).astype(u32),
-            paths.node_slot.astype(u64),
+            paths.node_slot.astype(u8),
             np.where(node_unit >= 0, node_unit, self.n_units).astype(u32),
-            np.array(units.node_bit, np.int64).astype(u64),
+            np.array(units.node_bit, np.int64).astype(u8),
             np.array(units.root, np.int64).astype(u32),
-            np.array(units.s, np.int64).astype(u64),
-            unit_width.astype(u64),
+            np.array(units.s, np.int64).astype(u8),
+            unit_width.astype(u8),
             offsets,
-            unit_slot.astype(u64),
+            unit_slot.astype(u32),
             np.array([f for fs in units.features for f in fs], u32),
             (np.left_shift(np.int64(1), unit_width) - 1).astype(u64),
             slot_start[first_leaf].astype(u64),

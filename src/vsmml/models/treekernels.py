@@ -126,17 +126,17 @@ def contrib(
             n = order[i]
             m = mask[n]
             go = one if _left(xr[feature[n]], threshold[n], missing[n], default_left[n]) else zero
-            bit = node_slot[n]
+            bit = np.uint64(node_slot[n])
             mask[left[n]] = m | ((one - go) << bit)
             mask[right[n]] = m | (go << bit)
-            code[node_unit[n]] |= go << node_bit[n]
+            code[node_unit[n]] |= go << np.uint64(node_bit[n])
         phi[:] = 0.0
         for u in range(n_units):
-            d = unit_width[u]
-            s0 = unit_slot[u]
+            d = np.uint64(unit_width[u])
+            s0 = np.uint64(unit_slot[u])
             m = mask[unit_root[u]]
             if unit_table[u] != UNTABLED:  # one line of d adjacent values
-                base = unit_table[u] + ((m << unit_shift[u]) | code[u]) * d
+                base = unit_table[u] + ((m << np.uint64(unit_shift[u])) | code[u]) * d
                 for k in range(d):
                     phi[unit_feature[s0 + k]] += table[base + k]
             else:
