@@ -292,7 +292,11 @@ class TokenBook:
 
     def __init__(self, rows: Iterable[TokenRow]) -> None:
         self._lock = threading.Lock()
-        self._rows: dict[str, TokenRow] = {r.token_id: r for r in rows}
+        # each row with its info (built once): one dict, replaced whole on a reload, so a
+        # check never pairs a new row with an old info
+        self._rows: dict[str, tuple[TokenRow, TokenInfo]] = {
+            r.token_id: (r, _info(r)) for r in rows
+        }
         self._used: dict[str, datetime] = {}
 
     @classmethod
@@ -310,11 +314,11 @@ class TokenBook:
         if not token:
             raise InvalidTokenError("missing bearer token (send 'Authorization: Bearer <token>')")
         parts = token.split("_", 2)
-        row = self._rows.get(parts[1]) if len(parts) == 3 and parts[0] + "_" == PREFIX else None
-        if row is None or not hmac.compare_digest(row.secret_sha256, _digest(token)):
+        found = self._rows.get(parts[1]) if len(parts) == 3 and parts[0] + "_" == PREFIX else None
+        if found is None or not hmac.compare_digest(found[0].secret_sha256, _digest(token)):
             raise InvalidTokenError("invalid bearer token")
+        row, info = found
         when = now or _now()
-        info = _info(row)
         state = info.state(when)
         if state != "active":
             raise InvalidTokenError(f"token {row.token_id} is {state}")
@@ -337,15 +341,14 @@ class TokenBook:
 
     def reload(self, store: Store) -> None:
         """Read the table again (after a change)."""
-        rows = {r.token_id: r for r in _sql().token_rows(store.connection)}
+        rows = {r.token_id: (r, _info(r)) for r in _sql().token_rows(store.connection)}
         with self._lock:
             self._rows = rows
 
     def infos(self) -> list[TokenInfo]:
         """Every token, with the last uses not yet written."""
         out = []
-        for row in list(self._rows.values()):  # the table's order: oldest first
-            info = _info(row)
+        for row, info in list(self._rows.values()):  # the table's order: oldest first
             used = self._used.get(row.token_id)
             if used is not None and (info.last_used_at is None or used > info.last_used_at):
                 info = replace(info, last_used_at=used)
