@@ -62,3 +62,28 @@ def test_row_features_cover_every_ratio_and_leave_copies_missing() -> None:
 def test_row_features_refuse_a_feature_without_its_inputs() -> None:
     with pytest.raises(ValueError, match=r"la_lt.*lt"):
         RowFeatures(["la"], ["la", "la_lt"])
+
+
+def test_reasons_are_the_largest_pushes_in_numpys_stable_order() -> None:
+    """`score_explained` ranks reasons in plain Python: the order of numpy's stable argsort
+    of -|contribution|, with each reason's value and push those of its feature."""
+    from pathlib import Path
+
+    from vsmml.models.risk_scoring import RiskScorer
+    from vsmml.models.treefast import TableTrees
+
+    scorer = RiskScorer.from_dir(Path(__file__).resolve().parents[1] / "models" / "risk")
+    scorer.trees = TableTrees(scorer.trees)  # the server's explainer: fast enough for many rows
+    rng = np.random.default_rng(5)
+    inputs = scorer.input_columns
+    x = _inputs(rng, 1_000, len(inputs))
+    x[~np.isfinite(x)] = np.nan
+    m = scorer.matrix({c: x[:, j] for j, c in enumerate(inputs)})
+    scores, _ = scorer.score_explained(m, len(m), top=24)
+    contrib = scorer.contributions(m)[:, :-1]
+    for i, s in enumerate(scores):
+        want = np.argsort(-np.abs(contrib[i]), kind="stable")
+        assert [r.feature for r in s.reasons] == [scorer.feature_names[j] for j in want]
+        assert [r.contribution for r in s.reasons] == contrib[i, want].tolist()
+        got = np.array([r.value for r in s.reasons])
+        np.testing.assert_array_equal(got, m[i, want])

@@ -130,7 +130,7 @@ WORDS: Final[dict[str, Callable[[float], str]]] = {
 
 def describe(feature: str, value: float) -> str:
     """A developer's wording of one feature value, e.g. ``adds 1,240 lines (la)``."""
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         return f"has no value for {feature}"
     word = WORDS.get(feature)
     return word(value) if word else f"has {feature} = {value:,.4g}"
