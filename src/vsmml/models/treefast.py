@@ -108,24 +108,32 @@ class TableTrees:
         self.n_units = len(units.root)
         # small unsigned types: what a row reads besides the table stays in L2
         u8, u32, u64 = np.uint8, np.uint32, np.uint64  # slots, widths, bits: < 64
-        is_root = paths.order < 0
+        # internal nodes renumbered parents first (a row's pass then reads every node array
+        # front to back, no order array between), leaves after them as before
+        first = np.where(paths.order < 0, ~paths.order, paths.order)
+        at = np.empty(n_int, np.int64)
+        at[first] = np.arange(n_int)
+
+        def moved(child: IntArray) -> IntArray:  # unified index in the new numbering
+            out: IntArray = np.where(child < n_int, at[np.minimum(child, n_int - 1)], child)
+            return out
+
         offsets = np.where(unit_table >= 0, unit_table, 0).astype(u64)
         offsets[unit_table < 0] = UNTABLED
         node_unit = np.array(units.node_unit, np.int64)
         first_leaf = np.array(units.leaf, np.int64)[np.array(units.leaf0[:-1], np.int64)]
         self._shap = (
-            (~paths.order[is_root]).astype(u32),
-            np.where(is_root, ~paths.order, paths.order).astype(u32),
-            self._tree[1].astype(u32),
-            self._tree[2],
-            self._tree[3].astype(np.int8),
-            self._tree[4],
-            unified(e.left).astype(u32),
-            unified(e.right).astype(u32),
-            paths.node_slot.astype(u8),
-            np.where(node_unit >= 0, node_unit, self.n_units).astype(u32),
-            np.array(units.node_bit, np.int64).astype(u8),
-            np.array(units.root, np.int64).astype(u32),
+            at[~paths.order[paths.order < 0]].astype(u32),
+            self._tree[1][first].astype(u32),
+            self._tree[2][first],
+            self._tree[3][first].astype(np.int8),
+            self._tree[4][first],
+            moved(unified(e.left)[first]).astype(u32),
+            moved(unified(e.right)[first]).astype(u32),
+            paths.node_slot[first].astype(u8),
+            np.where(node_unit >= 0, node_unit, self.n_units)[first].astype(u32),
+            np.array(units.node_bit, np.int64)[first].astype(u8),
+            moved(np.array(units.root, np.int64)).astype(u32),
             np.array(units.s, np.int64).astype(u8),
             unit_width.astype(u8),
             offsets,
@@ -146,7 +154,7 @@ class TableTrees:
     @property
     def table_bytes(self) -> int:
         """Memory held by the TreeSHAP tables."""
-        return int(self._shap[20].nbytes)
+        return int(self._shap[19].nbytes)
 
     def _rows(self, rows: npt.ArrayLike) -> FloatArray:
         return np.ascontiguousarray(feature_rows(rows, self.feature_names))

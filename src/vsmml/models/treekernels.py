@@ -79,7 +79,6 @@ def raw(
 def contrib(
     x: FloatArray,
     roots: UInts,
-    order: UInts,
     feature: UInts,
     threshold: FloatArray,
     missing: SmallInts,
@@ -118,18 +117,21 @@ def contrib(
     # entry takes the nodes above every unit
     code = np.zeros(n_units + 1, np.uint64)
     phi = np.zeros(n_features)
-    one, zero = np.uint64(1), np.uint64(0)
+    one = np.uint64(1)
+    go = np.empty(n_int, np.uint8)
     for r in range(n_rows):
         xr = x[r]
+        # every decision first (a loop without dependencies: the compiler vectorises it)
+        for n in range(n_int):
+            go[n] = _left(xr[feature[n]], threshold[n], missing[n], default_left[n])
         code[:] = 0
-        for i in range(n_int):  # parents before children: every mask is set before it is read
-            n = order[i]
+        for n in range(n_int):  # parents before children: every mask is set before it is read
             m = mask[n]
-            go = one if _left(xr[feature[n]], threshold[n], missing[n], default_left[n]) else zero
+            g = np.uint64(go[n])
             bit = np.uint64(node_slot[n])
-            mask[left[n]] = m | ((one - go) << bit)
-            mask[right[n]] = m | (go << bit)
-            code[node_unit[n]] |= go << np.uint64(node_bit[n])
+            mask[left[n]] = m | ((one - g) << bit)
+            mask[right[n]] = m | (g << bit)
+            code[node_unit[n]] |= g << np.uint64(node_bit[n])
         phi[:] = 0.0
         for u in range(n_units):
             d = np.uint64(unit_width[u])
