@@ -44,7 +44,7 @@ def wait_healthy(
     raise TimeoutError(f"{url} did not become healthy in {timeout} s")
 
 
-def wait_ready(url: str, timeout: float = 60.0) -> None:
+def wait_ready(url: str, timeout: float = 120.0) -> None:
     """Poll ``/readyz`` until the store is open and the model loaded."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -68,8 +68,12 @@ class ThreadServer:
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()
-        wait_healthy(self.url)
-        wait_ready(self.url)
+        try:
+            wait_healthy(self.url)
+            wait_ready(self.url)
+        except BaseException:  # a server that never came up is not left running
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -94,7 +98,9 @@ class ProcessServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0
 
-    def start(self) -> ProcessServer:
+    def start(self, *, ready: bool = False) -> ProcessServer:
+        """Start and wait for ``/healthz`` (and ``/readyz`` when `ready`); a server that does
+        not come up is stopped before the error goes on (no process left behind)."""
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             [vsmml_bin(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -102,7 +108,13 @@ class ProcessServer:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        self.started_in = wait_healthy(self.url, proc=self.proc)
+        try:
+            self.started_in = wait_healthy(self.url, proc=self.proc)
+            if ready:
+                wait_ready(self.url)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def signal(self, sig: signal.Signals) -> None:

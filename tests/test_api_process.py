@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api_server import ProcessServer, vsmml_bin, wait_ready
+from api_server import ProcessServer, vsmml_bin
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,8 +64,7 @@ def _stored_ids(home: Path) -> set[str]:
 
 def _start(home: Path) -> Iterator[tuple[ProcessServer, dict[str, str]]]:
     tokens = _tokens(home)
-    srv = ProcessServer(home, {"VSMML_GITHUB_WEBHOOK_SECRET": GH_SECRET}).start()
-    wait_ready(srv.url)
+    srv = ProcessServer(home, {"VSMML_GITHUB_WEBHOOK_SECRET": GH_SECRET}).start(ready=True)
     try:
         yield srv, tokens
     finally:

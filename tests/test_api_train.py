@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api_server import ProcessServer, ThreadServer, vsmml_bin, wait_ready
+from api_server import ProcessServer, ThreadServer, vsmml_bin
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -39,8 +39,7 @@ def _home(home: Path) -> str:
 def served(tmp_path: Path) -> Iterator[tuple[ProcessServer, str]]:
     home = tmp_path / "home"
     token = _home(home)
-    srv = ProcessServer(home).start()
-    wait_ready(srv.url)
+    srv = ProcessServer(home).start(ready=True)
     try:
         yield srv, token
     finally:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from api_server import ProcessServer, wait_ready
+from api_server import ProcessServer
 from report_store import build_store
 from vsmml.config import Settings
 from vsmml.correlate import correlate
@@ -79,9 +79,8 @@ def ui_server(home: Path) -> Iterator[UiServer]:
     deps = correlate(events).deployments
     prod = deps.loc[(deps["env"] == "production") & ~deps["is_rollback"]].sort_values("finished_at")
     services = tuple(sorted(set(events["service"].astype(str))))
-    srv = ProcessServer(home, {"VSMML_TOKEN": tokens["read"]}).start()
+    srv = ProcessServer(home, {"VSMML_TOKEN": tokens["read"]}).start(ready=True)
     try:
-        wait_ready(srv.url)
         yield UiServer(srv, settings, tokens, expected, str(prod["deploy_id"].iloc[-1]), services)
     finally:
         srv.stop()
