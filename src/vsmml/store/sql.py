@@ -6,25 +6,31 @@ import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
+from vsmml.deferred import deferred
 from vsmml.errors import StoreError
 from vsmml.events.schema import (
     CATEGORY_COLUMNS,
     EVENT_COLUMNS,
-    KIND_DTYPE,
-    STR_DTYPE,
     TIME_COLUMNS,
-    TS_DTYPE,
     Rejection,
     ValidationResult,
 )
 from vsmml.store.schema import CONTENT_COLUMNS, QUARANTINE_KEY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 
 MAX_MESSAGES: Final = 50
 CONTENT_COLUMNS_WITH_ID: Final = ("event_id", *CONTENT_COLUMNS)
@@ -139,7 +145,7 @@ def quarantine_conflicts(con: duckdb.DuckDBPyConnection, select: str) -> list[st
 
 
 def insert_quarantine(
-    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame | pa.Table, now: pd.Timestamp
+    con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame | pa.Table, now: datetime
 ) -> list[str]:
     """Append refused records (source, location, field, reason, record); returns the reasons.
 
@@ -160,7 +166,7 @@ def insert_quarantine(
                    QUALIFY row_number() OVER (PARTITION BY k ORDER BY pos) = 1) q
                 WHERE NOT EXISTS (SELECT 1 FROM quarantine s WHERE s.record_key = q.k)
                 ORDER BY pos""",
-            [now.tz_convert("UTC").tz_localize(None)],
+            [now.astimezone(UTC).replace(tzinfo=None)],
         )
     finally:
         unregister(con, "_q")
@@ -171,14 +177,14 @@ def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     missing = set(QUARANTINE_COLUMNS) - set(rejects.columns)
     if missing:
         raise StoreError(f"quarantine rows lack column(s) {sorted(missing)}")
-    q = rejects.loc[:, list(QUARANTINE_COLUMNS)].astype(STR_DTYPE).fillna("")
+    q = rejects.loc[:, list(QUARANTINE_COLUMNS)].astype(_dt.STR_DTYPE).fillna("")
     return pa.Table.from_pandas(q, preserve_index=False)
 
 
 def insert_raw(
     con: duckdb.DuckDBPyConnection,
     raw: pa.Table | str,
-    now: pd.Timestamp,
+    now: datetime,
     *,
     computed: bool = False,
 ) -> int:
@@ -250,8 +256,8 @@ def insert_raw(
             unregister(con, "_raw")
 
 
-def _naive(now: pd.Timestamp) -> str:
-    return str(now.tz_convert("UTC").tz_localize(None).isoformat())
+def _naive(now: datetime) -> str:
+    return now.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
 def validation_rejects(
@@ -304,13 +310,13 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
     frame: pd.DataFrame = table.to_pandas()
     for col in [c for c in EVENT_COLUMNS if c in frame.columns]:
         if col == "kind":
-            frame[col] = frame[col].astype(KIND_DTYPE)
+            frame[col] = frame[col].astype(_dt.KIND_DTYPE)
         elif col in ("ts", "received_at"):
-            frame[col] = pd.to_datetime(frame[col]).dt.tz_localize("UTC").astype(TS_DTYPE)
+            frame[col] = pd.to_datetime(frame[col]).dt.tz_localize("UTC").astype(_dt.TS_DTYPE)
         elif col in CATEGORY_COLUMNS:
-            frame[col] = frame[col].astype(STR_DTYPE).astype("category")
+            frame[col] = frame[col].astype(_dt.STR_DTYPE).astype("category")
         else:
-            frame[col] = frame[col].astype(STR_DTYPE)
+            frame[col] = frame[col].astype(_dt.STR_DTYPE)
     return frame
 
 

@@ -22,7 +22,13 @@ from vsmml.events.connectors.payloads import clip, oversize
 if TYPE_CHECKING:
     pass
 
-from vsmml.pipeline.ingest.canonical_lines import BATCH_BYTES, blocks, split_block
+from vsmml.pipeline.ingest.canonical_lines import (
+    BATCH_BYTES,
+    blocks,
+    empty_text,
+    int64_array,
+    split_block,
+)
 
 
 def csv_batches(
@@ -57,8 +63,8 @@ def csv_batches(
 
 def _concat(parts: list[pa.Table], header: list[str]) -> pa.Table:
     if not parts:
-        fields = {"line_no": pa.array([], pa.int64())}
-        fields.update({c: pa.array([], pa.string()) for c in header})
+        fields = {"line_no": int64_array(np.empty(0, np.int64))}
+        fields.update({c: empty_text(pa.string()) for c in header})
         return pa.table(fields)
     table = pa.concat_tables(parts)
     return pa.Table.from_batches(table.to_batches(max_chunksize=16_384), table.schema)
@@ -114,7 +120,7 @@ def _csv_block(
     good = numbers
     if bad_rows:
         good = numbers[np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))]
-    table = table.add_column(0, "line_no", pa.array(good, pa.int64()))
+    table = table.add_column(0, "line_no", int64_array(good))
     if bad_rows:
         texts = [lines[int(i)].as_py() for i in bad_rows]
         extra, rejects = _python_rows(
@@ -126,8 +132,10 @@ def _csv_block(
 
 def _simple(lines: pa.Array) -> bool:
     """True when every line holds an even number of quotes (so each line is one record)."""
-    quotes = pc.count_substring(lines, '"')
-    return not pc.any(pc.not_equal(pc.bit_wise_and(quotes, 1), 0)).as_py()
+    counts = pc.count_substring(lines, '"')  # lines hold no nulls: read the values buffer
+    width = np.int64 if counts.type == pa.int64() else np.int32
+    quotes: np.ndarray = np.frombuffer(counts.buffers()[1], dtype=width)
+    return not bool(np.bitwise_and(quotes[counts.offset :][: len(counts)], 1).any())
 
 
 def _join(lines: pa.Array | None, header: list[str], block: bytes) -> bytes:

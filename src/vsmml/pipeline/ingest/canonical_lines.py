@@ -25,6 +25,21 @@ large enough for DuckDB to write its row groups straight to the file, compressed
 through the write-ahead log and a checkpoint (each byte written once, not twice)."""
 
 
+def int64_array(values: np.ndarray) -> pa.Array:
+    """Integers as an Arrow array over the same memory. `pa.array` would do, but its first
+    call imports pandas (0.3-0.5 s), which this path otherwise never needs."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def empty_text(dtype: pa.DataType | None = None) -> pa.Array:
+    """A zero-length text array (large strings by default), built without `pa.array`."""
+    dtype = dtype or pa.large_string()
+    width = np.int64 if dtype == pa.large_string() else np.int32
+    offsets = pa.py_buffer(np.zeros(1, dtype=width))
+    return pa.Array.from_buffers(dtype, 0, [None, offsets, pa.py_buffer(b"")])
+
+
 def _open(item: BinaryIO | Path) -> BinaryIO:
     return item.open("rb") if isinstance(item, Path) else item
 
@@ -81,7 +96,7 @@ def split_block(
     """The non-empty lines of a block (newline and a trailing CR removed), their numbers, and
     the rejects of lines above the size limit or not UTF-8."""
     if not data:
-        return pa.array([], pa.large_string()), np.empty(0, np.int64), []
+        return empty_text(), np.empty(0, np.int64), []
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10)
     offsets = np.empty(len(ends) + 1, dtype=np.int64)
@@ -113,7 +128,7 @@ def split_block(
     if keep.all():  # the common case: no copy before the trim
         return pc.ascii_rtrim(raw, characters="\r\n"), numbers, rejects
     idx = np.flatnonzero(keep)
-    return pc.ascii_rtrim(raw.take(pa.array(idx)), characters="\r\n"), numbers[idx], rejects
+    return pc.ascii_rtrim(raw.take(int64_array(idx)), characters="\r\n"), numbers[idx], rejects
 
 
 def jsonl_batches(
@@ -141,14 +156,12 @@ def jsonl_batches(
 
 
 def _lines_table(numbers: np.ndarray, lines: pa.Array) -> pa.Table:
-    return pa.table({"line_no": pa.array(numbers, pa.int64()), "line": lines})
+    return pa.table({"line_no": int64_array(numbers), "line": lines})
 
 
 def _chunked(parts: list[pa.Table]) -> pa.Table:
     """One table in record batches of 16k rows (DuckDB scans Arrow batches in parallel)."""
     if not parts:
-        return pa.table(
-            {"line_no": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())}
-        )
+        return pa.table({"line_no": int64_array(np.empty(0, np.int64)), "line": empty_text()})
     table = pa.concat_tables(parts)
     return pa.Table.from_batches(table.to_batches(max_chunksize=16_384), table.schema)
