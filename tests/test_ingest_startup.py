@@ -68,3 +68,36 @@ def test_canonical_ingest_imports_no_pandas(tmp_path: Path, fmt: str) -> None:
         raw = con.execute("SELECT count(*) FROM raw_payloads").fetchall()
     assert rows == [(50, "2026-03-01 08:00:00")]
     assert raw == [(50,)]
+
+
+def test_block_lines_keep_their_text_and_numbers(tmp_path: Path) -> None:
+    """The reader's lines (string views over the block, or trimmed text when a line ends in a
+    CR) are exactly the file's lines: short ones held inside the view, long ones pointing into
+    the block, blank lines dropped, bad lines refused by number, across block boundaries."""
+    from vsmml.pipeline.ingest import canonical_lines as cl
+
+    texts = ["", "x", "{}", "123456789012", "1234567890123", "é" * 7, "y" * 300, "", "tail"]
+    body = "\n".join(texts).encode() + b"\n" + b"\xff\xfe bad\n" + b"z" * 50 + b"\n"
+    for crlf in (False, True):
+        data = body.replace(b"\n", b"\r\n") if crlf else body
+        path = tmp_path / f"lines{crlf}.jsonl"
+        path.write_bytes(data * 3)
+        old = cl.BLOCK_BYTES
+        cl.BLOCK_BYTES = 64  # many blocks, lines cut at block ends
+        try:
+            out = list(cl.jsonl_batches(path, "f", 1 << 20, 1000, "jsonl"))
+        finally:
+            cl.BLOCK_BYTES = old
+        table = out[0][0]
+        numbers, lines = table.column("line_no").to_pylist(), table.column("line").to_pylist()
+        got = list(zip(numbers, lines, strict=True))
+        per = len(texts) + 2
+        want = [
+            (k * per + i + 1, t)
+            for k in range(3)
+            for i, t in enumerate([*texts, "BAD", "z" * 50])
+            if t and t != "BAD"
+        ]
+        assert got == want
+        bad = [f"f:{k * per + len(texts) + 1}" for k in range(3)]
+        assert [r.location for r in out[0][1]] == bad

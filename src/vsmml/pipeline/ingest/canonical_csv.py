@@ -71,8 +71,8 @@ def _concat(parts: list[pa.Table], header: list[str]) -> pa.Table:
 
 
 def _header(
-    data: bytes, first: int, name: str, source: str
-) -> tuple[bytes, int, list[str] | None, list[Reject]]:
+    data: bytes | bytearray, first: int, name: str, source: str
+) -> tuple[bytes | bytearray, int, list[str] | None, list[Reject]]:
     """Take the header line off the first block(s)."""
     while data:
         cut = data.find(b"\n")
@@ -90,7 +90,12 @@ def _header(
 
 
 def _csv_block(
-    data: bytes, first: int, header: list[str], name: str, max_bytes: int, source: str
+    data: bytes | bytearray,
+    first: int,
+    header: list[str],
+    name: str,
+    max_bytes: int,
+    source: str,
 ) -> tuple[pa.Table, list[Reject]]:
     lines, numbers, rejects = split_block(data, first, name, max_bytes, source, "row")
     if len(lines) == 0:
@@ -132,13 +137,15 @@ def _csv_block(
 
 def _simple(lines: pa.Array) -> bool:
     """True when every line holds an even number of quotes (so each line is one record)."""
-    counts = pc.count_substring(lines, '"')  # lines hold no nulls: read the values buffer
+    counts = pc.count_substring(
+        lines.cast(pa.large_string()), '"'
+    )  # lines hold no nulls: read the values buffer
     width = np.int64 if counts.type == pa.int64() else np.int32
     quotes: np.ndarray = np.frombuffer(counts.buffers()[1], dtype=width)
     return not bool(np.bitwise_and(quotes[counts.offset :][: len(counts)], 1).any())
 
 
-def _join(lines: pa.Array | None, header: list[str], block: bytes) -> bytes:
+def _join(lines: pa.Array | None, header: list[str], block: bytes | bytearray) -> bytes:
     """The header and the lines as one CSV text: the block itself when no line of it was
     dropped, else the kept lines, each ended by a newline (built in Arrow)."""
     head = io.StringIO()
