@@ -184,6 +184,7 @@ class CanonicalBatch:
         self.con = con
         self.rows = int(table.num_rows)
         self.payload = payload_sql(csv_columns)
+        self.csv = csv_columns is not None
         self.now = now
         con.register("_lines", table)
         front = _jsonl_front() if csv_columns is None else _csv_front(csv_columns)
@@ -225,12 +226,14 @@ class CanonicalBatch:
         its name."""
         quoted = "'" + name.replace("'", "''") + ":'"
         src = "'" + source.replace("'", "''") + "'"
+        # A CSV row's payload is a JSON object, never blank: filtering it would build it twice.
+        blank = "" if self.csv else f"WHERE ord(payload) > 32 OR trim(payload, '{_WS}') <> ''"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP VIEW _craw AS
                 SELECT line_no AS pos, {src} AS source, {quoted} || line_no AS location,
                        payload FROM
                   (SELECT line_no, {self.payload} AS payload FROM _lines)
-                WHERE ord(payload) > 32 OR trim(payload, '{_WS}') <> ''"""
+                {blank}"""
         )
         return "_craw"
 

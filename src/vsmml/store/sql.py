@@ -208,14 +208,17 @@ def insert_raw(
         )
         con.register("_raw", raw.append_column("pos", pos))
         rel = "_raw"
-    elif computed:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _rawm AS SELECT * FROM {raw}")
-        rel = "_rawm"
     else:
         rel = raw
     try:
-        hashes = f"SELECT pos, source, hash(payload) AS h FROM {rel}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _rawh AS {hashes}")
+        if computed:  # built once, hashed in the same pass; the insert reads both from here
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _rawh AS SELECT *, hash(payload) AS h FROM {raw}"
+            )
+            rel = "_rawh"
+        else:
+            hashes = f"SELECT pos, source, hash(payload) AS h FROM {rel}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _rawh AS {hashes}")
         n, distinct, low, high, seen = con.execute(
             """SELECT count(*), count(DISTINCT (source, h)), min(pos), max(pos),
                       (SELECT count(*) FROM _rawh SEMI JOIN raw_payloads s
@@ -239,14 +242,12 @@ def insert_raw(
             f"""INSERT INTO raw_payloads (payload_id, source, location, received_at, payload,
                                           payload_hash)
                 SELECT {first} + pos, source, location, TIMESTAMP '{_naive(now)}', payload,
-                       hash(payload)
+                       {"h" if computed else "hash(payload)"}
                 FROM {rel} {where}""",
         )
     finally:
         with contextlib.suppress(duckdb.Error):  # a failed transaction: its error wins
-            con.execute(
-                "; ".join(f"DROP TABLE IF EXISTS {t}" for t in ("_rawh", "_rawk", "_rawm", "_rawc"))
-            )
+            con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in ("_rawh", "_rawk", "_rawc")))
         if isinstance(raw, pa.Table):
             unregister(con, "_raw")
 
