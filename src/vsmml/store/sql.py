@@ -191,12 +191,13 @@ def insert_raw(
     """Keep raw payloads (source, location, payload) not kept before; returns how many were new.
 
     `raw` is an Arrow table or the name of a relation in DuckDB that also has `pos`, each row's
-    place in the input (increasing; gaps allowed). A payload is identified by its source and a
-    64-bit hash of its text: a re-delivered webhook or a re-ingested file adds nothing.
-    `computed`: the payloads are built by the query (a CSV row's JSON), so they are built once
-    into a temporary table rather than on each read.
+    place in the input (increasing; gaps allowed). A payload is identified by its source and
+    its text: a re-delivered webhook or a re-ingested file adds nothing. `computed`: the
+    payloads are built by the query (a CSV row's JSON), so they are built and hashed once,
+    into a temporary table, rather than on each read.
 
-    Which rows to keep is decided on (pos, source, hash) alone, and payload ids are `pos` plus
+    Which rows to keep is decided on (pos, source, 64-bit hash), the text compared only where
+    a hash repeats (`_repeated_payloads`), and payload ids are `pos` plus
     a range drawn from the sequence, so ids follow the input without sorting the payloads (a
     sort of 340 MB of webhooks took longer than writing them).
     """
