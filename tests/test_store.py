@@ -170,6 +170,27 @@ def test_raw_payloads_are_kept_in_order_once_each(store: Store) -> None:
     assert store.counts()["raw_payloads"] == 4
 
 
+# Two distinct canonical lines (synthetic SLO samples) whose DuckDB `hash` is the same.
+_COLLIDING = [
+    f'{{"event_id": "synth:slo.sample:checkout:{eid}", "kind": "slo.sample", "ts": '
+    f'"2026-02-10T21:{minute}:00+00:00", "source": "synth", "service": "checkout", '
+    '"team": "atlas", "repo": "checkout-repo", "env": "production", "attrs": '
+    '{"sli": "availability", "good": 203, "total": 203}}'
+    for eid, minute in (("1770758400000000", "20"), ("1770758700000000", "25"))
+]
+
+
+def test_raw_payloads_with_one_hash_and_other_text_are_both_kept(store: Store) -> None:
+    """The 64-bit hash only nominates repeats: equal text decides, in the batch and stored."""
+    with duckdb.connect() as con:
+        hashes = {con.execute("SELECT hash(?)", [t]).fetchall()[0][0] for t in _COLLIDING}
+    assert len(hashes) == 1  # the premise: DuckDB's hash collides on these two texts
+    assert store.write_raw("jsonl", _COLLIDING) == 2
+    assert store.write_raw("jsonl", [_COLLIDING[1], _COLLIDING[0], _COLLIDING[1]]) == 0
+    assert store.write_raw("jsonl", [_COLLIDING[0]]) == 0
+    assert sorted(store.read_raw(source="jsonl")["payload"]) == sorted(_COLLIDING)
+
+
 def test_summary_counts_by_kind_and_service(store: Store) -> None:
     store.write_events(_events(3))
     store.write_events(_events(2, start=10, service="search").assign(kind="incident.opened"))

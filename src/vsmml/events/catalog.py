@@ -28,14 +28,21 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 import yaml
 
+from vsmml.deferred import deferred
 from vsmml.errors import SchemaError
-from vsmml.events.schema import STR_DTYPE
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 
 SERVICE_COLUMNS: Final = ("service", "team", "system", "repos", "pipelines", "deploy_targets")
 DEPENDENCY_COLUMNS: Final = ("service", "depends_on")
@@ -204,13 +211,13 @@ def _services_frame(services: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = [{**s, **{k: list(dict.fromkeys(s[k])) for k in _LISTS}} for s in services.values()]
     frame = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
     for col in ("service", "team", "system"):
-        frame[col] = frame[col].astype(STR_DTYPE)
+        frame[col] = frame[col].astype(_dt.STR_DTYPE)
     return frame
 
 
 def _deps_frame(deps: list[tuple[str, str]]) -> pd.DataFrame:
     unique = list(dict.fromkeys(d for d in deps if d[0] != d[1]))
-    return pd.DataFrame(unique, columns=list(DEPENDENCY_COLUMNS)).astype(STR_DTYPE)
+    return pd.DataFrame(unique, columns=list(DEPENDENCY_COLUMNS)).astype(_dt.STR_DTYPE)
 
 
 def normalise_repo(value: Any) -> str | None:
@@ -231,7 +238,7 @@ def attribute(
     the catalogue gets that service's team when it has none.
     """
     out = events.copy()
-    found = pd.Series(np.nan, index=out.index, dtype=STR_DTYPE)
+    found = pd.Series(np.nan, index=out.index, dtype=_dt.STR_DTYPE)
     repo_map: dict[str, str] = {}
     for name, repos in _pairs(services, "repos"):
         for repo in repos:
@@ -239,7 +246,7 @@ def attribute(
             if key:
                 repo_map.setdefault(key, name)
     targets = _deploy_targets(out)
-    jobs = out["pipeline_id"].astype(STR_DTYPE) if "pipeline_id" in out else None
+    jobs = out["pipeline_id"].astype(_dt.STR_DTYPE) if "pipeline_id" in out else None
     for col, values, patterns in (
         (
             "deploy_targets",
@@ -250,28 +257,32 @@ def attribute(
     ):
         if values is None or not patterns:
             continue
-        found = _fill(found, values.map(_matcher(patterns, col)).astype(STR_DTYPE))
+        found = _fill(found, values.map(_matcher(patterns, col)).astype(_dt.STR_DTYPE))
     if "repo" in out:
-        by_repo = out["repo"].astype(STR_DTYPE).map(lambda r: repo_map.get(normalise_repo(r) or ""))
-        found = _fill(found, by_repo.astype(STR_DTYPE))
+        by_repo = (
+            out["repo"].astype(_dt.STR_DTYPE).map(lambda r: repo_map.get(normalise_repo(r) or ""))
+        )
+        found = _fill(found, by_repo.astype(_dt.STR_DTYPE))
     current = _column(out, "service")
     service = _fill(found, current) if overwrite else _fill(current, found)
     out["service"] = service
     teams = dict(zip(services["service"].astype(str), services["team"], strict=True))
-    team_of = service.map(lambda s: teams.get(s) if isinstance(s, str) else None).astype(STR_DTYPE)
+    team_of = service.map(lambda s: teams.get(s) if isinstance(s, str) else None).astype(
+        _dt.STR_DTYPE
+    )
     out["team"] = _fill(_column(out, "team"), team_of)
     return out
 
 
 def _column(frame: pd.DataFrame, col: str) -> pd.Series:
     if col in frame:
-        return frame[col].astype(STR_DTYPE)
-    return pd.Series(np.nan, index=frame.index, dtype=STR_DTYPE)
+        return frame[col].astype(_dt.STR_DTYPE)
+    return pd.Series(np.nan, index=frame.index, dtype=_dt.STR_DTYPE)
 
 
 def _fill(first: pd.Series, second: pd.Series) -> pd.Series:
     """`first` where present, else `second` (both text series on the same index)."""
-    return first.where(first.notna(), second).astype(STR_DTYPE)
+    return first.where(first.notna(), second).astype(_dt.STR_DTYPE)
 
 
 def _pairs(services: pd.DataFrame, col: str) -> list[tuple[str, list[str]]]:
@@ -296,7 +307,7 @@ def _matcher(patterns: list[tuple[str, str]], col: str) -> Any:
 
 def _deploy_targets(events: pd.DataFrame) -> pd.Series | None:
     if "attrs" not in events:
-        return events["deploy_id"].astype(STR_DTYPE) if "deploy_id" in events else None
+        return events["deploy_id"].astype(_dt.STR_DTYPE) if "deploy_id" in events else None
 
     def target(text: Any) -> str | None:
         if not isinstance(text, str) or "target" not in text:
@@ -310,7 +321,7 @@ def _deploy_targets(events: pd.DataFrame) -> pd.Series | None:
         found = value.get("deploy_target") or value.get("target")
         return str(found) if found else None
 
-    targets = events["attrs"].map(target).astype(STR_DTYPE)
+    targets = events["attrs"].map(target).astype(_dt.STR_DTYPE)
     if "deploy_id" in events:
-        targets = targets.fillna(events["deploy_id"].astype(STR_DTYPE))
+        targets = targets.fillna(events["deploy_id"].astype(_dt.STR_DTYPE))
     return targets

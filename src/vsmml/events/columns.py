@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
+
+from vsmml.deferred import deferred
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+    from vsmml.events.dtypes import KIND_DTYPE as KIND_DTYPE
+    from vsmml.events.dtypes import STR_DTYPE as STR_DTYPE
+    from vsmml.events.dtypes import TS_DTYPE as TS_DTYPE
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 
 KINDS: Final[tuple[str, ...]] = (
     "work.created",
@@ -39,7 +51,6 @@ KINDS: Final[tuple[str, ...]] = (
 )
 DELIVERY_KINDS: Final[tuple[str, ...]] = tuple(k for k in KINDS if k != "slo.sample")
 """Every kind but `slo.sample`: what correlation, the value stream and the risk features read."""
-KIND_DTYPE: Final = pd.CategoricalDtype(list(KINDS))
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "event_id",
@@ -76,8 +87,6 @@ KEY_COLUMNS: Final = (
 )
 TEXT_COLUMNS: Final = ("event_id", *KEY_COLUMNS, "attrs")
 REQUIRED_COLUMNS: Final = ("kind", "ts", "source")
-TS_DTYPE: Final = pd.DatetimeTZDtype(unit="us", tz="UTC")
-STR_DTYPE: Final = pd.StringDtype(na_value=np.nan)
 
 ENVIRONMENTS: Final = ("production", "staging", "test", "other")
 _ENV_ALIASES: Final[dict[str, str]] = {
@@ -118,26 +127,26 @@ def empty_events() -> pd.DataFrame:
 
 def _dtype_of(col: str) -> Any:
     if col == "kind":
-        return KIND_DTYPE
+        return _dt.KIND_DTYPE
     if col in TIME_COLUMNS:
-        return TS_DTYPE
+        return _dt.TS_DTYPE
     if col in CATEGORY_COLUMNS:
         return "category"
-    return STR_DTYPE
+    return _dt.STR_DTYPE
 
 
 def normalise_env(values: pd.Series) -> pd.Series:
     """Map environment names onto production / staging / test / other (nulls stay null)."""
-    low = values.astype(STR_DTYPE).str.strip().str.lower()
+    low = values.astype(_dt.STR_DTYPE).str.strip().str.lower()
     mapped = low.map(lambda v: _ENV_ALIASES.get(v, "other") if isinstance(v, str) else v)
-    return mapped.astype(STR_DTYPE)
+    return mapped.astype(_dt.STR_DTYPE)
 
 
 def normalise_status(values: pd.Series) -> pd.Series:
     """Lower-case statuses and fold the common synonyms (passed → success, failed → failure)."""
-    low = values.astype(STR_DTYPE).str.strip().str.lower()
+    low = values.astype(_dt.STR_DTYPE).str.strip().str.lower()
     mapped = low.map(lambda v: _STATUS_ALIASES.get(v, v) if isinstance(v, str) else v)
-    return mapped.astype(STR_DTYPE)
+    return mapped.astype(_dt.STR_DTYPE)
 
 
 def _categorical_map(values: pd.Series, fn: Any) -> pd.Series:
@@ -145,9 +154,9 @@ def _categorical_map(values: pd.Series, fn: Any) -> pd.Series:
     if not isinstance(values.dtype, pd.CategoricalDtype):
         result: pd.Series = fn(values)
         return result
-    cats = pd.Series(values.cat.categories, dtype=STR_DTYPE)
+    cats = pd.Series(values.cat.categories, dtype=_dt.STR_DTYPE)
     if cats.empty:
-        return pd.Series(np.nan, index=values.index, dtype=STR_DTYPE)
+        return pd.Series(np.nan, index=values.index, dtype=_dt.STR_DTYPE)
     new = fn(cats).to_numpy(dtype=str)
     uniq, inverse = np.unique(new, return_inverse=True)
     codes = values.cat.codes.to_numpy()
@@ -169,9 +178,9 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     for col in EVENT_COLUMNS:
         series = frame[col] if col in frame else pd.Series(np.nan, index=frame.index)
         if col == "kind":
-            out[col] = series.astype(KIND_DTYPE)
+            out[col] = series.astype(_dt.KIND_DTYPE)
         elif col in TIME_COLUMNS:
-            out[col] = series if series.dtype == TS_DTYPE else series.astype(TS_DTYPE)
+            out[col] = series if series.dtype == _dt.TS_DTYPE else series.astype(_dt.TS_DTYPE)
         elif col in CATEGORY_COLUMNS:
             if col == "env":
                 series = _categorical_map(series, normalise_env)
@@ -180,10 +189,10 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = (
                 series
                 if isinstance(series.dtype, pd.CategoricalDtype)
-                else series.astype(STR_DTYPE).astype("category")
+                else series.astype(_dt.STR_DTYPE).astype("category")
             )
         else:
-            out[col] = series if series.dtype == STR_DTYPE else series.astype(STR_DTYPE)
+            out[col] = series if series.dtype == _dt.STR_DTYPE else series.astype(_dt.STR_DTYPE)
     return pd.DataFrame(out).reset_index(drop=True)
 
 
@@ -197,3 +206,10 @@ def attrs_of(frame: pd.DataFrame, key: str) -> pd.Series:
         return value.get(key) if isinstance(value, dict) else None
 
     return frame["attrs"].map(pick)
+
+
+def __getattr__(name: str) -> Any:
+    """`KIND_DTYPE`, `TS_DTYPE`, `STR_DTYPE`: pandas objects, built (with pandas) on first use."""
+    if name in ("KIND_DTYPE", "TS_DTYPE", "STR_DTYPE"):
+        return getattr(_dt, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

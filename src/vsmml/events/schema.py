@@ -3,19 +3,18 @@ validation. Definitions live in `columns` (what an event is) and `validate` (che
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from vsmml.events.columns import (
     CATEGORY_COLUMNS,
     DELIVERY_KINDS,
     ENVIRONMENTS,
     EVENT_COLUMNS,
     KEY_COLUMNS,
-    KIND_DTYPE,
     KINDS,
     REQUIRED_COLUMNS,
-    STR_DTYPE,
     TEXT_COLUMNS,
     TIME_COLUMNS,
-    TS_DTYPE,
     attrs_of,
     attrs_to_json,
     empty_events,
@@ -25,8 +24,6 @@ from vsmml.events.columns import (
     to_jsonable,
 )
 from vsmml.events.validate import (
-    DEFAULT_FUTURE_TOLERANCE,
-    MIN_TS,
     Rejection,
     ValidationResult,
     derive_event_ids,
@@ -36,6 +33,17 @@ from vsmml.events.validate import (
     validate_events,
     validate_record,
 )
+
+if TYPE_CHECKING:
+    from vsmml.events.dtypes import (
+        DEFAULT_FUTURE_TOLERANCE,
+        KIND_DTYPE,
+        MIN_TS,
+        STR_DTYPE,
+        TS_DTYPE,
+    )
+
+_LAZY = frozenset(("KIND_DTYPE", "TS_DTYPE", "STR_DTYPE", "MIN_TS", "DEFAULT_FUTURE_TOLERANCE"))
 
 __all__ = [
     "CATEGORY_COLUMNS",
@@ -68,3 +76,13 @@ __all__ = [
     "validate_events",
     "validate_record",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The pandas objects of the contract (dtypes, time bounds), built with pandas on first use,
+    so importing the contract's names alone costs no pandas import."""
+    if name in _LAZY:
+        from vsmml.events import dtypes
+
+        return getattr(dtypes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,29 +5,39 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
+from vsmml.deferred import deferred
 from vsmml.errors import SchemaError
 from vsmml.events.columns import (
     CATEGORY_COLUMNS,
     EVENT_COLUMNS,
     KEY_COLUMNS,
-    KIND_DTYPE,
     KINDS,
     REQUIRED_COLUMNS,
-    STR_DTYPE,
     TEXT_COLUMNS,
-    TS_DTYPE,
     attrs_to_json,
     to_canonical,
     to_jsonable,
 )
 
-MIN_TS: Final = pd.Timestamp("2000-01-01", tz="UTC")
-DEFAULT_FUTURE_TOLERANCE: Final = pd.Timedelta(days=1)
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+    from vsmml.events.dtypes import DEFAULT_FUTURE_TOLERANCE as DEFAULT_FUTURE_TOLERANCE
+    from vsmml.events.dtypes import MIN_TS as MIN_TS
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
+
+MIN_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
+"""No event happened before this (`MIN_TS` is the same instant as a pandas timestamp)."""
+FUTURE_TOLERANCE: Final = timedelta(days=1)
+"""How far past now an event time may lie (clock skew); `DEFAULT_FUTURE_TOLERANCE` in pandas."""
 _OFFSET_RE: Final = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$"
 
 
@@ -57,7 +67,7 @@ class ValidationResult:
 
     events: pd.DataFrame
     rejections: list[Rejection] = field(default_factory=list)
-    rejected_records: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejected_records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
 
     @property
     def ok(self) -> bool:
@@ -72,7 +82,7 @@ class ValidationResult:
         """One row per rejected record: index, source, field(s), reason(s), record as JSON."""
         cols = ["index", "event_id", "source", "field", "reason", "record"]
         if not self.rejections:
-            return pd.DataFrame({c: pd.Series(dtype=STR_DTYPE) for c in cols}).astype(
+            return pd.DataFrame({c: pd.Series(dtype=_dt.STR_DTYPE) for c in cols}).astype(
                 {"index": "int64"}
             )
         by_index: dict[int, list[Rejection]] = {}
@@ -107,8 +117,8 @@ def parse_timestamps(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Se
     Returns the parsed series (NaT where invalid or null) and, aligned with it, the reason each
     invalid non-null value was refused (null where the value parsed). Naive values need `tz`.
     """
-    no_reason = pd.Series(np.nan, index=values.index, dtype=STR_DTYPE)
-    nat = pd.Series(pd.NaT, index=values.index, dtype=TS_DTYPE)
+    no_reason = pd.Series(np.nan, index=values.index, dtype=_dt.STR_DTYPE)
+    nat = pd.Series(pd.NaT, index=values.index, dtype=_dt.TS_DTYPE)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").dt.as_unit("us"), no_reason
     if pd.api.types.is_datetime64_dtype(values.dtype):
@@ -122,7 +132,7 @@ def parse_timestamps(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Se
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return nat, no_reason.mask(values.notna(), _NOT_ISO)
     text = values.map(lambda v: v if v is None or isinstance(v, str) else _stringify_time(v))
-    text = text.astype(STR_DTYPE)
+    text = text.astype(_dt.STR_DTYPE)
     present = text.notna() & (text.str.strip() != "")
     has_offset = text.str.contains(_OFFSET_RE, regex=True, na=False)
     aware = pd.to_datetime(text.where(has_offset), utc=True, format="ISO8601", errors="coerce")
@@ -162,25 +172,25 @@ def derive_event_ids(frame: pd.DataFrame) -> pd.Series:
     cols = ["source", "kind", "service", "repo", "env", *KEY_COLUMNS, "status", "ts"]
     part = pd.DataFrame(
         {
-            c: (_time_text(frame[c]) if c == "ts" else frame[c].astype(STR_DTYPE))
+            c: (_time_text(frame[c]) if c == "ts" else frame[c].astype(_dt.STR_DTYPE))
             if c in frame
             else pd.Series("", index=frame.index)
             for c in cols
         }
     ).fillna("")
     hashed = pd.util.hash_pandas_object(part, index=False).to_numpy()
-    return pd.Series([f"h{h:016x}" for h in hashed], index=frame.index, dtype=STR_DTYPE)
+    return pd.Series([f"h{h:016x}" for h in hashed], index=frame.index, dtype=_dt.STR_DTYPE)
 
 
 def _time_text(values: pd.Series) -> pd.Series:
     """Each time as `str(Timestamp)` on its own: pandas formats a whole series to the precision
     of its finest value, which would make a derived id depend on the other rows of the batch."""
     if not isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.astype(STR_DTYPE)
+        return values.astype(_dt.STR_DTYPE)
     utc = values.dt.tz_convert("UTC")
     whole = utc.dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
     fine = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-    text: pd.Series = whole.where(utc.dt.microsecond == 0, fine).astype(STR_DTYPE)
+    text: pd.Series = whole.where(utc.dt.microsecond == 0, fine).astype(_dt.STR_DTYPE)
     return text
 
 
@@ -189,15 +199,20 @@ def validate_events(
     *,
     tz: str | None = None,
     now: pd.Timestamp | None = None,
-    future_tolerance: pd.Timedelta = DEFAULT_FUTURE_TOLERANCE,
-    min_ts: pd.Timestamp = MIN_TS,
+    future_tolerance: pd.Timedelta | None = None,
+    min_ts: pd.Timestamp | None = None,
     first_index: int = 0,
 ) -> ValidationResult:
     """Check and coerce a frame to the canonical contract, reporting every bad record.
 
     Rows are identified by `first_index` + their position in `frame`. Good rows come back with the
     canonical columns, dtypes and UTC times; each bad row is listed once per faulty field.
+    `future_tolerance` and `min_ts` default to `DEFAULT_FUTURE_TOLERANCE` and `MIN_TS`.
     """
+    future_tolerance = (
+        _dt.DEFAULT_FUTURE_TOLERANCE if future_tolerance is None else future_tolerance
+    )
+    min_ts = _dt.MIN_TS if min_ts is None else min_ts
     frame = frame.reset_index(drop=True)
     n = len(frame)
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
@@ -217,14 +232,14 @@ def validate_events(
     # kind
     kind_raw = frame["kind"]
     kind = (
-        kind_raw.astype(STR_DTYPE)
+        kind_raw.astype(_dt.STR_DTYPE)
         if not isinstance(kind_raw.dtype, pd.CategoricalDtype)
         else kind_raw
     )
     kind_ok = kind.isin(KINDS)
     problems.append((kind.isna(), "kind", "is required"))
     problems.append((kind.notna() & ~kind_ok, "kind", "is not a known kind"))
-    out["kind"] = kind.where(kind_ok).astype(KIND_DTYPE)
+    out["kind"] = kind.where(kind_ok).astype(_dt.KIND_DTYPE)
 
     # times
     ts, ts_reasons = parse_timestamps(frame["ts"], tz=tz)
@@ -242,12 +257,12 @@ def validate_events(
         problems.append((rec_reasons.notna(), "received_at", rec_reasons))
         out["received_at"] = rec
     else:
-        out["received_at"] = pd.Series(pd.NaT, index=frame.index, dtype=TS_DTYPE)
+        out["received_at"] = pd.Series(pd.NaT, index=frame.index, dtype=_dt.TS_DTYPE)
 
     # text and category columns
     for col in (*CATEGORY_COLUMNS, *TEXT_COLUMNS):
         if col not in frame:
-            out[col] = pd.Series(np.nan, index=frame.index, dtype=STR_DTYPE)
+            out[col] = pd.Series(np.nan, index=frame.index, dtype=_dt.STR_DTYPE)
             continue
         series = frame[col]
         if series.dtype == object:
@@ -258,12 +273,12 @@ def validate_events(
             series = series.where(~wrong)
         out[col] = series
     problems.append((_blank(out["source"]), "source", "is required"))
-    attrs = out["attrs"].astype(STR_DTYPE)
+    attrs = out["attrs"].astype(_dt.STR_DTYPE)
     attrs_bad = attrs.notna() & ~attrs.str.lstrip().str.startswith("{")
     problems.append((attrs_bad, "attrs", "must be a JSON object"))
 
     result = pd.DataFrame(out, index=frame.index)
-    ids = result["event_id"].astype(STR_DTYPE)
+    ids = result["event_id"].astype(_dt.STR_DTYPE)
     missing_id = ids.isna() | (ids.str.strip() == "")
     if missing_id.any():
         ids = ids.where(~missing_id, derive_event_ids(result[missing_id]))
@@ -298,7 +313,7 @@ def validate_events(
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    text = s.astype(STR_DTYPE)
+    text = s.astype(_dt.STR_DTYPE)
     return text.isna() | (text.str.strip() == "")
 
 
@@ -341,3 +356,10 @@ def ensure_events(frame: pd.DataFrame, *, tz: str | None = None) -> pd.DataFrame
         more = f" (and {len(msgs) - 20} more)" if len(msgs) > 20 else ""
         raise SchemaError("; ".join(msgs[:20]) + more)
     return result.events
+
+
+def __getattr__(name: str) -> Any:
+    """`MIN_TS`, `DEFAULT_FUTURE_TOLERANCE`: pandas objects, built (with pandas) on first use."""
+    if name in ("MIN_TS", "DEFAULT_FUTURE_TOLERANCE"):
+        return getattr(_dt, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,14 +16,15 @@ checks both paths give the same events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
-from vsmml.events.columns import EVENT_COLUMNS, KEY_COLUMNS, KINDS, TS_DTYPE
-from vsmml.events.validate import DEFAULT_FUTURE_TOLERANCE, MIN_TS, derive_event_ids
+from vsmml.deferred import deferred
+from vsmml.events.columns import EVENT_COLUMNS, KEY_COLUMNS, KINDS
+from vsmml.events.validate import FUTURE_TOLERANCE, MIN_TIME, derive_event_ids
 from vsmml.store.sql import scalar, unregister
 
 TEXT_FIELDS: Final = tuple(c for c in EVENT_COLUMNS if c not in ("ts", "received_at", "attrs"))
@@ -33,6 +34,14 @@ _TS_RE: Final = (
     r"^\d{4}-[01]\d-[0-3]\d[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
     r"(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$"
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 _ENV: Final = {
     "production": ("production", "prod", "prd", "live", "main"),
     "staging": ("staging", "stage", "stg", "preprod", "pre-production", "uat"),
@@ -169,19 +178,21 @@ class CanonicalBatch:
         table: pa.Table,
         *,
         defaults: Defaults,
-        now: pd.Timestamp,
+        now: datetime,
         csv_columns: list[str] | None = None,
     ) -> None:
         self.con = con
         self.rows = int(table.num_rows)
         self.payload = payload_sql(csv_columns)
+        self.csv = csv_columns is not None
         self.now = now
         con.register("_lines", table)
         front = _jsonl_front() if csv_columns is None else _csv_front(csv_columns)
-        limit = now.tz_convert("UTC") + DEFAULT_FUTURE_TOLERANCE
+        limit = now.astimezone(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
         checked = _checked(front, defaults)
-        checked = checked.replace("$min_ts", f"TIMESTAMP '{MIN_TS.tz_localize(None).isoformat()}'")
-        checked = checked.replace("$max_ts", f"TIMESTAMP '{limit.tz_localize(None).isoformat()}'")
+        low = MIN_TIME.replace(tzinfo=None).isoformat()
+        checked = checked.replace("$min_ts", f"TIMESTAMP '{low}'")
+        checked = checked.replace("$max_ts", f"TIMESTAMP '{limit.isoformat()}'")
         con.execute(f"CREATE OR REPLACE TEMP VIEW _cv AS {checked}")
         self.fallback_lines: list[int] = []
 
@@ -215,17 +226,19 @@ class CanonicalBatch:
         its name."""
         quoted = "'" + name.replace("'", "''") + ":'"
         src = "'" + source.replace("'", "''") + "'"
+        # A CSV row's payload is a JSON object, never blank: filtering it would build it twice.
+        blank = "" if self.csv else f"WHERE ord(payload) > 32 OR trim(payload, '{_WS}') <> ''"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP VIEW _craw AS
                 SELECT line_no AS pos, {src} AS source, {quoted} || line_no AS location,
                        payload FROM
                   (SELECT line_no, {self.payload} AS payload FROM _lines)
-                WHERE ord(payload) > 32 OR trim(payload, '{_WS}') <> ''"""
+                {blank}"""
         )
         return "_craw"
 
     def _regular_sql(self) -> str:
-        now = self.now.tz_convert("UTC").tz_localize(None).isoformat()
+        now = self.now.astimezone(UTC).replace(tzinfo=None).isoformat()
         cols = {
             "kind": "kind",
             "ts": "ts_utc",
@@ -266,7 +279,7 @@ class CanonicalBatch:
         cols = ["source", "kind", "service", "repo", "raw_env", *KEY_COLUMNS, "raw_status", "ts"]
         frame = self.con.execute(f"SELECT line_no, sub, {', '.join(cols)} {where}").df()
         part = frame[cols].rename(columns={"raw_env": "env", "raw_status": "status"})
-        part["ts"] = pd.to_datetime(part["ts"]).dt.tz_localize("UTC").astype(TS_DTYPE)
+        part["ts"] = pd.to_datetime(part["ts"]).dt.tz_localize("UTC").astype(_dt.TS_DTYPE)
         ids = pd.DataFrame(
             {
                 "line_no": frame["line_no"],

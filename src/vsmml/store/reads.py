@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow.compute as pc
 
+from vsmml.deferred import deferred
 from vsmml.errors import StoreError
-from vsmml.events.schema import EVENT_COLUMNS, STR_DTYPE
+from vsmml.events.schema import EVENT_COLUMNS
 from vsmml.store.sql import from_arrow, scalar, utc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 
 _ORDER = [("ts", "ascending"), ("event_id", "ascending")]
 """The store's read order: by time, ties broken by the idempotency key (bytewise, as DuckDB)."""
@@ -98,7 +106,7 @@ class StoreReads:
                 params=params,
             ).df()
         frame["timestamp"] = pd.to_datetime(frame["timestamp"]).dt.tz_localize("UTC")
-        frame["service"] = frame["service"].astype(STR_DTYPE)
+        frame["service"] = frame["service"].astype(_dt.STR_DTYPE)
         return frame
 
     def read_raw(self, *, source: str | None = None) -> pd.DataFrame:

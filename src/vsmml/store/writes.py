@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
+from vsmml.deferred import deferred
 from vsmml.errors import StoreError
-from vsmml.events.connectors.base import Conversion
+from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.schema import validate_events
 from vsmml.store.canonical import CanonicalBatch, Defaults
 from vsmml.store.sql import (
@@ -24,6 +26,11 @@ from vsmml.store.sql import (
     unregister,
     validation_rejects,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = deferred("pandas")
 
 
 @dataclass
@@ -147,17 +154,19 @@ class StoreWrites:
         name: str,
         defaults: Defaults,
         fallback: Callable[[list[tuple[str, str]]], Conversion],
-        rejects: pd.DataFrame | None = None,
+        rejects: Sequence[Reject] = (),
         csv_columns: list[str] | None = None,
-    ) -> tuple[WriteReport, int, Conversion]:
+    ) -> tuple[WriteReport, int, Conversion | None]:
         """Check, normalise and store one batch of canonical rows in SQL, in one transaction.
 
         `table` holds `line_no` and `line` (JSON Lines) or `line_no` and the CSV cells. Rows
         that are not regular go through `fallback` (the Python reference converter, returning
         validated events and rejects named `name:line`). Returns the write report, how many
-        rows took the SQL path, and the fallback's conversion (for its skipped counts).
+        rows took the SQL path, and the fallback's conversion (for its skipped counts; None
+        when every row was regular). `rejects` are the reader's refusals (size, encoding).
+        A batch of regular rows uses no pandas (nor imports it).
         """
-        now = pd.Timestamp.now(tz="UTC")
+        now = datetime.now(UTC)
         with self._guard("checking canonical rows"):
             batch = CanonicalBatch(
                 self._con, table, defaults=defaults, now=now, csv_columns=csv_columns
@@ -166,21 +175,21 @@ class StoreWrites:
             with self._guard("checking canonical rows"):
                 regular = batch.scan()
                 units = [(f"{name}:{n}", p) for n, p in batch.payloads()]
-            conv = fallback(units) if units else Conversion()
+            conv = fallback(units) if units else None
             with self._guard("checking canonical rows"):
                 raw_view = batch.raw(raw_source, name)
-                batch.good_table(_located(conv, now))
+                if conv is not None:
+                    batch.good_table(_located(conv, pd.Timestamp(now)))
                 batch.derive_ids()
             report = WriteReport()
             with self._transaction():
                 computed = csv_columns is not None
                 report.raw_kept += insert_raw(self._con, raw_view, now, computed=computed)
-                refused = conv.rejects_frame()
-                if rejects is not None and len(rejects):
-                    refused = pd.concat([rejects, refused], ignore_index=True)
-                if len(refused):
-                    report.add(self._quarantine_rejects(refused, now))
-                if regular or len(conv.events):
+                refused = [*rejects, *(conv.rejects if conv is not None else [])]
+                if refused:
+                    frame = Conversion(rejects=refused).rejects_frame()
+                    report.add(self._quarantine_rejects(frame, pd.Timestamp(now)))
+                if regular or (conv is not None and len(conv.events)):
                     stats = merge_batch(self._con)
                     report.add(
                         WriteReport(

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from vsmml.deferred import deferred
+from vsmml.events.schema import empty_events
 
-from vsmml.events.schema import STR_DTYPE, empty_events
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 
 REJECT_COLUMNS = ("source", "location", "field", "reason", "record")
 
@@ -49,7 +57,7 @@ class Conversion:
     def rejects_frame(self) -> pd.DataFrame:
         """The rejects as a frame with the quarantine columns."""
         rows = [{c: getattr(r, c) for c in REJECT_COLUMNS} for r in self.rejects]
-        return pd.DataFrame(rows, columns=list(REJECT_COLUMNS)).astype(STR_DTYPE)
+        return pd.DataFrame(rows, columns=list(REJECT_COLUMNS)).astype(_dt.STR_DTYPE)
 
     def skip(self, kind: str, count: int = 1) -> None:
         """Count `count` records of type `kind` as deliberately skipped."""

@@ -9,15 +9,20 @@ with `strict=True`). The events are validated later, by the store, like any othe
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd
 from pydantic import Field
 
+from vsmml.deferred import deferred
 from vsmml.events.connectors.base import Conversion
 from vsmml.events.connectors.kit import Collector, objects_from
 from vsmml.events.connectors.source_rules import SourceRules
 from vsmml.events.schema import EVENT_COLUMNS, validate_events
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = deferred("pandas")
 
 SOURCE: Final = "file"
 _COLUMNS: Final = frozenset(EVENT_COLUMNS)

@@ -13,10 +13,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd
-
+from vsmml.deferred import deferred
 from vsmml.errors import ConversionError
 from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import (
@@ -26,12 +25,17 @@ from vsmml.events.connectors.payloads import (
     records_from,
 )
 from vsmml.events.schema import (
-    DEFAULT_FUTURE_TOLERANCE,
-    MIN_TS,
-    TS_DTYPE,
     empty_events,
     events_from_records,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vsmml.events import dtypes as _dt
+else:
+    pd = deferred("pandas")
+    _dt = deferred("vsmml.events.dtypes")
 
 Row = dict[str, Any]
 
@@ -171,8 +175,8 @@ def located(raw: Any) -> Iterator[tuple[str, Any]]:
 class TimeBounds:
     """Plausible event times: not before `min_ts`, not after now + `future_tolerance`."""
 
-    min_ts: pd.Timestamp = MIN_TS
-    future_tolerance: pd.Timedelta = DEFAULT_FUTURE_TOLERANCE
+    min_ts: pd.Timestamp = field(default_factory=lambda: _dt.MIN_TS)
+    future_tolerance: pd.Timedelta = field(default_factory=lambda: _dt.DEFAULT_FUTURE_TOLERANCE)
     now: pd.Timestamp | None = None
 
     def check(self, ts: pd.Timestamp, field: str) -> pd.Timestamp:
@@ -185,13 +189,11 @@ class TimeBounds:
         return ts
 
 
-DEFAULT_BOUNDS: Final = TimeBounds()
-
-
 def epoch_time(
-    value: Any, field: str, *, unit: str = "ms", bounds: TimeBounds = DEFAULT_BOUNDS
+    value: Any, field: str, *, unit: str = "ms", bounds: TimeBounds | None = None
 ) -> pd.Timestamp:
     """Parse epoch milliseconds (or `unit`) to a checked UTC timestamp."""
+    bounds = bounds or TimeBounds()
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         raise RecordError(field, f"must be a number of epoch {unit}, got {_show(value)}")
     if value != value or abs(value) > 1e17:
@@ -201,9 +203,10 @@ def epoch_time(
 
 
 def iso_time(
-    value: Any, field: str, *, naive_tz: str | None = None, bounds: TimeBounds = DEFAULT_BOUNDS
+    value: Any, field: str, *, naive_tz: str | None = None, bounds: TimeBounds | None = None
 ) -> pd.Timestamp:
     """Parse an ISO-8601 time to a checked UTC timestamp; naive values need `naive_tz`."""
+    bounds = bounds or TimeBounds()
     if not isinstance(value, str) or not value.strip():
         raise RecordError(field, f"must be an ISO-8601 timestamp, got {_show(value)}")
     try:
@@ -323,7 +326,7 @@ def _frame(rows: list[Row]) -> pd.DataFrame:
         values = frame[col]
         present = values.notna()
         if present.any() and all(isinstance(v, pd.Timestamp) for v in values[present]):
-            frame[col] = pd.to_datetime(values, utc=True).astype(TS_DTYPE)
+            frame[col] = pd.to_datetime(values, utc=True).astype(_dt.TS_DTYPE)
     return frame
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import orjson
-import pandas as pd
 
+from vsmml.deferred import deferred
 from vsmml.errors import SchemaError
 from vsmml.events.catalog import Catalog, attribute, parse_catalog
 from vsmml.events.connectors.base import Conversion, Reject
@@ -36,7 +36,11 @@ from vsmml.store.sql import validation_rejects
 from vsmml.store.writes import raw_table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from vsmml.store import Store, WriteReport
+else:
+    pd = deferred("pandas")
 
 __all__ = [
     "DEFAULT_BATCH",

@@ -82,20 +82,21 @@ def ingest_canonical(
     for name, item in streams:
         batches = csv_batches if is_csv else jsonl_batches
         for table, rejects, columns in batches(item, name, lim.max_bytes, batch_size, source):
-            frame = Conversion(rejects=rejects).rejects_frame()
             written, regular, conv = store.write_canonical(
                 table,
                 raw_source=spec.name,
                 name=name,
                 defaults=defaults,
                 fallback=fallback,
-                rejects=frame,
+                rejects=rejects,
                 csv_columns=columns,
             )
             report.payloads += table.num_rows
-            report.records += regular + len(rejects) + len(conv.events) + len(conv.rejects)
-            report.records += sum(conv.skipped.values())
-            report.count_skipped(conv.skipped)
+            report.records += regular + len(rejects)
+            if conv is not None:
+                report.records += len(conv.events) + len(conv.rejects)
+                report.records += sum(conv.skipped.values())
+                report.count_skipped(conv.skipped)
             report.add(written)
             report.batches += 1
             store.commit_point()

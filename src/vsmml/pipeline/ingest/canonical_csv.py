@@ -5,7 +5,6 @@ reader too, so its reason is the same as on every other path."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,13 @@ from vsmml.events.connectors.payloads import clip, oversize
 if TYPE_CHECKING:
     pass
 
-from vsmml.pipeline.ingest.canonical_lines import BATCH_BYTES, blocks, split_block
+from vsmml.pipeline.ingest.canonical_lines import (
+    BATCH_BYTES,
+    blocks,
+    empty_text,
+    int64_array,
+    split_block,
+)
 
 
 def csv_batches(
@@ -57,16 +62,16 @@ def csv_batches(
 
 def _concat(parts: list[pa.Table], header: list[str]) -> pa.Table:
     if not parts:
-        fields = {"line_no": pa.array([], pa.int64())}
-        fields.update({c: pa.array([], pa.string()) for c in header})
+        fields = {"line_no": int64_array(np.empty(0, np.int64))}
+        fields.update({c: empty_text(pa.string()) for c in header})
         return pa.table(fields)
     table = pa.concat_tables(parts)
     return pa.Table.from_batches(table.to_batches(max_chunksize=16_384), table.schema)
 
 
 def _header(
-    data: bytes, first: int, name: str, source: str
-) -> tuple[bytes, int, list[str] | None, list[Reject]]:
+    data: bytes | bytearray, first: int, name: str, source: str
+) -> tuple[bytes | bytearray, int, list[str] | None, list[Reject]]:
     """Take the header line off the first block(s)."""
     while data:
         cut = data.find(b"\n")
@@ -84,37 +89,29 @@ def _header(
 
 
 def _csv_block(
-    data: bytes, first: int, header: list[str], name: str, max_bytes: int, source: str
+    data: bytes | bytearray,
+    first: int,
+    header: list[str],
+    name: str,
+    max_bytes: int,
+    source: str,
 ) -> tuple[pa.Table, list[Reject]]:
     lines, numbers, rejects = split_block(data, first, name, max_bytes, source, "row")
     if len(lines) == 0:
         return _rows_table([], [], header), rejects
-    if not _simple(lines):  # quoted newlines or an odd line: Python's csv reads this block
-        texts = lines.to_pylist()
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if not _simple(data, ends, numbers - first):  # quoted newlines or an odd line
+        texts = lines.to_pylist()  # Python's csv reads this block
         return _python_rows(texts, numbers, header, name, max_bytes, source, rejects)
-    bad_rows: list[int] = []
-
-    def invalid(row: Any) -> str:
-        bad_rows.append(int(row.number) - 2)
-        return "skip"
-
-    whole = len(lines) == data.count(b"\n")  # no line dropped: the block is the CSV text
-    joined = pa.py_buffer(_join(None if whole else lines, header, data))
-    table = pcsv.read_csv(
-        pa.BufferReader(joined),
-        read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 26),
-        parse_options=pcsv.ParseOptions(invalid_row_handler=invalid),
-        convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.string()),
-            strings_can_be_null=True,
-            null_values=[""],
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    whole = len(lines) == len(ends)  # no line dropped: the block is the CSV text
+    body = pa.py_buffer(data if whole else _join(lines))
+    table, bad_rows = _parse(body, header, threads=True)
+    if any(i < 0 for i in bad_rows):  # a row's number is unknown when parsed in parallel
+        table, bad_rows = _parse(body, header, threads=False)
     good = numbers
     if bad_rows:
         good = numbers[np.setdiff1d(np.arange(len(lines)), np.array(bad_rows, dtype=np.int64))]
-    table = table.add_column(0, "line_no", pa.array(good, pa.int64()))
+    table = table.add_column(0, "line_no", int64_array(good))
     if bad_rows:
         texts = [lines[int(i)].as_py() for i in bad_rows]
         extra, rejects = _python_rows(
@@ -124,26 +121,55 @@ def _csv_block(
     return table, rejects
 
 
-def _simple(lines: pa.Array) -> bool:
-    """True when every line holds an even number of quotes (so each line is one record)."""
-    quotes = pc.count_substring(lines, '"')
-    return not pc.any(pc.not_equal(pc.bit_wise_and(quotes, 1), 0)).as_py()
+def _parse(body: pa.Buffer, header: list[str], *, threads: bool) -> tuple[pa.Table, list[int]]:
+    """CSV rows (no header line) as text columns named by `header`, and the indexes of the rows
+    pyarrow could not split (-1 where it does not know which, as in a parallel parse)."""
+    bad_rows: list[int] = []
+
+    def invalid(row: Any) -> str:
+        number = row.number  # None (or -1) when the parse is parallel
+        bad_rows.append(int(number) - 1 if number is not None and number > 0 else -1)
+        return "skip"
+
+    table = pcsv.read_csv(
+        pa.BufferReader(body),
+        read_options=pcsv.ReadOptions(
+            use_threads=threads, block_size=1 << 20 if threads else 1 << 26, column_names=header
+        ),
+        parse_options=pcsv.ParseOptions(invalid_row_handler=invalid),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    return table, bad_rows
 
 
-def _join(lines: pa.Array | None, header: list[str], block: bytes) -> bytes:
-    """The header and the lines as one CSV text: the block itself when no line of it was
-    dropped, else the kept lines, each ended by a newline (built in Arrow)."""
-    head = io.StringIO()
-    csv.writer(head, lineterminator="\n").writerow(header)
-    if lines is None:
-        return head.getvalue().encode("utf-8") + block
+def _simple(data: bytes | bytearray, ends: np.ndarray, kept: np.ndarray) -> bool:
+    """True when every kept line (`kept`: indexes among the block's lines, which end at `ends`)
+    holds an even number of quotes, so each line is one record: the parity of each line's
+    quotes in one pass over the block (a newline or CR holds no quote)."""
+    if not len(ends):
+        return True
+    starts = np.empty(len(ends), dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    quotes = (np.frombuffer(data, dtype=np.uint8) == 34).view(np.uint8)
+    odd: np.ndarray = np.bitwise_xor.reduceat(quotes[: int(ends[-1]) + 1], starts)
+    return not bool(odd[kept].any())
+
+
+def _join(lines: pa.Array) -> bytes:
+    """The kept lines as one CSV text, each ended by a newline (built in Arrow)."""
     large = lines.cast(pa.large_string())
     sep = pa.scalar("\n", pa.large_string())
     ended = pc.binary_join_element_wise(large, pa.scalar("", pa.large_string()), sep)
     offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset :]
     start, end = int(offsets[0]), int(offsets[len(ended)])
     body: bytes = ended.buffers()[2].slice(start, end - start).to_pybytes()
-    return head.getvalue().encode("utf-8") + body
+    return body
 
 
 def _python_rows(

@@ -6,17 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, BinaryIO
 
 from vsmml.config import Settings
+from vsmml.deferred import deferred
 from vsmml.errors import DataError
 from vsmml.pipeline.ingest import IngestReport, ingest_paths, load_catalog
 from vsmml.pipeline.ingest.registry import stored_source
 from vsmml.pipeline.ingest.replay import ReplayReport, replay, retry_quarantine
 from vsmml.pipeline.ingest.rules import read_rules_file, rules_for
 from vsmml.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = deferred("pandas")
 
 __all__ = [
     "IngestReport",

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd
-
+from vsmml.deferred import deferred
 from vsmml.errors import VsmmlError
 from vsmml.events.connectors import files
 from vsmml.events.connectors.base import Conversion
@@ -26,7 +25,11 @@ from vsmml.pipeline.ingest.registry import get_source, known_sources, stored_sou
 from vsmml.pipeline.ingest.rules import build_rules
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from vsmml.store import Store
+else:
+    pd = deferred("pandas")
 
 _CANONICAL: Final = frozenset(EVENT_COLUMNS)
 
