@@ -4,7 +4,9 @@
 loop runs it in this process or sends it to a worker process (`pipeline.ingest.workers`), and
 both give the same events, rejects and counts. What it returns is small (validated events,
 their locations, the rejects and which payloads the limits refused), never the parsed payloads:
-those are freed before the garbage collector runs again, so it never walks them.
+those are freed before the garbage collector runs again, so it never walks them. A source with
+a pruned parse (GitHub) decodes only the fields its converter reads; a batch where anything is
+refused is parsed and converted again in full, so quarantined records are whole.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Prepared:
 
 def prepare(spec: Source, items: list[Unit | Reject], rules: Any, lim: Limits) -> Prepared:
     """Check each payload's size and depth, then parse, convert and validate the batch."""
-    from vsmml.pipeline.ingest import _convert, limits_check, located_validation, parse_object
+    from vsmml.pipeline.ingest import limits_check, located_validation
 
     assert spec.convert is not None
     source = spec.event_source or spec.name
@@ -59,11 +61,9 @@ def prepare(spec: Source, items: list[Unit | Reject], rules: Any, lim: Limits) -
             else:
                 rejects.append(bad)
                 refused.append(i)
-        given: list[tuple[str, Any]] = list(units)
-        if spec.parsed:
-            given = [(where, parse_object(text)) for where, text in units]
-        conv = _convert(spec, given, rules) if units else Conversion()
-        del given  # the parsed payloads go now, while the collector is paused
+        conv = _parse_and_convert(spec, units, rules, prune=spec.prune is not None)
+        if conv.rejects and spec.prune is not None:  # refused records are quarantined in full
+            conv = _parse_and_convert(spec, units, rules, prune=False)
         records = len(rejects) + len(conv.events) + len(conv.rejects) + sum(conv.skipped.values())
         checked = located_validation(conv)
         del conv
@@ -76,6 +76,24 @@ def prepare(spec: Source, items: list[Unit | Reject], rules: Any, lim: Limits) -
         records=records,
         skipped=dict(checked.skipped),
     )
+
+
+def _parse_and_convert(spec: Source, units: list[Unit], rules: Any, *, prune: bool) -> Conversion:
+    """Parse the payloads (pruned to what the converter reads when `prune`) and convert them;
+    the parsed payloads are freed on return (the caller keeps the collector paused)."""
+    from vsmml.pipeline.ingest import _convert, parse_object
+
+    if not units:
+        return Conversion()
+    if not spec.parsed:
+        return _convert(spec, list(units), rules)
+    if prune:
+        assert spec.prune is not None
+        fit = spec.prune
+        given = [(where, fit(text) or parse_object(text)) for where, text in units]
+    else:
+        given = [(where, parse_object(text)) for where, text in units]
+    return _convert(spec, given, rules)
 
 
 def kept_units(items: list[Unit | Reject], refused: list[int]) -> list[Unit]:
