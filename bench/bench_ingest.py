@@ -82,7 +82,8 @@ def generate_github(n: int, folder: Path) -> Path:
 
 
 def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]:
-    """Wall seconds, peak RSS (bytes), stdout and CPU seconds (user + system) of a subprocess."""
+    """Wall seconds, peak RSS (bytes, with its child processes), stdout and CPU seconds (user +
+    system, of every process it waited for) of a subprocess."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -92,7 +93,7 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]:
     watcher = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
-            peak = max(peak, watcher.memory_info().rss)
+            peak = max(peak, _tree_rss(watcher))
         except psutil.Error:
             break
         time.sleep(0.02)
@@ -103,6 +104,18 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, float]:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err.strip()[-500:]}")
     return seconds, peak, out, cpu
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    """Resident memory of a process and its children (webhook ingest may use worker processes;
+    pages they share after a fork count once per process, an over-estimate)."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
 
 
 FLOOR = (

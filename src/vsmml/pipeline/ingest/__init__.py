@@ -27,6 +27,7 @@ from vsmml.events.connectors.base import Conversion, Reject
 from vsmml.events.connectors.payloads import DEFAULT_MAX_PAYLOAD_BYTES, clip
 from vsmml.events.schema import validate_events
 from vsmml.pipeline.ingest import limits
+from vsmml.pipeline.ingest.batches import Prepared, kept_units
 from vsmml.pipeline.ingest.gc_pause import gc_paused
 from vsmml.pipeline.ingest.readers import expand, stdin_units
 from vsmml.pipeline.ingest.registry import Source, Unit, get_source
@@ -91,6 +92,8 @@ class IngestReport:
     skipped: dict[str, int] = field(default_factory=dict)
     raw_kept: int = 0
     batches: int = 0
+    worker_batches: int = 0
+    """Batches prepared in worker processes (`VSMML_INGEST_WORKERS`); the rest in this one."""
     notes: list[str] = field(default_factory=list)
     """Lines for people about what was read (tags that did not match the release rule ...)."""
     warnings: list[str] = field(default_factory=list)
@@ -160,12 +163,14 @@ def ingest_paths(
     catalog: Catalog | None = None,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_payload_bytes: int | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Ingest files, folders, globs or `-` (standard input) of one source into `store`.
 
     `rules` is the source's rule object or a mapping of its fields (None: defaults). Paths that
     match nothing are listed in the report (and quarantined nowhere: there is no record). With a
     service `catalog`, events are attributed to services and teams before they are stored.
+    `workers`: processes that prepare webhook batches (see `ingest_units`).
     """
     spec = get_source(source)
     rule_obj = build_rules(spec, rules, max_payload_bytes=max_payload_bytes)
@@ -197,7 +202,15 @@ def ingest_paths(
             yield from spec.split(path, lim.max_bytes)
 
     return ingest_units(
-        store, spec, items(), rule_obj, report, batch_size=batch_size, catalog=catalog, limits=lim
+        store,
+        spec,
+        items(),
+        rule_obj,
+        report,
+        batch_size=batch_size,
+        catalog=catalog,
+        limits=lim,
+        workers=workers,
     )
 
 
@@ -222,10 +235,14 @@ def ingest_units(
     batch_size: int = DEFAULT_BATCH,
     catalog: Catalog | None = None,
     limits: Limits | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Check, keep, convert and write raw payloads (and reader rejects) in batches.
 
-    The HTTP service can call this with `[(location, body)]` to get the same behaviour.
+    The HTTP service can call this with `[(location, body)]` to get the same behaviour. Batches
+    after the first are prepared in `workers` processes (None: `VSMML_INGEST_WORKERS` if set,
+    else `workers.auto_workers()`, used only for batches of several MB; 0: all in this
+    process); the result is the same either way.
     """
     spec = get_source(spec) if isinstance(spec, str) else spec
     if spec.convert is None:
@@ -233,32 +250,35 @@ def ingest_units(
     rules = build_rules(spec, rules) if isinstance(rules, Mapping) or rules is None else rules
     lim = limits or Limits(int(getattr(rules, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)))
     report = report or IngestReport(source=spec.name)
-    units: list[Unit] = []
-    rejects: list[Reject] = []
-    source = spec.event_source or spec.name
+    batch: list[Unit | Reject] = []
     size = 0
 
     def fold(written: WriteReport) -> None:
         report.add(written)
         report.batches += 1
 
-    with BatchWriter(fold) as writer:
+    def write(done: Iterable[tuple[list[Unit | Reject], Prepared]], *, last: bool) -> None:
+        ready = list(done)
+        for i, (given, prepared) in enumerate(ready):
+            job = _job(store, spec, given, prepared, report, catalog)
+            writer.write(job, last=last and i == len(ready) - 1)
+
+    from vsmml.pipeline.ingest.workers import Preparer, auto_workers, default_workers
+
+    asked = default_workers() if workers is None else workers
+    count = auto_workers() if asked is None else asked
+    preparer = Preparer(spec, rules, lim, count, always=asked is not None, overlap=workers is None)
+    with BatchWriter(fold) as writer, preparer:
         for item in items:
-            if isinstance(item, Reject):
-                rejects.append(item)
-            else:
-                refused = limits_check(source, item, lim)
-                if refused is None:
-                    units.append(item)
-                    size += len(item[1])
-                else:
-                    rejects.append(refused)
-            if len(units) + len(rejects) >= batch_size or size >= BATCH_BYTES:
-                job = _prepare(store, spec, units, rejects, rules, report, catalog)
-                writer.write(job, last=False)
-                units, rejects, size = [], [], 0
-        if units or rejects:
-            writer.write(_prepare(store, spec, units, rejects, rules, report, catalog), last=True)
+            batch.append(item)
+            if not isinstance(item, Reject):
+                size += len(item[1])
+            if len(batch) >= batch_size or size >= BATCH_BYTES:
+                write(preparer.submit(batch, more=True), last=False)
+                batch, size = [], 0
+        tail = list(preparer.submit(batch, more=False)) if batch else []
+        write([*tail, *preparer.drain()], last=True)
+    report.worker_batches += preparer.remote
     return report
 
 
@@ -267,31 +287,24 @@ def limits_check(source: str, unit: Unit, lim: Limits) -> Reject | None:
     return limits.check(source, unit[0], unit[1], max_bytes=lim.max_bytes, max_depth=lim.max_depth)
 
 
-def _prepare(
+def _job(
     store: Store,
     spec: Source,
-    units: list[Unit],
-    rejects: list[Reject],
-    rules: Any,
+    items: list[Unit | Reject],
+    prepared: Prepared,
     report: IngestReport,
     catalog: Catalog | None,
 ) -> Callable[[], WriteReport]:
-    """One batch parsed, converted and validated once (counted in `report`); returns the job
-    that writes its raw payloads, events and quarantine in one transaction."""
+    """Count a prepared batch in `report`; return the job that writes its raw payloads, events
+    and quarantine in one transaction."""
     with gc_paused():
-        assert spec.convert is not None
-        given: list[tuple[str, Any]] = list(units)
-        if spec.parsed:
-            given = [(where, parse_object(text)) for where, text in units]
-        conv = _convert(spec, given, rules) if units else Conversion()
-        report.payloads += len(units)
-        report.records += len(rejects) + len(conv.events) + len(conv.rejects)
-        report.records += sum(conv.skipped.values())
-        report.count_skipped(conv.skipped)
-        checked = located_validation(conv)
-        events = _attributed(checked.events, catalog)
+        report.payloads += prepared.payloads
+        report.records += prepared.records
+        report.count_skipped(prepared.skipped)
+        events = _attributed(prepared.events, catalog)
+        units = kept_units(items, prepared.refused)
         raw = raw_table(spec.name, [u[1] for u in units], [u[0] for u in units])
-        refused = Conversion(rejects=[*rejects, *checked.rejects]).rejects_frame()
+        refused = Conversion(rejects=prepared.rejects).rejects_frame()
 
     def write() -> WriteReport:
         written = store.write_events(events, rejects=refused, raw=raw, validated=True)

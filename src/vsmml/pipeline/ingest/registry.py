@@ -48,6 +48,9 @@ class Source:
     """Rows already in the canonical columns: ingested by the vectorised path in DuckDB."""
     parsed: bool = False
     """The converter takes `(location, object)` pairs: the pipeline parses payloads for it."""
+    prune: Callable[[str], Any] | None = None
+    """A faster parse keeping only what the converter reads (None: parse it fully instead);
+    a batch whose conversion refuses anything is parsed fully again (see `batches.prepare`)."""
 
     @property
     def keeps_payloads(self) -> bool:
@@ -125,6 +128,11 @@ def _records_converter(module: str) -> Converter:
     return convert
 
 
+def _github_pruned(text: str) -> Any:
+    """GitHub deliveries decoded to the fields the connector reads (`github_prune`)."""
+    return importlib.import_module("vsmml.events.connectors.github_prune").pruned(text)
+
+
 def _split_github(path: Path, max_bytes: int) -> Iterator[Unit | Reject]:
     """GitHub: JSON webhook/REST files, or DevLake `_raw_github_api_*` CSV rows."""
     if path.suffix == ".csv":
@@ -161,6 +169,7 @@ register(
         _split_github,
         (".json", ".jsonl", ".ndjson", ".csv"),
         parsed=True,
+        prune=_github_pruned,
     )
 )
 register(
