@@ -381,6 +381,12 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(.*ingest_latency.*?[ ,])[-+.e0-9 ,]+$", re.M), r"\1<latency>"),
 )
 
+# Floats printed with 10 or more decimals keep 12 significant digits: a model trained on
+# another CPU (BLAS kernels, SIMD widths) differs in the last bits of its coefficients (seen:
+# 0.09941076074693644 on one machine, ...622 on another); twelve digits still catch every real
+# change of a number. Numbers a table prints to fewer decimals stay as they are.
+_LONG_FLOAT = re.compile(r"(?<![\d:.])-?\d+\.\d{10,}(?:e[-+]?\d+)?(?![\d.])")
+
 
 def mask(text: str, paths: dict[str, str]) -> str:
     """Hide what changes from run to run: temporary folders, timings, run ids, wall-clock now."""
@@ -388,6 +394,7 @@ def mask(text: str, paths: dict[str, str]) -> str:
         text = text.replace(path, name)
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
+    text = _LONG_FLOAT.sub(lambda m: f"{float(m.group()):.12g}", text)
     # Runs of spaces fold to one: a masked value (ingest latency) still sets a table's column
     # widths, which would otherwise drift as the wall clock moves. The content stays compared.
     return "\n".join(re.sub(r" {2,}", " ", line).rstrip() for line in text.split("\n"))
