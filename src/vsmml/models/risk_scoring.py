@@ -183,17 +183,19 @@ class RiskScoring:
         """`contributions` of the first `explain` rows and `raw` of the others, the linear
         part of all rows in one call."""
         w = self.weight
-        contrib = np.zeros((explain, len(self.feature_names) + 1))
-        rest = np.zeros(len(m) - explain)
-        if w > 0:
-            contrib += w * np.asarray(self.trees.predict_contrib(m[:explain]), dtype=np.float64)
-            if len(rest):
-                rest += w * self.trees.predict_raw(m[explain:])
+        n_rest = len(m) - explain
+        if w > 0:  # each array op on a few rows costs a few microseconds: as few as can be
+            contrib = w * np.asarray(self.trees.predict_contrib(m[:explain]), dtype=np.float64)
+            rest = w * self.trees.predict_raw(m[explain:]) if n_rest else np.zeros(0)
+        else:
+            contrib = np.zeros((explain, len(self.feature_names) + 1))
+            rest = np.zeros(n_rest)
         if w < 1:
             terms = self.linear.terms(m)
             contrib[:, :-1] += (1 - w) * terms[:explain]
             contrib[:, -1] += (1 - w) * self.linear.intercept
-            rest += (1 - w) * (terms[explain:].sum(axis=1) + self.linear.intercept)
+            if n_rest:
+                rest += (1 - w) * (terms[explain:].sum(axis=1) + self.linear.intercept)
         return contrib, rest
 
     def score(self, columns: Mapping[str, npt.ArrayLike], top: int = 5) -> list[RiskScore]:

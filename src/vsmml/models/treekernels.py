@@ -28,7 +28,7 @@ UInts = npt.NDArray[np.unsignedinteger[Any]]
 
 __all__ = ["UNTABLED", "contrib", "raw", "tables"]
 
-UNTABLED: Final = np.uint64(1 << 63)
+UNTABLED: Final = np.uint32(0xFFFFFFFF)
 """`unit_table` of a unit computed per row (its leaf has more than the table width's features)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -40,26 +40,27 @@ def _compiled(fn: _F) -> _F:
 
 
 @_compiled
-def _left(fval: float, threshold: float, missing: int, default_left: bool) -> bool:
-    """LightGBM's NumericalDecision (`TreeEnsemble._go_left` for one value)."""
+def _left(fval: float, threshold: float, flags: int) -> bool:
+    """LightGBM's NumericalDecision (`TreeEnsemble._go_left` for one value); `flags` is the
+    missing type (0 None, 1 Zero, 2 NaN) plus 4 when missing values go left."""
+    missing = flags & 3
     isnan = np.isnan(fval)
     if isnan and missing != 2:
         fval = 0.0
     if (missing == 1 and abs(fval) <= K_ZERO_THRESHOLD) or (missing == 2 and isnan):
-        return default_left
+        return (flags & 4) != 0
     return fval <= threshold
 
 
 @_compiled
 def raw(
     x: FloatArray,
-    roots: IntArray,
-    feature: IntArray,
+    roots: SmallInts,
+    feature: UInts,
     threshold: FloatArray,
-    missing: IntArray,
-    default_left: npt.NDArray[np.bool_],
-    left: IntArray,
-    right: IntArray,
+    flags: UInts,
+    left: SmallInts,
+    right: SmallInts,
     leaf_value: FloatArray,
 ) -> FloatArray:
     out = np.zeros(x.shape[0])
@@ -68,7 +69,7 @@ def raw(
         for t in range(roots.shape[0]):
             node = roots[t]
             while node >= 0:
-                go = _left(x[r, feature[node]], threshold[node], missing[node], default_left[node])
+                go = _left(x[r, feature[node]], threshold[node], flags[node])
                 node = left[node] if go else right[node]
             total += leaf_value[~node]
         out[r] = total
@@ -78,17 +79,14 @@ def raw(
 @_compiled
 def contrib(
     x: FloatArray,
-    roots: UInts,
     feature: UInts,
     threshold: FloatArray,
-    missing: SmallInts,
-    default_left: npt.NDArray[np.bool_],
-    left: UInts,
-    right: UInts,
-    node_slot: UInts,
-    node_unit: UInts,
-    node_bit: UInts,
-    unit_root: UInts,
+    flags: UInts,
+    root_mask: UInts,
+    up_left: UInts,
+    up_right: UInts,
+    up_slot: UInts,
+    unit_node0: UInts,
     unit_shift: UInts,
     unit_width: UInts,
     unit_table: UInts,
@@ -104,18 +102,14 @@ def contrib(
 ) -> FloatArray:
     n_rows, n_features = x.shape
     n_int = feature.shape[0]
-    n_units = unit_root.shape[0]
+    n_up = up_slot.shape[0]
+    n_units = unit_width.shape[0]
     out = np.zeros((n_rows, n_features + 1))
     scratch = np.empty(2 * 64 + 2, np.float64)
     values = np.empty(64, np.float64)
-    # per node (internal, then leaves): bit s set = the row leaves the path at slot s's
-    # feature; only the roots need a start value (every other node is written before read)
-    mask = np.empty(n_int + leaf_value.shape[0], np.uint64)
-    for t in range(roots.shape[0]):
-        mask[roots[t]] = 0
-    # per unit: its decisions, bit b = the row goes left at the unit's node b; the last
-    # entry takes the nodes above every unit
-    code = np.zeros(n_units + 1, np.uint64)
+    # per node above every unit, then per unit: bit s set = the row leaves the path at slot
+    # s's feature (a unit reads it at its root)
+    mask = np.empty(n_up + n_units, np.uint64)
     phi = np.zeros(n_features)
     one = np.uint64(1)
     go = np.empty(n_int, np.uint8)
@@ -123,22 +117,28 @@ def contrib(
         xr = x[r]
         # every decision first (a loop without dependencies: the compiler vectorises it)
         for n in range(n_int):
-            go[n] = _left(xr[feature[n]], threshold[n], missing[n], default_left[n])
-        code[:] = 0
-        for n in range(n_int):  # parents before children: every mask is set before it is read
+            go[n] = _left(xr[feature[n]], threshold[n], flags[n])
+        for t in range(root_mask.shape[0]):
+            mask[root_mask[t]] = 0
+        for n in range(n_up):  # parents before children: every mask is set before it is read
             m = mask[n]
             g = np.uint64(go[n])
-            bit = np.uint64(node_slot[n])
-            mask[left[n]] = m | ((one - g) << bit)
-            mask[right[n]] = m | (g << bit)
-            code[node_unit[n]] |= g << np.uint64(node_bit[n])
+            bit = np.uint64(up_slot[n])
+            mask[up_left[n]] = m | ((one - g) << bit)
+            mask[up_right[n]] = m | (g << bit)
         phi[:] = 0.0
         for u in range(n_units):
             d = np.uint64(unit_width[u])
             s0 = np.uint64(unit_slot[u])
-            m = mask[unit_root[u]]
+            m = mask[n_up + u]
             if unit_table[u] != UNTABLED:  # one line of d adjacent values
-                base = unit_table[u] + ((m << np.uint64(unit_shift[u])) | code[u]) * d
+                # the unit's decisions, bit b = the row goes left at its node b (adjacent)
+                s = np.uint64(unit_shift[u])
+                n0 = np.uint64(unit_node0[u])
+                code = np.uint64(0)
+                for b in range(s):
+                    code |= np.uint64(go[n0 + b]) << b
+                base = np.uint64(unit_table[u]) + ((m << s) | code) * d
                 for k in range(d):
                     phi[unit_feature[s0 + k]] += table[base + k]
             else:

@@ -106,14 +106,15 @@ def _checked(value: float, name: str, where: str) -> float:
 
 
 def _number(value: Any, name: str, record: int) -> float:
-    where = f"change {record}"
     if value is None:
         return math.nan
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
-        return _checked(float(value), name, where)
-    raise BadChangeError(f"{where}: '{name}' must be a number, true/false or null, got {value!r}")
+        return _checked(float(value), name, f"change {record}")
+    raise BadChangeError(
+        f"change {record}: '{name}' must be a number, true/false or null, got {value!r}"
+    )
 
 
 def _records(text: str, source: str) -> list[dict[str, Any]]:

@@ -130,18 +130,12 @@ def _records(doc: Any) -> tuple[list[dict[str, Any]], bool]:
     raise MalformedBodyError("expected a change as a JSON object, or a list of them", "body")
 
 
-def _model_key(model: LoadedModel) -> str:
-    """Names a loaded model for the memo (an object id could be reused after a reload)."""
-    loc = model.location
-    return f"{loc.path}|{loc.version}|{model.loaded_at!r}"
-
-
 def memoized(
     service: Service, body: bytes, *, threshold: float | None = None, top: int = 5
 ) -> str | None:
     """The remembered answer to this exact request for a described change, else None (cheap:
     the route calls it before handing the work to a thread)."""
-    hit = _MEMO.get(f"{_model_key(service.model)}|-1|{threshold}|{top}|{body!r}")
+    hit = _MEMO.get(f"{service.model.key}|-1|{threshold}|{top}|{body!r}")
     return None if hit is None else str(hit)
 
 
@@ -198,7 +192,7 @@ def _score_doc(
     named = [_is_reference(r, model) for r in records]
     # A change named by sha is scored from the store: its answer lasts until the next write.
     state = service.generation if any(named) else -1
-    key = f"{_model_key(model)}|{state}|{threshold}|{top}|{body!r}"
+    key = f"{model.key}|{state}|{threshold}|{top}|{body!r}"
     hit = _MEMO.get(key)
     if hit is not None:
         return str(hit)
@@ -219,7 +213,7 @@ def _score_doc(
 
 def _is_reference(record: dict[str, Any], model: LoadedModel) -> bool:
     """True for ``{"sha": ..., "repo": ...}``: a change named, not described."""
-    inputs = set(model.scorer.input_columns)
+    inputs = model.inputs
     return "sha" in record and not any(k in inputs for k in record)
 
 

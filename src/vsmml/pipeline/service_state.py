@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vsmml.config import Settings, get_settings
@@ -45,6 +46,18 @@ class LoadedModel:
     scorer: RiskScorer
     location: ModelLocation
     loaded_at: float
+
+    @cached_property
+    def key(self) -> str:
+        """Names this load for remembered answers (an object id could be reused after a
+        reload); built once, as every score request reads it."""
+        loc = self.location
+        return f"{loc.path}|{loc.version}|{self.loaded_at!r}"
+
+    @cached_property
+    def inputs(self) -> frozenset[str]:
+        """The model's input names, as a set (every score request tests records against it)."""
+        return frozenset(self.scorer.input_columns)
 
 
 class Service:
