@@ -14,6 +14,7 @@ plain numpy columns so one change scores in microseconds.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -294,6 +295,17 @@ class RowFeatures:
                 self._steps.append((num, den, ratio.floor, ratio.log2))
             else:
                 self._steps.append(pos[name])
+        # the inputs copied as they are, usually every feature before the ratios: one C call
+        lead = 0
+        while lead < len(self._steps) and isinstance(self._steps[lead], int):
+            lead += 1
+        positions = [p for p in self._steps[:lead] if isinstance(p, int)]
+        self._take: Callable[[Sequence[float]], tuple[float, ...]] = (
+            operator.itemgetter(*positions)
+            if lead >= 2
+            else lambda x: tuple(x[p] for p in positions)
+        )
+        self._rest = self._steps[lead:]
 
     def matrix(self, rows: Sequence[Sequence[float]]) -> FloatArray:
         """The feature matrix (rows x names) of input rows."""
@@ -302,8 +314,8 @@ class RowFeatures:
 
     def row(self, x: Sequence[float]) -> list[float]:
         """One row's features."""
-        out: list[float] = []
-        for step in self._steps:
+        out = list(self._take(x))
+        for step in self._rest:
             if step is None:
                 out.append(math.nan)
             elif isinstance(step, int):

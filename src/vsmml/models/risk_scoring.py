@@ -223,7 +223,7 @@ class RiskScoring:
         for i in range(explain):
             values, pushes = m[i].tolist(), contrib[i].tolist()
             # largest push first, ties in feature order (numpy's stable argsort of -|push|)
-            order = sorted(range(n), key=lambda j: -abs(pushes[j]))[:top]
+            order = sorted(range(n), key=[-abs(p) for p in pushes].__getitem__)[:top]
             reasons = [
                 Reason(
                     feature=names[j],
