@@ -433,3 +433,31 @@ def test_batch_writer_folds_in_order_and_waits_for_the_write_in_flight_on_error(
     with pytest.raises(KeyError):
         failing_caller()
     assert done == ["x"]  # the write in flight finished before the writer let go
+
+
+def test_canonical_raw_payloads_skip_blank_lines_and_compare_colliding_hashes(
+    tmp_path: Path,
+) -> None:
+    """JSON Lines raw payloads through the SQL path: a whitespace-only line is no payload, a
+    line with leading blanks is one (kept as read), two texts with one DuckDB hash are both
+    kept, an exact repeat once, and a second ingest adds nothing."""
+    colliding = [
+        f'{{"event_id": "synth:slo.sample:checkout:{eid}", "kind": "slo.sample", "ts": '
+        f'"2026-02-10T21:{minute}:00+00:00", "source": "synth", "service": "checkout", '
+        '"team": "atlas", "repo": "checkout-repo", "env": "production", "attrs": '
+        '{"sli": "availability", "good": 203, "total": 203}}'
+        for eid, minute in (("1770758400000000", "20"), ("1770758700000000", "25"))
+    ]
+    padded = '  \t{"kind": "commit", "ts": "2026-01-01T00:00:00Z", "repo": "r", "sha": "a"}'
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join([colliding[0], " \t ", colliding[1], padded, colliding[0]]) + "\n")
+    with Store(tmp_path / "s.duckdb") as s:
+        first = ingest_paths(s, "jsonl", [path])
+        assert (first.records, first.accepted, first.duplicates, first.quarantined) == (4, 3, 1, 0)
+        raw = s.read_raw()
+        assert raw["payload"].tolist() == [colliding[0], colliding[1], padded]
+        assert raw["location"].tolist() == ["e.jsonl:1", "e.jsonl:3", "e.jsonl:4"]
+        before = _all_rows(s)
+        again = ingest_paths(s, "jsonl", [path])
+        assert (again.accepted, again.duplicates) == (0, 4)
+        assert _all_rows(s) == before

@@ -227,7 +227,10 @@ class CanonicalBatch:
         quoted = "'" + name.replace("'", "''") + ":'"
         src = "'" + source.replace("'", "''") + "'"
         # A CSV row's payload is a JSON object, never blank: filtering it would build it twice.
-        blank = "" if self.csv else f"WHERE ord(payload) > 32 OR trim(payload, '{_WS}') <> ''"
+        # A CASE, not `ord(...) > 32 OR trim(...) <> ''`: DuckDB evaluates both sides of an OR
+        # on every row, so each read of the view trimmed every line (0.1 s CPU per 250 k).
+        kept = f"CASE WHEN ord(payload) > 32 THEN true ELSE trim(payload, '{_WS}') <> '' END"
+        blank = "" if self.csv else f"WHERE {kept}"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP VIEW _craw AS
                 SELECT line_no AS pos, {src} AS source, {quoted} || line_no AS location,
