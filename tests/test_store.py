@@ -375,3 +375,14 @@ def test_bulk_load_keeps_freed_blocks_and_can_run_again(tmp_path: Path) -> None:
         assert s.counts()["raw_payloads"] == 3_000
     with Store(path, read_only=True) as ro:
         assert ro.counts()["raw_payloads"] == 3_000
+
+
+def test_raw_payload_repeats_are_found_by_text_among_colliding_hashes(store: Store) -> None:
+    """Repeats of each colliding text, in the batch and stored, each kept once (pairwise)."""
+    first, second = _COLLIDING
+    assert store.write_raw("jsonl", [first, first, '{"other": 1}', first]) == 2
+    batch = [second, first, second, '{"other": 1}', second, '{"new": 2}']
+    assert store.write_raw("jsonl", batch) == 2  # `second` once, `{"new": 2}`
+    raw = store.read_raw(source="jsonl")
+    assert sorted(raw["payload"]) == sorted([first, second, '{"other": 1}', '{"new": 2}'])
+    assert raw["payload_id"].is_monotonic_increasing
