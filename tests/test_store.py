@@ -353,3 +353,36 @@ def test_bulk_load_commits_big_batches_straight_into_the_file(tmp_path: Path) ->
         assert wal_path(path).stat().st_size > 0  # outside: small commits use the log
     with Store(path, read_only=True) as ro:
         assert ro.counts()["raw_payloads"] == 2_001
+
+
+def test_bulk_load_keeps_freed_blocks_and_can_run_again(tmp_path: Path) -> None:
+    """`block_allocator_memory` cannot be reset: leaving a bulk load (twice, on one
+    connection) must not fail on it, and what was written stays readable."""
+
+    def kept(s: Store) -> bool:
+        rows = s.connection.execute("SELECT current_setting('block_allocator_memory')")
+        return str(rows.fetchall()[0][0]) != "0 bytes"
+
+    path = tmp_path / "bulk.duckdb"
+    with Store(path) as s:
+        assert not kept(s)
+        for round_ in range(2):
+            with s.bulk_load():
+                assert kept(s)
+                rows = [f'{{"round": {round_}, "n": {i}}}' for i in range(1_500)]
+                assert s.write_raw("github", rows) == 1_500
+        assert kept(s)  # left as set
+        assert s.counts()["raw_payloads"] == 3_000
+    with Store(path, read_only=True) as ro:
+        assert ro.counts()["raw_payloads"] == 3_000
+
+
+def test_raw_payload_repeats_are_found_by_text_among_colliding_hashes(store: Store) -> None:
+    """Repeats of each colliding text, in the batch and stored, each kept once (pairwise)."""
+    first, second = _COLLIDING
+    assert store.write_raw("jsonl", [first, first, '{"other": 1}', first]) == 2
+    batch = [second, first, second, '{"other": 1}', second, '{"new": 2}']
+    assert store.write_raw("jsonl", batch) == 2  # `second` once, `{"new": 2}`
+    raw = store.read_raw(source="jsonl")
+    assert sorted(raw["payload"]) == sorted([first, second, '{"other": 1}', '{"new": 2}'])
+    assert raw["payload_id"].is_monotonic_increasing

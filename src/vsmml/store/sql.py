@@ -260,7 +260,10 @@ def _repeated_payloads(con: duckdb.DuckDBPyConnection, rel: str) -> int:
     A 64-bit `hash` only nominates: DuckDB's string hash collides on texts that differ in a few
     characters (two pairs of distinct synthetic SLO samples in 250,000 lines), so a payload is a
     repeat only when its text equals the other's. Only rows whose (source, hash) occurs twice
-    or is stored are compared, so a fresh batch pays nothing for it.
+    or is stored are compared, so a fresh batch pays nothing for it. The texts are compared
+    pair by pair (a row against the earlier rows and the stored payloads of its hash), not
+    grouped by text, and the stored texts are read by row id: only those of the nominated
+    hashes are decompressed, not every stored payload the scan passes.
     """
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _rawc AS
@@ -274,14 +277,13 @@ def _repeated_payloads(con: duckdb.DuckDBPyConnection, rel: str) -> int:
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _rawk AS
-           SELECT pos FROM _rawc
-           QUALIFY row_number() OVER (PARTITION BY source, h, payload ORDER BY pos) > 1
-           UNION ALL
-           SELECT c.pos FROM
-             (SELECT * FROM _rawc
-              QUALIFY row_number() OVER (PARTITION BY source, h, payload ORDER BY pos) = 1) c
-           SEMI JOIN (SELECT s.source, s.payload_hash AS h, s.payload FROM raw_payloads s
-                      SEMI JOIN _rawc x ON s.payload_hash = x.h AND s.source = x.source) s
+           SELECT c.pos FROM _rawc c SEMI JOIN _rawc e
+             ON e.source = c.source AND e.h = c.h AND e.pos < c.pos AND e.payload = c.payload
+           UNION
+           SELECT c.pos FROM _rawc c SEMI JOIN
+             (SELECT source, payload_hash AS h, payload FROM raw_payloads WHERE rowid IN
+                (SELECT s.rowid FROM raw_payloads s
+                 SEMI JOIN _rawc x ON s.payload_hash = x.h AND s.source = x.source)) s
              ON s.h = c.h AND s.source = c.source AND s.payload = c.payload"""
     )
     return scalar(con, "SELECT count(*) FROM _rawk")

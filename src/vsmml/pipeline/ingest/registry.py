@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from vsmml.errors import ConfigError
 from vsmml.events.connectors import files
@@ -129,8 +130,16 @@ def _records_converter(module: str) -> Converter:
 
 
 def _github_pruned(text: str) -> Any:
-    """GitHub deliveries decoded to the fields the connector reads (`github_prune`)."""
-    return importlib.import_module("vsmml.events.connectors.github_prune").pruned(text)
+    """GitHub deliveries decoded to the fields the connector reads (`github_prune`).
+
+    Called once per payload: the module is looked up in `sys.modules` (what `import_module`
+    does after its locking and checks, ~4 us a call, 0.08 s per 20,000 payloads).
+    """
+    module = sys.modules.get(_PRUNE) or importlib.import_module(_PRUNE)
+    return module.pruned(text)
+
+
+_PRUNE: Final = "vsmml.events.connectors.github_prune"
 
 
 def _split_github(path: Path, max_bytes: int) -> Iterator[Unit | Reject]:
