@@ -441,13 +441,7 @@ def test_canonical_raw_payloads_skip_blank_lines_and_compare_colliding_hashes(
     """JSON Lines raw payloads through the SQL path: a whitespace-only line is no payload, a
     line with leading blanks is one (kept as read), two texts with one DuckDB hash are both
     kept, an exact repeat once, and a second ingest adds nothing."""
-    colliding = [
-        f'{{"event_id": "synth:slo.sample:checkout:{eid}", "kind": "slo.sample", "ts": '
-        f'"2026-02-10T21:{minute}:00+00:00", "source": "synth", "service": "checkout", '
-        '"team": "atlas", "repo": "checkout-repo", "env": "production", "attrs": '
-        '{"sli": "availability", "good": 203, "total": 203}}'
-        for eid, minute in (("1770758400000000", "20"), ("1770758700000000", "25"))
-    ]
+    colliding = (FIXTURES / "store/hash_collision.jsonl").read_text().splitlines()
     padded = '  \t{"kind": "commit", "ts": "2026-01-01T00:00:00Z", "repo": "r", "sha": "a"}'
     path = tmp_path / "e.jsonl"
     path.write_text("\n".join([colliding[0], " \t ", colliding[1], padded, colliding[0]]) + "\n")

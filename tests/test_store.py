@@ -171,13 +171,11 @@ def test_raw_payloads_are_kept_in_order_once_each(store: Store) -> None:
 
 
 # Two distinct canonical lines (synthetic SLO samples) whose DuckDB `hash` is the same.
-_COLLIDING = [
-    f'{{"event_id": "synth:slo.sample:checkout:{eid}", "kind": "slo.sample", "ts": '
-    f'"2026-02-10T21:{minute}:00+00:00", "source": "synth", "service": "checkout", '
-    '"team": "atlas", "repo": "checkout-repo", "env": "production", "attrs": '
-    '{"sli": "availability", "good": 203, "total": 203}}'
-    for eid, minute in (("1770758400000000", "20"), ("1770758700000000", "25"))
-]
+_COLLIDING = (
+    (Path(__file__).parents[1] / "data/fixtures/store/hash_collision.jsonl")
+    .read_text()
+    .splitlines()
+)
 
 
 def test_raw_payloads_with_one_hash_and_other_text_are_both_kept(store: Store) -> None:
